@@ -1,0 +1,1 @@
+//! Composition root: builds the real adapters and runs a command.

@@ -1,0 +1,1 @@
+//! Use cases `check-ssh` and `check-repl`.

@@ -1,0 +1,1 @@
+//! Command line: clap definitions, with MHA underscore spellings as aliases.

@@ -1,0 +1,239 @@
+//! The validated configuration model that both front ends (MHA INI and TOML) resolve into.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One application's whole configuration, after precedence, defaults and validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Application name: the config file's basename without extension (MHA's `<app>`).
+    pub app: String,
+    /// The files read, global first.
+    pub files: Vec<PathBuf>,
+    /// Application-wide settings (MHA scopes A and G).
+    pub settings: AppSettings,
+    /// `[serverN]` blocks in config order (numeric when every name is `server<digits>`).
+    pub servers: Vec<ServerSpec>,
+    /// `[binlogN]` blocks (binlog servers), in config order.
+    pub binlog_servers: Vec<ServerSpec>,
+    /// Every parameter name that was set anywhere (files or init_conf_load_script).
+    pub keys_set: BTreeSet<String>,
+    /// Things the user should know that are not errors (a per-server key in
+    /// `[server default]`, an application key inside a server block, ...).
+    pub notes: Vec<ConfigNote>,
+}
+
+/// A non-fatal remark about the configuration, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigNote {
+    pub origin: Origin,
+    pub message: String,
+}
+
+/// A place in a config file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub file: PathBuf,
+    /// 1-based line number; 0 when unknown.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}", self.file.display(), self.line)
+        }
+    }
+}
+
+/// Application-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSettings {
+    pub log_level: LogLevel,
+    /// MHA default `/var/tmp`.
+    pub manager_workdir: PathBuf,
+    /// `None` = standard error.
+    pub manager_log: Option<PathBuf>,
+    /// Default true: exclude slaves too far behind from promotion.
+    pub check_repl_delay: bool,
+    /// Default true: abort when replication/binlog filters differ.
+    pub check_repl_filter: bool,
+    /// Default true: prefer the latest slaves in the election.
+    pub latest_priority: bool,
+    /// Default false.
+    pub multi_tier_slave: bool,
+    /// Default 3 s.
+    pub ping_interval: Duration,
+    /// Default SELECT.
+    pub ping_type: PingType,
+    /// Ours: consecutive missed pings before confirming death (default 3).
+    pub ping_misses: u32,
+    pub secondary_check_script: Option<HookCommand>,
+    pub master_ip_failover_script: Option<HookCommand>,
+    pub master_ip_online_change_script: Option<HookCommand>,
+    pub shutdown_script: Option<HookCommand>,
+    pub report_script: Option<HookCommand>,
+    pub init_conf_load_script: Option<HookCommand>,
+    /// Where `mysql`/`mysqlbinlog` live on the nodes (searched first).
+    pub client_bindir: Option<String>,
+    pub client_libdir: Option<String>,
+    /// Ours: known_hosts file for host-key checking (`None` = ssh's default).
+    pub known_hosts_file: Option<PathBuf>,
+    /// Ours: host-key policy; strict by default.
+    pub host_key_check: HostKeyCheck,
+    /// Ours: bound on connecting to and each statement sent to a MySQL server (default 5 s).
+    pub mysql_timeout: Duration,
+    /// Ours: bound on each remote command over SSH (default 60 s).
+    pub command_timeout: Duration,
+    /// Ours: built-in SMTP reporting; `None` when `smtp_host` is unset.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// How the monitor pings the master (MHA `ping_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingType {
+    Select,
+    Connect,
+    Insert,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// SSH host-key policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyCheck {
+    /// The host key must already be in known_hosts (default).
+    Strict,
+    /// Unknown hosts are added on first contact; changed keys are refused.
+    AcceptNew,
+}
+
+/// A hook script as argv: the config value split by shell-like word rules
+/// (quotes honoured), never run through a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCommand {
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Default 25.
+    pub port: u16,
+    pub from: String,
+    pub to: Vec<String>,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub tls: SmtpTls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+/// One `[serverN]` (or `[binlogN]`) block after precedence and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSpec {
+    /// The block name, e.g. `server1`.
+    pub name: String,
+    /// Where the block starts.
+    pub origin: Origin,
+    pub hostname: String,
+    pub ip: Option<String>,
+    /// Default 3306.
+    pub port: u16,
+    pub ssh: SshSpec,
+    pub node_label: Option<String>,
+    pub candidate_master: bool,
+    pub no_master: bool,
+    pub ignore_fail: bool,
+    pub skip_init_ssh_check: bool,
+    pub skip_reset_slave: bool,
+    /// Admin user; default `root`.
+    pub user: String,
+    pub password: Secret,
+    /// `None` = the current `Master_User`.
+    pub repl_user: Option<String>,
+    pub repl_password: Option<Secret>,
+    pub disable_log_bin: bool,
+    pub master_pid_file: Option<String>,
+    /// Default true.
+    pub handle_raw_binlog: bool,
+    /// Default `/var/tmp`.
+    pub remote_workdir: String,
+    /// Default `/var/lib/mysql,/var/log/mysql`.
+    pub master_binlog_dir: Vec<String>,
+    /// Default true.
+    pub use_gtid_auto_pos: bool,
+}
+
+impl ServerSpec {
+    /// The address used for MySQL connections: `ip` when set, else `hostname`.
+    pub fn mysql_addr(&self) -> &str {
+        self.ip.as_deref().unwrap_or(&self.hostname)
+    }
+
+    /// MHA's display form, `host(ip:port)`.
+    pub fn label(&self) -> String {
+        format!("{}({}:{})", self.hostname, self.mysql_addr(), self.port)
+    }
+}
+
+/// How to reach a server's host over SSH.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshSpec {
+    /// `ssh_ip`, else `ssh_host`, else the server's `ip`, else its `hostname`.
+    pub host: String,
+    /// Default 22.
+    pub port: u16,
+    /// `None` = the OS user running the manager.
+    pub user: Option<String>,
+    /// `ssh_options` split into words (no shell).
+    pub options: Vec<String>,
+    /// Default 5 s.
+    pub connection_timeout: Duration,
+}
+
+/// A password. Its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The clear text, for handing to a driver; never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}

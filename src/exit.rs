@@ -1,0 +1,1 @@
+//! Exit codes of every command, documented in one place.

@@ -1,0 +1,26 @@
+//! ha-manager: failover manager for MySQL and MariaDB replication, MHA-compatible.
+//!
+//! # Layout
+//!
+//! Dependencies point inward only (see `../shared/DESIGN.md` §2):
+//!
+//! | layer | modules | may use |
+//! |---|---|---|
+//! | L0 pure core | [`topology`], `config::{model, raw, cnf, toml_file, resolve, keys}` | std, serde, thiserror, toml |
+//! | L1 adapters | [`mysql`], [`transport`], `config` (file loading) | L0 |
+//! | L2 use cases | [`check`] | L0, L1 traits and plain types |
+//! | L3 edge | `main.rs`, [`cli`], [`app`], [`exit`], [`logging`] | everything |
+//!
+//! Decisions (who is the master, who would be promoted and why, what is wrong
+//! with the topology) are pure functions in L0 with table tests; I/O stays in
+//! the adapters.
+
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod logging;
+pub mod mysql;
+pub mod topology;
+pub mod transport;

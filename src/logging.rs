@@ -1,0 +1,1 @@
+//! Logging set-up: MHA-style timestamped lines to stderr or manager_log.

@@ -1,0 +1,1 @@
+//! MySQL/MariaDB adapter: the `Db` trait and its mysql_async implementation.

@@ -1,0 +1,1 @@
+//! Topology snapshot: every configured server with what was observed of it.

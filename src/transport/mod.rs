@@ -1,0 +1,1 @@
+//! SSH transport adapter: the `Remote` trait and its openssh implementation.
