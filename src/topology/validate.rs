@@ -1,1 +1,246 @@
 //! Topology validation for check-repl: discovery of the master and every rule, as named problems.
+//!
+//! MHA's start-up checks (`ServerManager.pm`, `MasterMonitor.pm`): find the
+//! one master, make sure every slave replicates from it and is healthy, and
+//! that at least one slave could take over. Every check is a small function
+//! returning its problems; [`validate`] runs them all, so a DBA sees the
+//! whole list at once instead of fixing one error per run.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::config::model::AppSettings;
+use crate::topology::snapshot::Topology;
+use crate::topology::status::{Flavor, IoState};
+
+mod checks;
+mod discovery;
+
+pub use discovery::discover;
+
+/// How bad a problem is: an error makes check-repl say NOT OK and stops the
+/// monitor from starting; a warning is printed and tolerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding about one server (or a group of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `host(ip:port)` of the server concerned; several joined by `, `.
+    pub host: String,
+    pub severity: Severity,
+    /// What is wrong, as observed.
+    pub what: String,
+    /// What a DBA should do about it.
+    pub fix: String,
+}
+
+/// Who is the master and who are the slaves, as far as the servers say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Discovery {
+    /// The reachable master (writable one of a dual-master pair).
+    pub master: Option<usize>,
+    /// Every reachable replica except the master, in config order (including
+    /// ones that replicate from elsewhere: [`validate`] reports those).
+    pub slaves: Vec<usize>,
+    /// Why no single master could be named.
+    pub problems: Vec<Problem>,
+}
+
+/// Thresholds and switches of the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Largest tolerated `Seconds_Behind_Master` (MHA `--seconds_behind_master`, 30).
+    pub seconds_behind_master: u64,
+    /// Replication and binlog filters must match (MHA `check_repl_filter`).
+    pub check_repl_filter: bool,
+    /// Slaves of slaves are tolerated as "unmanaged" (MHA `multi_tier_slave`).
+    pub multi_tier_slave: bool,
+}
+
+/// How failover would move slaves: by GTID or by binlog file and position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplMode {
+    Gtid,
+    FilePos,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            seconds_behind_master: 30,
+            check_repl_filter: true,
+            multi_tier_slave: false,
+        }
+    }
+}
+
+impl Rules {
+    /// The rules from the application settings, with MHA's default lag limit.
+    pub fn from_settings(settings: &AppSettings) -> Rules {
+        Rules {
+            check_repl_filter: settings.check_repl_filter,
+            multi_tier_slave: settings.multi_tier_slave,
+            ..Rules::default()
+        }
+    }
+}
+
+impl Problem {
+    pub fn error(host: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Self {
+        Problem {
+            host: host.into(),
+            severity: Severity::Error,
+            what: what.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn warning(
+        host: impl Into<String>,
+        what: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(host, what, fix)
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+impl fmt::Display for Problem {
+    /// `[error] host: what. Fix: fix`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] {}: {}. Fix: {}",
+            self.severity, self.host, self.what, self.fix
+        )
+    }
+}
+
+impl fmt::Display for ReplMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReplMode::Gtid => "GTID",
+            ReplMode::FilePos => "binlog file/position",
+        })
+    }
+}
+
+/// Runs every check and returns every problem found, errors and warnings,
+/// in check order. Discovery problems are not repeated (see [`check`]).
+pub fn validate(topo: &Topology, disc: &Discovery, rules: &Rules) -> Vec<Problem> {
+    let ctx = checks::Ctx::new(topo, disc, rules);
+    checks::ALL.iter().flat_map(|check| check(&ctx)).collect()
+}
+
+/// Discovery and validation together: what check-repl reports.
+pub fn check(topo: &Topology, rules: &Rules) -> (Discovery, Vec<Problem>) {
+    let disc = discover(topo);
+    let mut problems = disc.problems.clone();
+    problems.extend(validate(topo, &disc, rules));
+    (disc, problems)
+}
+
+/// True when no problem is an error ("MySQL Replication Health is OK.").
+pub fn is_healthy(problems: &[Problem]) -> bool {
+    !problems.iter().any(Problem::is_error)
+}
+
+/// GTID when every slave that replicates from the master follows it by
+/// GTID: MariaDB `Using_Gtid` other than `No`; MySQL with `gtid_mode=ON` on
+/// the slave and the master and either `Auto_Position=1` or the server's
+/// `use_gtid_auto_pos` (default 1), as MHA decides. One file/position slave
+/// makes the whole failover file/position, so the answer is all-or-nothing.
+pub fn replication_mode(topo: &Topology, disc: &Discovery) -> ReplMode {
+    let Some(master) = disc.master else {
+        return ReplMode::FilePos;
+    };
+    let master_gtid = topo.facts(master).is_some_and(|f| f.gtid_enabled());
+    let direct: Vec<usize> = disc
+        .slaves
+        .iter()
+        .copied()
+        .filter(|&s| topo.source_of(s) == Some(master))
+        .collect();
+    let all_gtid = direct
+        .iter()
+        .all(|&s| slave_uses_gtid(topo, s, master_gtid));
+    if !direct.is_empty() && all_gtid {
+        ReplMode::Gtid
+    } else {
+        ReplMode::FilePos
+    }
+}
+
+fn slave_uses_gtid(topo: &Topology, slave: usize, master_gtid: bool) -> bool {
+    let (Some(node), Some(facts), Some(replica)) =
+        (topo.node(slave), topo.facts(slave), topo.replica(slave))
+    else {
+        return false;
+    };
+    match facts.flavor {
+        Flavor::MariaDb => replica.uses_gtid(),
+        Flavor::MySql => {
+            master_gtid
+                && facts.gtid_enabled()
+                && (replica.auto_position == Some(true) || node.spec.use_gtid_auto_pos)
+        }
+    }
+}
+
+/// True when slave `index` could become master: reachable, replicating,
+/// `no_master` unset and binlog on.
+pub fn is_promotable(topo: &Topology, index: usize) -> bool {
+    let Some(node) = topo.node(index) else {
+        return false;
+    };
+    !node.spec.no_master && node.replica().is_some() && node.facts().is_some_and(|f| f.log_bin)
+}
+
+/// Labels of `indices`, joined for a multi-server problem.
+fn labels(topo: &Topology, indices: &[usize]) -> String {
+    indices
+        .iter()
+        .map(|&i| topo.label(i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Groups `items` by key, keeping config order inside each group.
+fn group_by<K: Ord>(items: impl Iterator<Item = (K, usize)>) -> BTreeMap<K, Vec<usize>> {
+    let mut groups: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+    for (key, index) in items {
+        groups.entry(key).or_default().push(index);
+    }
+    groups
+}
+
+/// `Yes`/`Connecting`/`No` in a sentence.
+fn io_words(io: IoState) -> &'static str {
+    match io {
+        IoState::Yes => "running",
+        IoState::Connecting => "still connecting (not receiving events)",
+        IoState::No => "stopped",
+    }
+}
+
+#[cfg(test)]
+mod tests;

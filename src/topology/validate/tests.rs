@@ -1,0 +1,354 @@
+//! Discovery and check-repl validation, one case per rule.
+
+use super::*;
+use crate::topology::fixture::*;
+use crate::topology::snapshot::Node;
+use crate::topology::status::MariaUsingGtid;
+
+const AT: &str = "mysql-bin.000010:1000";
+
+/// A healthy caught-up slave `n` of server 1.
+fn s(n: usize) -> Node {
+    slave(n, 1, AT)
+}
+
+fn label(n: usize) -> String {
+    spec(n).label()
+}
+
+/// Expected problem: (server numbers whose labels form `host`, severity, fragment of `what`).
+type Want<'a> = (&'a [usize], Severity, &'a str);
+
+fn assert_problems(case: &str, got: &[Problem], want: &[Want<'_>]) {
+    let shown = || got.iter().map(|p| format!("\n  {p}")).collect::<String>();
+    assert_eq!(got.len(), want.len(), "{case}: got{}", shown());
+    for (hosts, severity, fragment) in want {
+        let host = hosts
+            .iter()
+            .map(|&n| label(n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let found = got
+            .iter()
+            .any(|p| p.host == host && p.severity == *severity && p.what.contains(fragment));
+        assert!(
+            found,
+            "{case}: no {severity} for {host} with {fragment:?}; got{}",
+            shown()
+        );
+    }
+    for p in got {
+        assert!(!p.fix.is_empty(), "{case}: no fix in {p}");
+    }
+}
+
+fn run(nodes: Vec<Node>, rules: Rules) -> (Discovery, Vec<Problem>) {
+    check(&topology(nodes), &rules)
+}
+
+#[test]
+fn healthy_topology_has_no_problems() {
+    let (disc, problems) = run(vec![master(1), s(2), s(3)], Rules::default());
+    assert_eq!(disc.master, Some(0));
+    assert_eq!(disc.slaves, vec![1, 2]);
+    assert_problems("healthy", &problems, &[]);
+    assert!(is_healthy(&problems));
+}
+
+#[test]
+fn validation_table() {
+    use Severity::{Error as E, Warning as W};
+    let multi = Rules {
+        multi_tier_slave: true,
+        ..Rules::default()
+    };
+    let no_filter_check = Rules {
+        check_repl_filter: false,
+        ..Rules::default()
+    };
+    let d = Rules::default();
+    let from_slave = format!("replicates from {}, not from the master", label(2));
+    let filters = format!(
+        "replication filters differ from {}: Replicate_Ignore_DB='skipme' vs ''",
+        label(2)
+    );
+    let cases: Vec<(&str, Vec<Node>, Rules, Vec<Want<'_>>)> = vec![
+        ("unreachable slave", vec![master(1), s(2), down(3, "Connection refused (111)")], d,
+            vec![(&[3], E, "cannot connect: Connection refused (111)")]),
+        ("unreachable ignore_fail slave", vec![master(1), s(2), down(3, "timeout").with_spec(|x| x.ignore_fail = true)], d,
+            vec![(&[3], W, "cannot connect: timeout")]),
+        ("slave of a slave", vec![master(1), s(2), slave(3, 2, "mysql-bin.000003:100")], d,
+            vec![(&[3], E, &from_slave)]),
+        ("slave of a slave, multi-tier: unmanaged and not health-checked",
+            vec![master(1), s(2), slave(3, 2, "mysql-bin.000003:100").with_replica(|r| r.sql_running = false)], multi,
+            vec![(&[3], W, "unmanaged")]),
+        ("slave of an unknown host", vec![master(1), s(2), s(3).with_replica(|r| { r.master_host = "10.9.9.9".into(); r.master_server_id = Some(99) })], d,
+            vec![(&[3], E, "10.9.9.9:3306, which is neither the master")]),
+        ("slave through an alias of the master", vec![master(1), s(2).with_replica(|r| r.master_host = "db-vip".into())], d,
+            vec![(&[2], E, "has the master's server_id")]),
+        ("master address answered by another server", vec![master(1), s(2).with_replica(|r| r.master_server_id = Some(7))], d,
+            vec![(&[2], E, "Master_Server_Id is 7 while the master's server_id is 1")]),
+        ("another port of the master's host", vec![master(1), s(2).with_replica(|r| { r.master_port = 3307; r.master_server_id = Some(7) })], d,
+            vec![(&[2], E, "198.18.0.11:3307, which is neither")]),
+        ("another port but the master's server_id", vec![master(1), s(2).with_replica(|r| r.master_port = 3307)], d,
+            vec![(&[2], E, "198.18.0.11:3307, which has the master's server_id")]),
+        ("IO thread connecting with an error", vec![master(1), s(2).with_replica(|r| { r.io = IoState::Connecting; r.seconds_behind = None; r.last_io_errno = 1045; r.last_io_error = "Access denied for user 'repl'".into() })], d,
+            vec![(&[2], E, "IO thread is still connecting (not receiving events); last error 1045: Access denied for user 'repl'")]),
+        ("SQL thread stopped with an error", vec![master(1), s(2).with_replica(|r| { r.sql_running = false; r.seconds_behind = None; r.last_sql_errno = 1062; r.last_sql_error = "Duplicate entry '10'".into() })], d,
+            vec![(&[2], E, "SQL thread is stopped; last error 1062: Duplicate entry '10'")]),
+        ("both threads stopped", vec![master(1), s(2).with_replica(|r| { r.io = IoState::No; r.sql_running = false; r.seconds_behind = None })], d,
+            vec![(&[2], E, "IO thread is stopped"), (&[2], E, "SQL thread is stopped")]),
+        ("lag over the limit", vec![master(1), s(2).with_replica(|r| r.seconds_behind = Some(31)), s(3).with_replica(|r| r.seconds_behind = Some(30))], d,
+            vec![(&[2], E, "31 s behind the master (limit 30 s)")]),
+        ("lag NULL while running", vec![master(1), s(2).with_replica(|r| r.seconds_behind = None)], d,
+            vec![(&[2], E, "lag is unknown")]),
+        ("duplicate server_id", vec![master(1), s(2), s(3).with_facts(|f| f.server_id = 2)], d,
+            vec![(&[2, 3], E, "server_id 2 is used by 2 servers")]),
+        ("replication filters differ", vec![master(1), s(2), s(3).with_replica(|r| r.filters.ignore_db = "skipme".into())], d,
+            vec![(&[3], E, &filters)]),
+        ("replication filters differ, check off", vec![master(1), s(2), s(3).with_replica(|r| r.filters.ignore_db = "skipme".into())], no_filter_check,
+            vec![]),
+        ("binlog filters differ", vec![master(1), s(2).with_facts(|f| f.binlog_ignore_db = "tmp".into())], d,
+            vec![(&[2], E, "Binlog_Ignore_DB='tmp' vs ''")]),
+        ("binlog filters on a binlog-less slave do not count", vec![master(1), s(2), s(3).with_facts(|f| { f.log_bin = false; f.binlog_do_db = "x".into() }).with_spec(|x| x.no_master = true)], d,
+            vec![]),
+        ("read_only off on a slave", vec![master(1), s(2).with_facts(|f| f.read_only = false)], d,
+            vec![(&[2], W, "read_only is OFF on a slave")]),
+        ("read_only on on the master", vec![master(1).with_facts(|f| f.read_only = true), s(2)], d,
+            vec![(&[1], W, "read_only is ON on the master")]),
+        ("relay_log_purge on in file/position mode", vec![master(1), s(2).with_facts(|f| f.relay_log_purge = true)], d,
+            vec![(&[2], W, "relay_log_purge is ON")]),
+        ("relay_log_purge on in GTID mode is fine", vec![master(1), s(2).with_facts(|f| f.relay_log_purge = true).with_replica(|r| r.using_gtid = Some(MariaUsingGtid::SlavePos))], d,
+            vec![]),
+        ("log_bin off on a candidate", vec![master(1), s(2), s(3).with_facts(|f| f.log_bin = false)], d,
+            vec![(&[3], W, "cannot become master")]),
+        ("log_bin off on a no_master slave is fine", vec![master(1), s(2), s(3).with_facts(|f| f.log_bin = false).with_spec(|x| x.no_master = true)], d,
+            vec![]),
+        ("log_slave_updates off", vec![master(1), s(2).with_facts(|f| f.log_slave_updates = false)], d,
+            vec![(&[2], W, "log_slave_updates is OFF")]),
+        ("missing REPLICATION SLAVE on a promotable slave", vec![master(1), s(2).with_grant(Some(false)), s(3).with_grant(Some(true)), s(4).with_grant(None)], d,
+            vec![(&[2], E, "the replication user 'repl' lacks REPLICATION SLAVE")]),
+        ("missing grant on a no_master slave is fine", vec![master(1), s(2), s(3).with_grant(Some(false)).with_spec(|x| x.no_master = true)], d,
+            vec![]),
+        ("configured repl_user is named", vec![master(1), s(2).with_grant(Some(false)).with_spec(|x| x.repl_user = Some("mha_repl".into()))], d,
+            vec![(&[2], E, "'mha_repl' lacks")]),
+        ("no promotable slave", vec![master(1), s(2).with_spec(|x| x.no_master = true), s(3).with_spec(|x| x.no_master = true)], d,
+            vec![(&[1], E, "no slave can become master")]),
+        ("only slave is binlog-less", vec![master(1), s(2).with_facts(|f| f.log_bin = false)], d,
+            vec![(&[2], W, "cannot become master"), (&[1], E, "no slave can become master")]),
+        ("no slaves at all", vec![master(1)], d,
+            vec![(&[1], E, "no reachable slave")]),
+        ("only slave unreachable", vec![master(1), down(2, "timeout")], d,
+            vec![(&[2], E, "cannot connect"), (&[1], E, "no reachable slave")]),
+    ];
+    for (case, nodes, rules, want) in cases {
+        let (_, problems) = run(nodes, rules);
+        assert_problems(case, &problems, &want);
+    }
+}
+
+#[test]
+fn every_problem_is_reported_not_only_the_first() {
+    let (_, problems) = run(
+        vec![
+            master(1),
+            s(2).with_facts(|f| {
+                f.read_only = false;
+                f.relay_log_purge = true;
+            }),
+            s(3).with_replica(|r| {
+                r.sql_running = false;
+                r.seconds_behind = None;
+            })
+            .with_facts(|f| f.server_id = 2),
+            down(4, "timeout"),
+        ],
+        Rules::default(),
+    );
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    assert_eq!((errors, warnings), (3, 2), "{problems:#?}");
+    assert!(!is_healthy(&problems));
+}
+
+#[test]
+fn discovery_table() {
+    use Severity::Error as E;
+    let dual = |a_writable: bool, b_writable: bool| {
+        vec![
+            master(1).with_facts(|f| {
+                f.replica = Some(replica_status(2, AT, AT));
+                f.read_only = !a_writable;
+            }),
+            s(2).with_facts(|f| f.read_only = !b_writable),
+            s(3),
+        ]
+    };
+    let two_roots = format!("{} (1 replicas), {} (0 replicas)", label(1), label(3));
+    let dead = format!(
+        "every reachable server replicates from {}, which is unreachable",
+        label(1)
+    );
+    // (case, nodes, master, slaves, problems)
+    let cases: Vec<(&str, Vec<Node>, Option<usize>, Vec<usize>, Vec<Want<'_>>)> = vec![
+        (
+            "plain",
+            vec![s(2), master(1), s(3)],
+            Some(1),
+            vec![0, 2],
+            vec![],
+        ),
+        (
+            "dual master, first writable",
+            dual(true, false),
+            Some(0),
+            vec![1, 2],
+            vec![],
+        ),
+        (
+            "dual master, second writable",
+            dual(false, true),
+            Some(1),
+            vec![0, 2],
+            vec![],
+        ),
+        (
+            "dual master, both writable",
+            dual(true, true),
+            None,
+            vec![0, 1, 2],
+            vec![(&[1, 2], E, "more than one writable master")],
+        ),
+        (
+            "dual master, both read-only",
+            dual(false, false),
+            None,
+            vec![0, 1, 2],
+            vec![(&[1, 2], E, "every master is read_only")],
+        ),
+        (
+            "two non-slaves",
+            vec![master(1), s(2), master(3)],
+            None,
+            vec![1],
+            vec![(&[1, 3], E, &two_roots)],
+        ),
+        (
+            "master down",
+            vec![down(1, "timeout"), s(2), s(3)],
+            None,
+            vec![1, 2],
+            vec![(&[2, 3], E, &dead)],
+        ),
+        (
+            "master outside the configuration",
+            vec![
+                slave(2, 9, AT),
+                s(3).with_replica(|r| r.master_host = ip(2)),
+            ],
+            None,
+            vec![0, 1],
+            vec![(&[2, 3], E, "no master found")],
+        ),
+        (
+            "nothing reachable",
+            vec![down(1, "x"), down(2, "y")],
+            None,
+            vec![],
+            vec![(&[1, 2], E, "no configured server could be reached")],
+        ),
+    ];
+    for (case, nodes, want_master, want_slaves, want) in cases {
+        let disc = discover(&topology(nodes));
+        assert_eq!(disc.master, want_master, "{case}");
+        assert_eq!(disc.slaves, want_slaves, "{case}");
+        assert_problems(case, &disc.problems, &want);
+    }
+}
+
+#[test]
+fn replication_mode_table() {
+    use ReplMode::{FilePos, Gtid};
+    let maria_gtid = |n| s(n).with_replica(|r| r.using_gtid = Some(MariaUsingGtid::CurrentPos));
+    let my = |n: usize| s(n).mysql("8.4.0");
+    let cases: Vec<(&str, Vec<Node>, ReplMode)> = vec![
+        (
+            "MariaDB file/position",
+            vec![master(1), s(2), s(3)],
+            FilePos,
+        ),
+        (
+            "MariaDB GTID everywhere",
+            vec![master(1), maria_gtid(2), maria_gtid(3)],
+            Gtid,
+        ),
+        (
+            "MariaDB mixed",
+            vec![master(1), maria_gtid(2), s(3)],
+            FilePos,
+        ),
+        ("no slaves", vec![master(1)], FilePos),
+        ("no master", vec![down(1, "x"), maria_gtid(2)], FilePos),
+        (
+            "MySQL auto-position",
+            vec![master(1).mysql("8.4.0"), my(2), my(3)],
+            Gtid,
+        ),
+        (
+            "MySQL gtid_mode off on the master",
+            vec![
+                master(1).mysql("8.4.0").with_facts(|f| {
+                    f.gtid = crate::topology::status::GtidFacts::MySql {
+                        enabled: false,
+                        executed: Default::default(),
+                    }
+                }),
+                my(2),
+            ],
+            FilePos,
+        ),
+        (
+            "MySQL without auto-position, use_gtid_auto_pos=1",
+            vec![
+                master(1).mysql("8.0.36"),
+                my(2).with_replica(|r| r.auto_position = Some(false)),
+            ],
+            Gtid,
+        ),
+        (
+            "MySQL without auto-position, use_gtid_auto_pos=0",
+            vec![
+                master(1).mysql("8.0.36"),
+                my(2)
+                    .with_replica(|r| r.auto_position = Some(false))
+                    .with_spec(|x| x.use_gtid_auto_pos = false),
+            ],
+            FilePos,
+        ),
+        // A slave of a slave does not decide the mode.
+        (
+            "MariaDB GTID with a file/position third tier",
+            vec![master(1), maria_gtid(2), slave(3, 2, AT)],
+            Gtid,
+        ),
+    ];
+    for (case, nodes, want) in cases {
+        let topo = topology(nodes);
+        assert_eq!(replication_mode(&topo, &discover(&topo)), want, "{case}");
+    }
+}
+
+#[test]
+fn rules_and_display() {
+    assert_eq!(Rules::default().seconds_behind_master, 30);
+    let p = Problem::warning("h(h:1)", "read_only is OFF", "SET GLOBAL read_only=ON");
+    assert_eq!(
+        p.to_string(),
+        "[warning] h(h:1): read_only is OFF. Fix: SET GLOBAL read_only=ON"
+    );
+    assert!(!p.is_error());
+    assert_eq!(ReplMode::FilePos.to_string(), "binlog file/position");
+    assert!(is_promotable(&topology(vec![master(1), s(2)]), 1));
+    assert!(!is_promotable(&topology(vec![master(1), s(2)]), 0));
+    assert!(!is_promotable(&topology(vec![master(1), s(2)]), 7));
+}
