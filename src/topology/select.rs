@@ -1,1 +1,516 @@
 //! New-master election (MHA select_new_master), with a reason for every rejected slave.
+//!
+//! The order is MHA 0.58's `ServerManager::select_new_master`:
+//! 1. bad candidates are never chosen (unreachable, `no_master`, binlog off,
+//!    a major version newer than the oldest slave's, and with
+//!    `check_repl_delay` an SQL thread too far behind the latest slave);
+//! 2. `--new-master-host` wins if it is good, otherwise nothing is chosen;
+//! 3. with `latest_priority`: a latest candidate_master, then any
+//!    candidate_master in config order, then any latest slave, then any slave
+//!    in config order; without it the two "latest" steps are skipped.
+//!
+//! Like MHA, slaves whose SQL thread failed are not "alive slaves": they are
+//! bad and take no part in finding the latest slave or the oldest version.
+
+use std::fmt;
+
+use crate::config::model::AppSettings;
+use crate::topology::position::BinlogPos;
+use crate::topology::snapshot::Topology;
+use crate::topology::status::Version;
+
+/// What the election may take into account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElectionRules {
+    /// Prefer slaves that received the latest events (MHA `latest_priority`).
+    pub latest_priority: bool,
+    /// Exclude slaves too far behind (MHA `check_repl_delay`).
+    pub check_repl_delay: bool,
+    /// "Too far behind" in bytes within one binlog file (MHA: 100,000,000).
+    pub max_delay_bytes: u64,
+    /// `--new-master-host`: host name, ip or block name, optionally `:port`.
+    pub forced: Option<String>,
+}
+
+/// Why a slave can never be the new master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Unreachable {
+        reason: String,
+    },
+    /// Reachable but not replicating.
+    NotReplica,
+    /// Replicates from another configured server, not from the master.
+    OtherSource {
+        source: String,
+    },
+    /// The SQL thread stopped on an error: its data is not trustworthy.
+    SqlThreadFailed {
+        errno: u32,
+        error: String,
+    },
+    NoMaster,
+    BinlogOff,
+    NewerMajorVersion {
+        version: Version,
+        oldest: Version,
+    },
+    /// SQL thread in an older binlog file than the latest slave's IO thread,
+    /// or more than `limit` bytes behind it in the same file.
+    TooFarBehind {
+        exec: BinlogPos,
+        latest_read: BinlogPos,
+        limit: u64,
+    },
+}
+
+/// The rule that picked the new master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChosenBy {
+    Forced,
+    LatestCandidate,
+    Candidate,
+    Latest,
+    ConfigOrder,
+}
+
+/// What the election says about one slave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Chosen(ChosenBy),
+    Bad(Reason),
+    /// Eligible, but `winner` was chosen by `rule`; `candidate`/`latest`
+    /// say what this slave is, to explain why it lost.
+    Outranked {
+        winner: String,
+        rule: ChosenBy,
+        candidate: bool,
+        latest: bool,
+    },
+    /// Eligible, but `--new-master-host` named another server (which could
+    /// not be used, see [`Election::refusal`]).
+    NotForced {
+        forced: String,
+    },
+}
+
+/// Why no new master was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    ForcedUnknown { given: String },
+    ForcedAmbiguous { given: String, matches: Vec<String> },
+    ForcedIsMaster { given: String },
+    ForcedBad { server: String, reason: Reason },
+    NoneEligible,
+}
+
+/// The outcome: who, by which rule, and a verdict for every other server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Election {
+    pub chosen: Option<usize>,
+    pub rule: Option<ChosenBy>,
+    /// Alive slaves with the greatest IO-thread read position.
+    pub latest: Vec<usize>,
+    /// Alive slaves with the smallest IO-thread read position.
+    pub oldest: Vec<usize>,
+    /// Every server but the master, in config order.
+    pub verdicts: Vec<(usize, Verdict)>,
+    /// Set exactly when `chosen` is `None`.
+    pub refusal: Option<Refusal>,
+}
+
+impl Default for ElectionRules {
+    fn default() -> Self {
+        ElectionRules {
+            latest_priority: true,
+            check_repl_delay: true,
+            max_delay_bytes: 100_000_000,
+            forced: None,
+        }
+    }
+}
+
+impl ElectionRules {
+    /// The rules from the application settings (no forced host).
+    pub fn from_settings(settings: &AppSettings) -> ElectionRules {
+        ElectionRules {
+            latest_priority: settings.latest_priority,
+            check_repl_delay: settings.check_repl_delay,
+            ..ElectionRules::default()
+        }
+    }
+}
+
+impl Election {
+    /// The verdict on server `index`, if it was judged.
+    pub fn verdict(&self, index: usize) -> Option<&Verdict> {
+        self.verdicts
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Servers with the greatest and with the smallest IO-thread read position
+/// among `slaves` that have a replica status, each in the order given.
+pub fn latest_and_oldest(topo: &Topology, slaves: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let reads: Vec<(usize, &BinlogPos)> = slaves
+        .iter()
+        .filter_map(|&i| Some((i, &topo.replica(i)?.read)))
+        .collect();
+    let (Some(max), Some(min)) = (
+        reads.iter().map(|(_, r)| *r).max(),
+        reads.iter().map(|(_, r)| *r).min(),
+    ) else {
+        return (Vec::new(), Vec::new());
+    };
+    let at = |pos: &BinlogPos| {
+        reads
+            .iter()
+            .filter(|(_, r)| *r == pos)
+            .map(|(i, _)| *i)
+            .collect()
+    };
+    (at(max), at(min))
+}
+
+/// Elects the new master among every server but `master`.
+pub fn select_new_master(topo: &Topology, master: usize, rules: &ElectionRules) -> Election {
+    let others: Vec<usize> = (0..topo.len()).filter(|&i| i != master).collect();
+    let alive: Vec<usize> = others
+        .iter()
+        .copied()
+        .filter(|&i| structural_reason(topo, master, i).is_none())
+        .collect();
+    let (latest, oldest) = latest_and_oldest(topo, &alive);
+    let judge = Judge::new(topo, master, rules, &alive, &latest);
+    let bad: Vec<(usize, Option<Reason>)> = others.iter().map(|&i| (i, judge.reason(i))).collect();
+    let is_good = |i: usize| bad.iter().any(|(j, r)| *j == i && r.is_none());
+
+    let (chosen, refusal) = match &rules.forced {
+        Some(given) => forced_choice(topo, master, given, &bad),
+        None => match ranked_choice(topo, rules, &alive, &latest, is_good) {
+            Some(pick) => (Some(pick), None),
+            None => (None, Some(Refusal::NoneEligible)),
+        },
+    };
+    let verdicts = bad
+        .into_iter()
+        .map(|(i, reason)| {
+            let verdict = match (reason, chosen) {
+                (_, Some((c, rule))) if c == i => Verdict::Chosen(rule),
+                (Some(reason), _) => Verdict::Bad(reason),
+                (None, Some((c, rule))) => Verdict::Outranked {
+                    winner: topo.label(c),
+                    rule,
+                    candidate: is_candidate(topo, i),
+                    latest: latest.contains(&i),
+                },
+                (None, None) => Verdict::NotForced {
+                    forced: rules.forced.clone().unwrap_or_default(),
+                },
+            };
+            (i, verdict)
+        })
+        .collect();
+    Election {
+        chosen: chosen.map(|(c, _)| c),
+        rule: chosen.map(|(_, r)| r),
+        latest,
+        oldest,
+        verdicts,
+        refusal,
+    }
+}
+
+fn is_candidate(topo: &Topology, index: usize) -> bool {
+    topo.node(index).is_some_and(|n| n.spec.candidate_master)
+}
+
+/// MHA's four steps after the bad ones are set aside.
+fn ranked_choice(
+    topo: &Topology,
+    rules: &ElectionRules,
+    alive: &[usize],
+    latest: &[usize],
+    is_good: impl Fn(usize) -> bool,
+) -> Option<(usize, ChosenBy)> {
+    let first = |set: &[usize], want_candidate: bool| {
+        set.iter()
+            .copied()
+            .find(|&i| is_good(i) && (!want_candidate || is_candidate(topo, i)))
+    };
+    let steps: [(bool, &[usize], bool, ChosenBy); 4] = [
+        (
+            rules.latest_priority,
+            latest,
+            true,
+            ChosenBy::LatestCandidate,
+        ),
+        (true, alive, true, ChosenBy::Candidate),
+        (rules.latest_priority, latest, false, ChosenBy::Latest),
+        (true, alive, false, ChosenBy::ConfigOrder),
+    ];
+    steps
+        .iter()
+        .filter(|(enabled, ..)| *enabled)
+        .find_map(|&(_, set, want_candidate, rule)| first(set, want_candidate).map(|i| (i, rule)))
+}
+
+/// `--new-master-host`: the named server if it is good, else a refusal.
+fn forced_choice(
+    topo: &Topology,
+    master: usize,
+    given: &str,
+    bad: &[(usize, Option<Reason>)],
+) -> (Option<(usize, ChosenBy)>, Option<Refusal>) {
+    let given_owned = given.to_string();
+    match topo.find(given).as_slice() {
+        [] => (None, Some(Refusal::ForcedUnknown { given: given_owned })),
+        [m] if *m == master => (None, Some(Refusal::ForcedIsMaster { given: given_owned })),
+        [i] => match bad.iter().find(|(j, _)| j == i) {
+            Some((_, None)) => (Some((*i, ChosenBy::Forced)), None),
+            Some((_, Some(reason))) => (
+                None,
+                Some(Refusal::ForcedBad {
+                    server: topo.label(*i),
+                    reason: reason.clone(),
+                }),
+            ),
+            None => (None, Some(Refusal::ForcedUnknown { given: given_owned })),
+        },
+        several => (
+            None,
+            Some(Refusal::ForcedAmbiguous {
+                given: given_owned,
+                matches: several.iter().map(|&i| topo.label(i)).collect(),
+            }),
+        ),
+    }
+}
+
+/// Reasons that make a server no "alive slave" at all: it then takes no
+/// part in the latest/oldest computation either.
+fn structural_reason(topo: &Topology, master: usize, index: usize) -> Option<Reason> {
+    let node = topo.node(index)?;
+    if let Some(reason) = node.unreachable_reason() {
+        return Some(Reason::Unreachable {
+            reason: reason.to_string(),
+        });
+    }
+    let Some(replica) = node.replica() else {
+        return Some(Reason::NotReplica);
+    };
+    if let Some(src) = topo.source_of(index).filter(|&s| s != master) {
+        return Some(Reason::OtherSource {
+            source: topo.label(src),
+        });
+    }
+    (!replica.sql_running && replica.last_sql_errno != 0).then(|| Reason::SqlThreadFailed {
+        errno: replica.last_sql_errno,
+        error: replica.last_sql_error.clone(),
+    })
+}
+
+/// Everything needed to call a slave bad.
+struct Judge<'a> {
+    topo: &'a Topology,
+    master: usize,
+    rules: &'a ElectionRules,
+    oldest_version: Option<(u32, u32)>,
+    latest_read: Option<&'a BinlogPos>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(
+        topo: &'a Topology,
+        master: usize,
+        rules: &'a ElectionRules,
+        alive: &[usize],
+        latest: &[usize],
+    ) -> Judge<'a> {
+        Judge {
+            topo,
+            master,
+            rules,
+            oldest_version: alive
+                .iter()
+                .filter_map(|&i| Some(topo.facts(i)?.version.major_minor()))
+                .min(),
+            latest_read: latest
+                .first()
+                .and_then(|&i| topo.replica(i))
+                .map(|r| &r.read),
+        }
+    }
+
+    /// The first reason, in MHA's order, that server `index` is bad.
+    fn reason(&self, index: usize) -> Option<Reason> {
+        if let Some(reason) = structural_reason(self.topo, self.master, index) {
+            return Some(reason);
+        }
+        let node = self.topo.node(index)?;
+        let facts = node.facts()?;
+        if node.spec.no_master {
+            return Some(Reason::NoMaster);
+        }
+        if !facts.log_bin {
+            return Some(Reason::BinlogOff);
+        }
+        if let Some(oldest) = self.oldest_version {
+            if facts.version.major_minor() > oldest {
+                return Some(Reason::NewerMajorVersion {
+                    version: facts.version,
+                    oldest: Version::new(oldest.0, oldest.1, 0),
+                });
+            }
+        }
+        self.too_far_behind(index)
+    }
+
+    fn too_far_behind(&self, index: usize) -> Option<Reason> {
+        let latest_read = self.latest_read.filter(|_| self.rules.check_repl_delay)?;
+        let exec = &self.topo.replica(index)?.exec;
+        let older_file = exec.cmp_file(latest_read).is_lt();
+        let same_file = exec.cmp_file(latest_read).is_eq();
+        let bytes_behind = latest_read.pos.saturating_sub(exec.pos);
+        (older_file || (same_file && bytes_behind > self.rules.max_delay_bytes)).then(|| {
+            Reason::TooFarBehind {
+                exec: exec.clone(),
+                latest_read: latest_read.clone(),
+                limit: self.rules.max_delay_bytes,
+            }
+        })
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Unreachable { reason } => write!(f, "unreachable ({reason})"),
+            Reason::NotReplica => f.write_str("not replicating (it has no slave status)"),
+            Reason::OtherSource { source } => write!(
+                f,
+                "replicates from {source}, not from the master (an unmanaged slave of a slave)"
+            ),
+            Reason::SqlThreadFailed { errno, error } => {
+                write!(f, "its SQL thread stopped on error {errno}: {error}")
+            }
+            Reason::NoMaster => f.write_str("no_master=1 is set in its configuration block"),
+            Reason::BinlogOff => f.write_str(
+                "binary logging is off, so the other slaves could not replicate from it",
+            ),
+            Reason::NewerMajorVersion { version, oldest } => write!(
+                f,
+                "it runs {}.{}, newer than the oldest slave's {}.{}; a slave cannot replicate \
+                 from a newer major version",
+                version.major, version.minor, oldest.major, oldest.minor
+            ),
+            Reason::TooFarBehind {
+                exec,
+                latest_read,
+                limit,
+            } => {
+                write!(
+                    f,
+                    "its SQL thread is too far behind: executed up to {exec}, while the latest \
+                     slave has read up to {latest_read} ("
+                )?;
+                if exec.cmp_file(latest_read).is_lt() {
+                    f.write_str("an older binlog file")?;
+                } else {
+                    let behind = latest_read.pos.saturating_sub(exec.pos);
+                    write!(f, "{behind} bytes, more than {limit}")?;
+                }
+                f.write_str("), so recovery would take long")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ChosenBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChosenBy::Forced => "named with --new-master-host",
+            ChosenBy::LatestCandidate => "a candidate_master with the latest relay log",
+            ChosenBy::Candidate => "the first eligible candidate_master in config order",
+            ChosenBy::Latest => "the first eligible slave with the latest relay log",
+            ChosenBy::ConfigOrder => "the first eligible slave in config order",
+        })
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Chosen(rule) => write!(f, "chosen: {rule}"),
+            Verdict::Bad(reason) => write!(f, "cannot be master: {reason}"),
+            Verdict::NotForced { forced } => {
+                write!(f, "not considered: --new-master-host named {forced}")
+            }
+            Verdict::Outranked {
+                winner,
+                rule,
+                candidate,
+                latest,
+            } => outranked(f, winner, *rule, *candidate, *latest),
+        }
+    }
+}
+
+/// Why an eligible slave lost to `winner`: what it lacks that the rule
+/// wanted, or, having it too, that the winner comes first in config order.
+fn outranked(
+    f: &mut fmt::Formatter<'_>,
+    winner: &str,
+    rule: ChosenBy,
+    candidate: bool,
+    latest: bool,
+) -> fmt::Result {
+    let mut lacks = Vec::new();
+    if matches!(rule, ChosenBy::LatestCandidate | ChosenBy::Candidate) && !candidate {
+        lacks.push("not a candidate_master");
+    }
+    if matches!(rule, ChosenBy::LatestCandidate | ChosenBy::Latest) && !latest {
+        lacks.push("does not have the latest relay log");
+    }
+    match rule {
+        ChosenBy::Forced => write!(f, "not chosen: {winner} was named with --new-master-host"),
+        ChosenBy::ConfigOrder => write!(f, "not chosen: {winner} comes first in config order"),
+        _ if lacks.is_empty() => write!(
+            f,
+            "not chosen: also eligible, but {winner} comes first in config order"
+        ),
+        _ => write!(f, "not chosen: {}; {winner} is {rule}", lacks.join(" and ")),
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::ForcedUnknown { given } => {
+                write!(f, "--new-master-host {given} names no configured server")
+            }
+            Refusal::ForcedAmbiguous { given, matches } => write!(
+                f,
+                "--new-master-host {given} matches several servers ({}); add :port",
+                matches.join(", ")
+            ),
+            Refusal::ForcedIsMaster { given } => {
+                write!(f, "--new-master-host {given} is the current master")
+            }
+            Refusal::ForcedBad { server, reason } => {
+                write!(
+                    f,
+                    "--new-master-host {server} cannot be the new master: {reason}"
+                )
+            }
+            Refusal::NoneEligible => f.write_str(
+                "none of the slaves can be the new master (see the reason given for each)",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
