@@ -15,6 +15,7 @@ use crate::topology::status::{Flavor, IoState};
 
 mod checks;
 mod discovery;
+mod filters;
 
 pub use discovery::discover;
 

@@ -6,6 +6,7 @@
 
 use crate::topology::snapshot::{Node, Topology};
 use crate::topology::status::{IoState, ReplicaStatus};
+use crate::topology::validate::filters;
 use crate::topology::validate::{
     group_by, io_words, is_promotable, labels, replication_mode, Discovery, Problem, ReplMode,
     Rules,
@@ -13,11 +14,11 @@ use crate::topology::validate::{
 
 /// What every check reads.
 pub(super) struct Ctx<'a> {
-    topo: &'a Topology,
-    rules: &'a Rules,
-    master: Option<usize>,
+    pub(super) topo: &'a Topology,
+    pub(super) rules: &'a Rules,
+    pub(super) master: Option<usize>,
     slaves: &'a [usize],
-    managed: Vec<usize>,
+    pub(super) managed: Vec<usize>,
     mode: ReplMode,
 }
 
@@ -30,8 +31,9 @@ pub(super) const ALL: &[Check] = &[
     slave_threads,
     slave_lag,
     duplicate_server_ids,
-    repl_filters,
-    binlog_filters,
+    filters::repl_filters,
+    filters::binlog_filters,
+    filters::binlog_vs_replicate_filters,
     slave_read_only,
     master_read_only,
     relay_log_purge,
@@ -63,14 +65,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Managed slaves with their node and replica status.
-    fn managed(&self) -> impl Iterator<Item = (usize, &'a Node, &'a ReplicaStatus)> + '_ {
+    pub(super) fn managed(
+        &self,
+    ) -> impl Iterator<Item = (usize, &'a Node, &'a ReplicaStatus)> + '_ {
         self.managed.iter().filter_map(|&i| {
             let node = self.topo.node(i)?;
             Some((i, node, node.replica()?))
         })
     }
 
-    fn label(&self, index: usize) -> String {
+    pub(super) fn label(&self, index: usize) -> String {
         self.topo.label(index)
     }
 }
@@ -283,74 +287,6 @@ fn duplicate_server_ids(ctx: &Ctx<'_>) -> Vec<Problem> {
                 format!("server_id {id} is used by {} servers", members.len()),
                 "Give every server a unique server_id in my.cnf (SET GLOBAL server_id too, or \
                  restart); replication skips events carrying its own server_id",
-            )
-        })
-        .collect()
-}
-
-/// All managed slaves must apply the same `Replicate_*` filters.
-fn repl_filters(ctx: &Ctx<'_>) -> Vec<Problem> {
-    if !ctx.rules.check_repl_filter {
-        return Vec::new();
-    }
-    let mut slaves = ctx.managed();
-    let Some((first, _, reference)) = slaves.next() else {
-        return Vec::new();
-    };
-    slaves
-        .filter(|(_, _, r)| r.filters != reference.filters)
-        .map(|(i, _, r)| {
-            Problem::error(
-                ctx.label(i),
-                format!(
-                    "replication filters differ from {}: {}",
-                    ctx.label(first),
-                    r.filters.differences(&reference.filters).join(", ")
-                ),
-                "Use the same replicate-* settings on every slave, or set check_repl_filter=0 \
-                 if the difference is intended (a promoted slave would then change what the \
-                 others receive)",
-            )
-        })
-        .collect()
-}
-
-/// All binlog-enabled servers (master first) must have the same
-/// `Binlog_Do_DB`/`Binlog_Ignore_DB`.
-fn binlog_filters(ctx: &Ctx<'_>) -> Vec<Problem> {
-    if !ctx.rules.check_repl_filter {
-        return Vec::new();
-    }
-    let servers: Vec<usize> = ctx
-        .master
-        .into_iter()
-        .chain(ctx.managed.iter().copied())
-        .collect();
-    let with_binlog: Vec<(usize, (&str, &str))> = servers
-        .into_iter()
-        .filter_map(|i| {
-            let f = ctx.topo.facts(i).filter(|f| f.log_bin)?;
-            Some((i, (f.binlog_do_db.as_str(), f.binlog_ignore_db.as_str())))
-        })
-        .collect();
-    let Some(&(first, reference)) = with_binlog.first() else {
-        return Vec::new();
-    };
-    with_binlog
-        .iter()
-        .filter(|(_, filters)| *filters != reference)
-        .map(|&(i, (do_db, ignore_db))| {
-            Problem::error(
-                ctx.label(i),
-                format!(
-                    "binlog filters differ from {}: Binlog_Do_DB='{do_db}' vs '{}', \
-                     Binlog_Ignore_DB='{ignore_db}' vs '{}'",
-                    ctx.label(first),
-                    reference.0,
-                    reference.1
-                ),
-                "Use the same binlog-do-db/binlog-ignore-db on every server with binary logging, \
-                 or set check_repl_filter=0 if the difference is intended",
             )
         })
         .collect()

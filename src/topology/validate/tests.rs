@@ -110,6 +110,11 @@ fn validation_table() {
             vec![]),
         ("binlog filters differ", vec![master(1), s(2).with_facts(|f| f.binlog_ignore_db = "tmp".into())], d,
             vec![(&[2], E, "Binlog_Ignore_DB='tmp' vs ''")]),
+        ("master binlog_do_db differs from slaves' replicate_do_db",
+            vec![master(1).with_facts(|f| f.binlog_do_db = "app".into()), s(2).with_facts(|f| f.binlog_do_db = "app".into()).with_replica(|r| r.filters.do_db = "other".into())], d,
+            vec![(&[2], E, "Replicate_Do_DB='other' differs from the master's Binlog_Do_DB='app'")]),
+        ("master binlog_ignore_db equal to replicate_ignore_db", vec![master(1).with_facts(|f| f.binlog_ignore_db = "tmp".into()), s(2).with_facts(|f| f.binlog_ignore_db = "tmp".into()).with_replica(|r| r.filters.ignore_db = "tmp".into())], d,
+            vec![]),
         ("binlog filters on a binlog-less slave do not count", vec![master(1), s(2), s(3).with_facts(|f| { f.log_bin = false; f.binlog_do_db = "x".into() }).with_spec(|x| x.no_master = true)], d,
             vec![]),
         ("read_only off on a slave", vec![master(1), s(2).with_facts(|f| f.read_only = false)], d,
@@ -171,6 +176,9 @@ fn every_problem_is_reported_not_only_the_first() {
     assert!(!is_healthy(&problems));
 }
 
+/// (case, nodes, master index, slave indices, problems)
+type DiscoveryCase<'a> = (&'a str, Vec<Node>, Option<usize>, Vec<usize>, Vec<Want<'a>>);
+
 #[test]
 fn discovery_table() {
     use Severity::Error as E;
@@ -189,8 +197,7 @@ fn discovery_table() {
         "every reachable server replicates from {}, which is unreachable",
         label(1)
     );
-    // (case, nodes, master, slaves, problems)
-    let cases: Vec<(&str, Vec<Node>, Option<usize>, Vec<usize>, Vec<Want<'_>>)> = vec![
+    let cases: Vec<DiscoveryCase<'_>> = vec![
         (
             "plain",
             vec![s(2), master(1), s(3)],
