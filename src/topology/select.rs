@@ -1,9 +1,10 @@
 //! New-master election (MHA select_new_master), with a reason for every rejected slave.
 //!
 //! The order is MHA 0.58's `ServerManager::select_new_master`:
-//! 1. bad candidates are never chosen (unreachable, `no_master`, binlog off,
-//!    a major version newer than the oldest slave's, and with
-//!    `check_repl_delay` an SQL thread too far behind the latest slave);
+//! 1. bad candidates are never chosen (unreachable, not replicating from the
+//!    master, SQL thread failed, `no_master`, binlog off, a major version
+//!    newer than the oldest slave's, and with `check_repl_delay` an SQL
+//!    thread too far behind the latest slave);
 //! 2. `--new-master-host` wins if it is good, otherwise nothing is chosen;
 //! 3. with `latest_priority`: a latest candidate_master, then any
 //!    candidate_master in config order, then any latest slave, then any slave
