@@ -77,7 +77,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
         if key.is_empty() {
             return Err(ConfigError::Syntax {
                 origin: origin(line_no),
-                message: "missing parameter name before '='".to_string(),
+                message: "missing parameter name before '='; write name=value".to_string(),
             });
         }
         let Some(section_index) = current else {
@@ -175,7 +175,11 @@ mod tests {
         ];
         for (line, key, want) in cases {
             let file = p(&format!("[s]\n{line}\n")).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-            assert_eq!(value(&file, "s", key).as_deref(), Some(want), "line {line:?}");
+            assert_eq!(
+                value(&file, "s", key).as_deref(),
+                Some(want),
+                "line {line:?}"
+            );
         }
     }
 
@@ -231,7 +235,11 @@ mod tests {
             ("[ ]\n", 1, "empty section name"),
             ("user=root\n[s]\n", 1, "outside any section"),
             ("[s]\na=1\n\na=2\n", 4, "set twice in [s] (lines 2 and 4)"),
-            ("[s]\na=1\n[t]\n[s]\na=2\n", 5, "set twice in [s] (lines 2 and 5)"),
+            (
+                "[s]\na=1\n[t]\n[s]\na=2\n",
+                5,
+                "set twice in [s] (lines 2 and 5)",
+            ),
             ("[s\n", 1, "neither a [section] header"),
         ];
         for (text, line, needle) in cases {

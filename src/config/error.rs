@@ -74,16 +74,16 @@ pub enum ConfigError {
     #[error("{origin}: [{section}] has no hostname; add hostname=<host name or IP> to it")]
     MissingHostname { origin: Origin, section: String },
 
-    /// Two server blocks pointing at the same MySQL instance.
+    /// Two server blocks pointing at the same MySQL instance (both in the app file).
     #[error(
-        "{origin}: [{section}] uses {addr}, already used by [{first_section}] at {first_origin}; \
-         each server needs its own host:port"
+        "{origin}: [{section}] uses {addr}, already used by [{first_section}] at line \
+         {first_line}; each server needs its own host:port"
     )]
     DuplicateServer {
         origin: Origin,
         section: String,
         first_section: String,
-        first_origin: Origin,
+        first_line: usize,
         addr: String,
     },
 
@@ -115,7 +115,9 @@ pub enum ConfigError {
     },
 
     /// A parameter that requires another one that is missing (e.g. `smtp_host` without `smtp_to`).
-    #[error("{origin}: '{key}' is set but '{missing}' is not; set '{missing}' too, or remove '{key}'")]
+    #[error(
+        "{origin}: '{key}' is set but '{missing}' is not; set '{missing}' too, or remove '{key}'"
+    )]
     MissingKey {
         origin: Origin,
         key: String,

@@ -94,13 +94,19 @@ mod tests {
     #[test]
     fn errors_name_the_script_and_never_the_value() {
         let cases = [
-            ("pasword=TopSecret42\n", "unknown parameter 'pasword'; did you mean 'password'?"),
+            (
+                "pasword=TopSecret42\n",
+                "unknown parameter 'pasword'; did you mean 'password'?",
+            ),
             ("TopSecret42\n", "line 1 of its output is not name=value"),
         ];
         for (out, needle) in cases {
             let err = parse_output("/bin/load", &origin(), out).expect_err(out);
             let msg = err.to_string();
-            assert!(msg.starts_with("app1.cnf:3: init_conf_load_script '/bin/load'"), "{msg}");
+            assert!(
+                msg.starts_with("app1.cnf:3: init_conf_load_script '/bin/load'"),
+                "{msg}"
+            );
             assert!(msg.contains(needle), "{msg}");
             assert!(!msg.contains("TopSecret42"), "{msg}");
         }

@@ -269,7 +269,11 @@ pub fn reference_rows() -> Vec<String> {
                     Mha => "MHA",
                     Ours => "ours",
                 },
-                if is_acted_on(k.name) { "yes" } else { "not yet" },
+                if is_acted_on(k.name) {
+                    "yes"
+                } else {
+                    "not yet"
+                },
             )
         })
         .collect()
@@ -316,7 +320,10 @@ mod tests {
         for name in NOT_YET_ACTED_ON {
             assert!(lookup(name).is_some(), "{name} is not in KEYS");
         }
-        let smtp: Vec<_> = KEYS.iter().filter(|k| k.name.starts_with("smtp_")).collect();
+        let smtp: Vec<_> = KEYS
+            .iter()
+            .filter(|k| k.name.starts_with("smtp_"))
+            .collect();
         for k in smtp {
             assert!(!is_acted_on(k.name), "{} should be listed", k.name);
         }
@@ -376,14 +383,14 @@ mod tests {
             assert!(lookup(name).is_some(), "doc lists unknown key {name}");
         }
     }
-}
-#[cfg(test)]
-mod print_rows {
+
+    /// Prints the table rows for `docs/config-reference.md`:
+    /// `cargo test --lib print_reference_rows -- --ignored --nocapture`.
     #[test]
     #[ignore]
     fn print_reference_rows() {
-        for r in super::reference_rows() {
-            println!("{r}");
+        for row in reference_rows() {
+            println!("{row}");
         }
     }
 }

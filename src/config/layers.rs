@@ -41,7 +41,10 @@ impl<'a> Layer<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<Found<'a>> {
-        self.section.get(key).map(|entry| Found { layer: *self, entry })
+        self.section.get(key).map(|entry| Found {
+            layer: *self,
+            entry,
+        })
     }
 }
 
@@ -90,7 +93,11 @@ impl<'a> Defaults<'a> {
 
     /// The layers to search for `block` (or the defaults alone), most specific first.
     pub fn levels(&self, block: Option<&Layer<'a>>) -> Vec<Layer<'a>> {
-        block.into_iter().copied().chain(self.chain.iter().copied()).collect()
+        block
+            .into_iter()
+            .copied()
+            .chain(self.chain.iter().copied())
+            .collect()
     }
 }
 
@@ -113,8 +120,13 @@ pub fn classify(file: &RawFile, section: &RawSection) -> Result<Kind, ConfigErro
         return Ok(Kind::Default);
     }
     let normalised = name.to_ascii_lowercase().replace(['_', '-'], " ");
-    let looks_like_default = ["server default", "default", "serverdefault", "server  default"]
-        .contains(&normalised.as_str());
+    let looks_like_default = [
+        "server default",
+        "default",
+        "serverdefault",
+        "server  default",
+    ]
+    .contains(&normalised.as_str());
     let after = |prefix: &str| {
         name.strip_prefix(prefix)
             .and_then(|rest| rest.chars().next())
@@ -228,4 +240,144 @@ fn check_secret_sources(layer: &Layer<'_>) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checks, exercised through the pure entry point.
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use crate::config::{resolve_str, Config, ConfigError};
+
+    fn ini(text: &str) -> Result<Config, ConfigError> {
+        resolve_str("app1.cnf", text, false, None)
+    }
+
+    fn ini_ok(text: &str) -> Config {
+        ini(text).unwrap_or_else(|e| panic!("{e}\n--- in ---\n{text}"))
+    }
+
+    fn ini_err(text: &str) -> String {
+        match ini(text) {
+            Ok(_) => panic!("expected an error for\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn unknown_key_message_is_exact() {
+        let e = ini_err("[server default]\nuser=a\npassword=b\npasword=c\n[server1]\nhostname=h\n");
+        assert_eq!(
+            e,
+            "unknown parameter 'pasword' at app1.cnf:4; did you mean 'password'?"
+        );
+        let e = ini_err("[server1]\nhostname=h\nfrobnicate=1\n");
+        assert_eq!(
+            e,
+            "unknown parameter 'frobnicate' at app1.cnf:3; see docs/config-reference.md for the parameters"
+        );
+    }
+
+    #[test]
+    fn sections_table() {
+        let ok = [
+            "server1",
+            "server_db1",
+            "serverX",
+            "servers",
+            "server1 extra",
+            "binlog1",
+            "binlogA",
+        ];
+        for name in ok {
+            let text = format!("[{name}]\nhostname=h\n[server99]\nhostname=other\n");
+            assert!(ini(&text).is_ok(), "[{name}] should be accepted");
+        }
+        let bad: &[(&str, &str)] = &[
+            ("mysql1", "server<name>"),
+            ("server", "server<name>"),
+            ("server 1", "server<name>"),
+            ("binlog", "server<name>"),
+            ("default", "did you mean [server default]?"),
+            ("server_default", "did you mean [server default]?"),
+            ("Server Default", "did you mean [server default]?"),
+        ];
+        for (name, hint) in bad {
+            let e = ini_err(&format!("[server1]\nhostname=h\n\n[{name}]\nhostname=x\n"));
+            assert!(
+                e.starts_with(&format!("app1.cnf:4: invalid section [{name}]")),
+                "{e}"
+            );
+            assert!(e.contains(hint), "{e}");
+        }
+    }
+
+    #[test]
+    fn per_server_keys_in_default_are_not_inherited() {
+        let per_server = [
+            ("candidate_master", "1"),
+            ("no_master", "1"),
+            ("ignore_fail", "1"),
+            ("skip_init_ssh_check", "1"),
+            ("hostname", "shared"),
+            ("ip", "10.9.9.9"),
+            ("ssh_host", "jump"),
+            ("ssh_ip", "10.8.8.8"),
+            ("node_label", "label"),
+        ];
+        for (key, value) in per_server {
+            let text = format!("[server default]\n{key}={value}\n[server1]\nhostname=h1\n");
+            let cfg = ini_ok(&text);
+            let s = &cfg.servers[0];
+            assert_eq!(s.hostname, "h1");
+            assert_eq!(s.ip, None, "{key}");
+            assert_eq!(s.ssh.host, "h1", "{key}");
+            assert_eq!(s.node_label, None, "{key}");
+            assert!(
+                !s.candidate_master && !s.no_master && !s.ignore_fail && !s.skip_init_ssh_check
+            );
+            assert_eq!(cfg.notes.len(), 1, "{key}");
+            assert_eq!(cfg.notes[0].origin.to_string(), "app1.cnf:2");
+            assert!(cfg.notes[0]
+                .message
+                .contains(&format!("'{key}' has no effect in [server default]")));
+            assert!(cfg.keys_set.contains(key));
+        }
+        // The same key in the server block works.
+        let cfg = ini_ok("[server1]\nhostname=h1\ncandidate_master=1\n");
+        assert!(cfg.servers[0].candidate_master);
+    }
+
+    #[test]
+    fn app_keys_in_a_server_block_are_ignored_with_a_note() {
+        let cfg = ini_ok(
+            "[server default]\nping_interval=2\n[server1]\nhostname=h1\nping_interval=10\n\
+             manager_workdir=/x\n",
+        );
+        assert_eq!(cfg.settings.ping_interval, Duration::from_secs(2));
+        assert_eq!(cfg.settings.manager_workdir, PathBuf::from("/var/tmp"));
+        assert_eq!(cfg.notes.len(), 2);
+        assert_eq!(cfg.notes[0].origin.to_string(), "app1.cnf:5");
+        assert!(cfg.notes[0].message.contains(
+            "'ping_interval' only takes effect in [server default]; it is ignored in [server1]"
+        ));
+        // Still validated: a bad value there is an error, as in MHA.
+        assert!(ini_err("[server1]\nhostname=h\nping_interval=x\n").contains("app1.cnf:3"));
+    }
+
+    #[test]
+    fn every_pair_of_password_sources_in_one_block_is_an_error() {
+        for trio in crate::config::secrets::TRIOS {
+            let [a, b, c] = trio.keys();
+            for (x, y) in [(a, b), (a, c), (b, c)] {
+                let text = format!("[server default]\n{x}=v1\n{y}=v2\n[server1]\nhostname=h\n");
+                let e = ini_err(&text);
+                assert!(
+                    e.contains(&format!("sets both '{x}' (line 2) and '{y}'")),
+                    "{e}"
+                );
+            }
+        }
+    }
 }

@@ -216,7 +216,11 @@ fn run_init_script(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| fail(format!("cannot start it: {e}; check the path and that it is executable")))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot start it: {e}; check the path and that it is executable"
+            ))
+        })?;
 
     // Read stdout on a thread so a chatty script cannot block on a full pipe.
     let (tx, rx) = mpsc::channel();
@@ -244,7 +248,9 @@ fn run_init_script(
         }
     };
     if !status.success() {
-        return Err(fail(format!("it failed ({status}); run it by hand to see why")));
+        return Err(fail(format!(
+            "it failed ({status}); run it by hand to see why"
+        )));
     }
     let remaining = deadline.saturating_duration_since(Instant::now());
     let bytes = match rx.recv_timeout(remaining.max(Duration::from_millis(100))) {
@@ -260,3 +266,352 @@ fn run_init_script(
     String::from_utf8(bytes).map_err(|_| fail("its output is not valid UTF-8".to_string()))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    fn conf(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("conf")
+            .join(name)
+    }
+
+    /// A path that never exists, so no real /etc/masterha_default.cnf leaks into tests.
+    fn no_global() -> PathBuf {
+        PathBuf::from("/nonexistent/ha-manager-test/masterha_default.cnf")
+    }
+
+    fn load_test(app: &Path, global: Option<&Path>) -> Result<Config, ConfigError> {
+        load_with_default_global(app, global, &no_global())
+    }
+
+    /// Clears what legitimately differs between two files describing one cluster.
+    fn normalised(mut cfg: Config) -> Config {
+        cfg.files.clear();
+        for s in cfg.servers.iter_mut().chain(cfg.binlog_servers.iter_mut()) {
+            s.origin = Origin::default();
+        }
+        for n in &mut cfg.notes {
+            n.origin = Origin::default();
+        }
+        cfg
+    }
+
+    fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        path
+    }
+
+    #[test]
+    fn shipped_cnf_and_toml_resolve_to_the_same_model() {
+        let cnf = load_test(&conf("app1.cnf"), None).expect("app1.cnf");
+        let toml = load_test(&conf("app1.toml"), None).expect("app1.toml");
+        assert_eq!(cnf.files, [conf("app1.cnf")]);
+        assert_eq!(toml.files, [conf("app1.toml")]);
+        assert_eq!(cnf.servers[2].origin.line, 44);
+        let (cnf, toml) = (normalised(cnf), normalised(toml));
+        assert_eq!(cnf, toml);
+
+        // And the model is what the files say.
+        assert_eq!(cnf.app, "app1");
+        assert!(cnf.notes.is_empty(), "{:?}", cnf.notes);
+        let names: Vec<_> = cnf.servers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["server1", "server2", "server3"]);
+        let s1 = &cnf.servers[0];
+        assert_eq!(s1.password.expose(), "mha#Secret;1");
+        assert_eq!(s1.node_label.as_deref(), Some("primary, rack A"));
+        assert!(s1.candidate_master && !s1.no_master);
+        assert!(cnf.servers[2].no_master);
+        assert_eq!(cnf.servers[2].remote_workdir, "/data/mha");
+        assert_eq!(cnf.servers[1].remote_workdir, "/var/tmp/mha");
+        assert_eq!(
+            cnf.settings.manager_log,
+            Some(PathBuf::from("/var/log/masterha/app1/manager.log"))
+        );
+        assert_eq!(cnf.settings.master_ip_failover_script, None);
+        assert!(keys::not_yet_acted_on(&cnf).contains(&"ping_type"));
+    }
+
+    #[test]
+    fn global_defaults_are_overridden_by_app_default_and_server_blocks() {
+        let global = conf("masterha_default.cnf");
+        for app in ["app1.cnf", "app1.toml"] {
+            let cfg = load_test(&conf(app), Some(&global)).expect(app);
+            assert_eq!(cfg.files, [global.clone(), conf(app)]);
+            let (s1, s3) = (&cfg.servers[0], &cfg.servers[2]);
+            // Global only: inherited.
+            assert_eq!(s1.ssh.port, 22);
+            assert_eq!(cfg.settings.log_level, LogLevel::Info);
+            // Global, then the app default: the app default wins.
+            assert_eq!(s1.user, "mha", "{app}");
+            assert_eq!(s1.password.expose(), "mha#Secret;1");
+            assert_eq!(s1.ssh.connection_timeout, Duration::from_secs(5));
+            assert_eq!(s1.master_binlog_dir, ["/var/lib/mysql", "/var/log/mysql"]);
+            assert_eq!(cfg.settings.ping_interval, Duration::from_secs(3));
+            // Global, app default, then the server block: the server wins.
+            assert_eq!(s1.remote_workdir, "/var/tmp/mha");
+            assert_eq!(s3.remote_workdir, "/data/mha");
+            assert!(cfg.keys_set.contains("log_level"));
+        }
+        // Without the app's values the global ones apply.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = write(dir.path(), "app2.cnf", "[server1]\nhostname=h\n", 0o644);
+        let cfg = load_test(&app, Some(&global)).expect("app2");
+        assert_eq!(cfg.app, "app2");
+        assert_eq!(
+            cfg.servers[0].ssh.connection_timeout,
+            Duration::from_secs(10)
+        );
+        assert_eq!(cfg.servers[0].master_binlog_dir, ["/var/lib/mysql"]);
+        assert_eq!(cfg.settings.ping_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn implicit_and_missing_global_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = write(dir.path(), "app1.cnf", "[server1]\nhostname=h\n", 0o644);
+        let implicit = write(
+            dir.path(),
+            "global.cnf",
+            "[server default]\nuser=g\n",
+            0o644,
+        );
+
+        let cfg = load_with_default_global(&app, None, &implicit).expect("implicit");
+        assert_eq!(cfg.servers[0].user, "g");
+        assert_eq!(cfg.files, [implicit.clone(), app.clone()]);
+
+        let cfg = load_with_default_global(&app, None, &no_global()).expect("none");
+        assert_eq!(cfg.servers[0].user, "root");
+        assert!(cfg.notes.is_empty());
+
+        let missing = dir.path().join("missing.cnf");
+        let cfg = load_with_default_global(&app, Some(&missing), &implicit).expect("missing");
+        assert_eq!(
+            cfg.servers[0].user, "root",
+            "explicit path replaces the implicit one"
+        );
+        assert_eq!(cfg.notes.len(), 1);
+        assert!(cfg.notes[0].message.contains("not found; skipped"));
+    }
+
+    #[test]
+    fn unreadable_app_file_names_the_path() {
+        let e = load_test(Path::new("/nonexistent/app9.cnf"), None).expect_err("missing");
+        assert!(matches!(e, ConfigError::Read { .. }));
+        assert!(
+            e.to_string()
+                .starts_with("cannot read /nonexistent/app9.cnf:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn errors_from_files_carry_the_path_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = write(
+            dir.path(),
+            "app1.cnf",
+            "[server1]\nhostname=h\npasword=x\n",
+            0o644,
+        );
+        let e = load_test(&app, None).expect_err("unknown key");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "unknown parameter 'pasword' at {}:3; did you mean 'password'?",
+                app.display()
+            )
+        );
+    }
+
+    #[test]
+    fn password_file_must_be_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "ok.pw", "s3cret-from-file\n", 0o600);
+        write(dir.path(), "ro.pw", "read-only\r\n", 0o400);
+        let open = write(dir.path(), "open.pw", "TopSecret42\n", 0o644);
+        let app = write(
+            dir.path(),
+            "app1.cnf",
+            "[server default]\npassword_file=ok.pw\n[server1]\nhostname=h1\n\
+             [server2]\nhostname=h2\npassword_file=ro.pw\n",
+            0o644,
+        );
+        let cfg = load_test(&app, None).expect("private files");
+        assert_eq!(cfg.servers[0].password.expose(), "s3cret-from-file");
+        assert_eq!(cfg.servers[1].password.expose(), "read-only");
+
+        let app = write(
+            dir.path(),
+            "app2.cnf",
+            "[server1]\nhostname=h1\nrepl_password_file=open.pw\n",
+            0o644,
+        );
+        let e = load_test(&app, None).expect_err("group-readable");
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("{}:3", app.display())), "{msg}");
+        assert!(msg.contains("'repl_password_file' for [server1]"), "{msg}");
+        assert!(
+            msg.contains(&format!("chmod 600 {}", open.display())),
+            "{msg}"
+        );
+        assert!(msg.contains("mode 0644"), "{msg}");
+        assert!(!msg.contains("TopSecret42"));
+
+        let app = write(
+            dir.path(),
+            "app3.cnf",
+            "[server1]\nhostname=h1\npassword_file=absent.pw\n",
+            0o644,
+        );
+        let msg = load_test(&app, None).expect_err("absent").to_string();
+        assert!(msg.contains("absent.pw"), "{msg}");
+    }
+
+    #[test]
+    fn password_env_reads_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // PATH is always set where tests run; no need to modify the environment.
+        let app = write(
+            dir.path(),
+            "app1.cnf",
+            "[server default]\npassword_env=PATH\n[server1]\nhostname=h1\n",
+            0o644,
+        );
+        let cfg = load_test(&app, None).expect("env");
+        assert_eq!(
+            cfg.servers[0].password.expose(),
+            std::env::var("PATH").expect("PATH")
+        );
+
+        let app = write(
+            dir.path(),
+            "app2.cnf",
+            "[server default]\npassword_env=HA_MANAGER_TEST_SURELY_UNSET_VARIABLE\n\
+             [server1]\nhostname=h1\n",
+            0o644,
+        );
+        let msg = load_test(&app, None).expect_err("unset").to_string();
+        assert!(
+            msg.contains(":2: cannot get 'password_env' for [server default]"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("environment variable HA_MANAGER_TEST_SURELY_UNSET_VARIABLE is not set"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn init_conf_load_script_overrides_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = write(
+            dir.path(),
+            "load.sh",
+            "#!/bin/sh\necho \"password=from-$1\"\necho 'repl_password=\"r=p\"'\necho\n",
+            0o755,
+        );
+        let app = write(
+            dir.path(),
+            "app1.cnf",
+            &format!(
+                "[server default]\npassword=file-pw\ninit_conf_load_script={} 'my app'\n\
+                 [server1]\nhostname=h1\n[server2]\nhostname=h2\npassword=own\n",
+                script.display()
+            ),
+            0o644,
+        );
+        let cfg = load_test(&app, None).expect("script runs");
+        assert_eq!(cfg.servers[0].password.expose(), "from-my app");
+        assert_eq!(
+            cfg.servers[0].repl_password.as_ref().map(Secret::expose),
+            Some("r=p")
+        );
+        assert_eq!(cfg.servers[1].password.expose(), "own");
+        assert!(cfg.keys_set.contains("repl_password"));
+        assert!(!format!("{cfg:?}").contains("from-my app"));
+    }
+
+    #[test]
+    fn init_conf_load_script_failures() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cases = [
+            (
+                "#!/bin/sh\necho 'pasword=TopSecret42'\n",
+                "unknown parameter 'pasword'",
+            ),
+            ("#!/bin/sh\necho TopSecret42\n", "not name=value"),
+            (
+                "#!/bin/sh\necho password=TopSecret42\nexit 3\n",
+                "it failed",
+            ),
+        ];
+        for (i, (body, needle)) in cases.iter().enumerate() {
+            let script = write(dir.path(), &format!("s{i}.sh"), body, 0o755);
+            let app = write(
+                dir.path(),
+                &format!("app{i}.cnf"),
+                &format!(
+                    "[server default]\ninit_conf_load_script={}\n[server1]\nhostname=h\n",
+                    script.display()
+                ),
+                0o644,
+            );
+            let msg = load_test(&app, None).expect_err(body).to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "{}:2: init_conf_load_script '{}'",
+                    app.display(),
+                    script.display()
+                )),
+                "{msg}"
+            );
+            assert!(msg.contains(needle), "{msg}");
+            assert!(!msg.contains("TopSecret42"), "{msg}");
+        }
+
+        let app = write(
+            dir.path(),
+            "appx.cnf",
+            "[server default]\ninit_conf_load_script=/nonexistent/loader\n[server1]\nhostname=h\n",
+            0o644,
+        );
+        let msg = load_test(&app, None).expect_err("missing").to_string();
+        assert!(msg.contains("cannot start it"), "{msg}");
+    }
+
+    #[test]
+    fn init_conf_load_script_is_bounded_in_time() {
+        let command = HookCommand {
+            argv: vec!["sleep".to_string(), "5".to_string()],
+        };
+        let started = Instant::now();
+        let e = run_init_script(&command, &Origin::default(), Duration::from_millis(200))
+            .expect_err("times out");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(e.to_string().contains("did not finish within 0.2 s"), "{e}");
+    }
+
+    #[test]
+    fn resolve_str_is_pure_and_names_the_app() {
+        let cfg =
+            resolve_str("conf/app7.cnf", "[server1]\nhostname=h\n", false, None).expect("resolves");
+        assert_eq!(cfg.app, "app7");
+        assert_eq!(app_name(Path::new("app1")), "app1");
+        assert_eq!(app_name(Path::new("/etc/mha/app1.toml")), "app1");
+        // The script is recorded, not run.
+        let cfg = resolve_str(
+            "app1.cnf",
+            "[server default]\ninit_conf_load_script=/nonexistent/x\n[server1]\nhostname=h\n",
+            false,
+            None,
+        )
+        .expect("resolves");
+        assert!(cfg.settings.init_conf_load_script.is_some());
+    }
+}

@@ -106,3 +106,152 @@ impl<'l, 'a> Secrets<'l, 'a> {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Source choice and secrecy, exercised through the pure entry points.
+    use super::*;
+    use crate::config::{resolve_str, resolve_str_with_secrets, Config};
+
+    const SECRET: &str = "TopSecret42";
+
+    fn ini(text: &str) -> Result<Config, ConfigError> {
+        resolve_str("app1.cnf", text, false, None)
+    }
+
+    fn toml(text: &str) -> Result<Config, ConfigError> {
+        resolve_str("app1.toml", text, true, None)
+    }
+
+    fn ini_ok(text: &str) -> Config {
+        ini(text).unwrap_or_else(|e| panic!("{e}\n--- in ---\n{text}"))
+    }
+
+    fn ini_err(text: &str) -> String {
+        match ini(text) {
+            Ok(_) => panic!("expected an error for\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// A lookup that records requests and serves fixed values.
+    fn recording<'a>(
+        calls: &'a mut Vec<SecretSource>,
+    ) -> impl FnMut(&SecretSource) -> Result<Secret, String> + 'a {
+        move |source: &SecretSource| {
+            calls.push(source.clone());
+            match source {
+                SecretSource::Env(name) if name == "DB_PW" => Ok(Secret::new("from-env")),
+                SecretSource::File(path) if path.ends_with("repl.pw") => {
+                    Ok(Secret::new("from-file"))
+                }
+                SecretSource::Env(name) => Err(format!("environment variable {name} is not set")),
+                SecretSource::File(path) => Err(format!("cannot read {}", path.display())),
+            }
+        }
+    }
+
+    #[test]
+    fn password_sources_and_precedence() {
+        let text = "[server default]\npassword=clear\nrepl_password_file=secrets/repl.pw\n\
+                    [server1]\nhostname=h1\n\
+                    [server2]\nhostname=h2\npassword_env=DB_PW\n\
+                    [server3]\nhostname=h3\nrepl_password=own\n";
+        let mut calls = Vec::new();
+        let cfg = resolve_str_with_secrets(
+            "/etc/mha/app1.cnf",
+            text,
+            false,
+            None,
+            &mut recording(&mut calls),
+        )
+        .expect("resolves");
+        let pw: Vec<_> = cfg
+            .servers
+            .iter()
+            .map(|s| s.password.expose().to_string())
+            .collect();
+        assert_eq!(pw, ["clear", "from-env", "clear"]);
+        let repl: Vec<_> = cfg
+            .servers
+            .iter()
+            .map(|s| s.repl_password.as_ref().map(|p| p.expose().to_string()))
+            .collect();
+        assert_eq!(
+            repl,
+            [
+                Some("from-file".to_string()),
+                Some("from-file".to_string()),
+                Some("own".to_string())
+            ]
+        );
+        // Relative to the config file's directory, and fetched once for two servers.
+        assert_eq!(
+            calls,
+            [
+                SecretSource::File(PathBuf::from("/etc/mha/secrets/repl.pw")),
+                SecretSource::Env("DB_PW".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_lookup_failure_names_source_and_block() {
+        let mut calls = Vec::new();
+        let e = resolve_str_with_secrets(
+            "app1.cnf",
+            "[server1]\nhostname=h\npassword_env=MISSING_VAR\n",
+            false,
+            None,
+            &mut recording(&mut calls),
+        )
+        .expect_err("missing");
+        assert_eq!(
+            e.to_string(),
+            "app1.cnf:3: cannot get 'password_env' for [server1]: environment variable MISSING_VAR is not set"
+        );
+        // Without a lookup (resolve_str), the message says why.
+        let e = ini_err("[server1]\nhostname=h\npassword_file=/x\n");
+        assert!(e.contains("no secret lookup given"), "{e}");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_display_or_errors() {
+        let cfg = ini_ok(&format!(
+            "[server default]\npassword={SECRET}\nrepl_password={SECRET}\n\
+             smtp_host=m\nsmtp_from=a@b\nsmtp_to=c@d\nsmtp_password={SECRET}\n\
+             [server1]\nhostname=h\n"
+        ));
+        assert_eq!(cfg.servers[0].password.expose(), SECRET);
+        let shown = format!("{cfg:?} {:#?} {}", cfg, cfg.servers[0].password);
+        assert!(!shown.contains(SECRET), "secret in Debug/Display");
+        for note in &cfg.notes {
+            assert!(!note.message.contains(SECRET));
+        }
+
+        let failing = [
+            format!("[server1]\nhostname=h\npassword={SECRET}\npassword_env=X\n"),
+            format!("[server1]\nhostname=h\npassword={SECRET}\nport=x\n"),
+            format!("[server1]\nhostname=h\npassword={SECRET}\npasword={SECRET}\n"),
+            format!("[server1]\nhostname=h\npassword={SECRET}\npassword={SECRET}\n"),
+            format!("[server1]\npassword={SECRET}\n"),
+            format!("[server1]\nhostname=h\npassword {SECRET}\n"),
+            format!("password={SECRET}\n[server1]\nhostname=h\n"),
+        ];
+        for text in &failing {
+            let e = ini(text).expect_err(text);
+            assert!(!e.to_string().contains(SECRET), "{e}");
+            assert!(!format!("{e:?}").contains(SECRET), "{e:?}");
+        }
+        let toml_failing = [
+            format!("[default]\npassword = \"{SECRET}\"\npassword_env = \"X\"\n[servers.server1]\nhostname = \"h\"\n"),
+            format!("[default]\npassword = \"{SECRET}\n"),
+            format!("[default]\npassword = {SECRET}\n"),
+        ];
+        for text in &toml_failing {
+            let e = toml(text).expect_err(text);
+            assert!(!e.to_string().contains(SECRET), "{e}");
+            assert!(!format!("{e:?}").contains(SECRET), "{e:?}");
+        }
+    }
+}

@@ -43,7 +43,10 @@ pub fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
             file: path.to_path_buf(),
             line: e.span().map_or(0, |s| lines.line(s.start)),
         },
-        message: format!("invalid TOML: {}", friendly(e.message())),
+        message: format!(
+            "invalid TOML: {}; fix the syntax here",
+            friendly(e.message())
+        ),
     })?;
     let Node::Table(top) = root else {
         return Err(ConfigError::Syntax {
@@ -60,7 +63,11 @@ pub fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
                 sections.push(section(DEFAULT_SECTION, at, entries, &origin)?);
             }
             (group @ ("servers" | "binlog"), Node::Table(blocks)) => {
-                let prefix = if group == "servers" { "server" } else { "binlog" };
+                let prefix = if group == "servers" {
+                    "server"
+                } else {
+                    "binlog"
+                };
                 for (name, block) in blocks {
                     let at = origin(name.span().start);
                     let name = name.into_inner();
@@ -156,7 +163,8 @@ fn to_text(key: &str, value: &Value) -> Result<String, String> {
     match value {
         Value::String(s) => Ok(s.clone()),
         Value::Integer(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(f.to_string()),
+        // Debug keeps the fraction (`3.0`), so a float never passes for an integer.
+        Value::Float(f) => Ok(format!("{f:?}")),
         Value::Boolean(b) => Ok(if *b { "1" } else { "0" }.to_string()),
         Value::Array(items) => {
             let items = items
@@ -292,7 +300,10 @@ mod tests {
         parse(Path::new("app1.toml"), text)
     }
 
-    fn flat(file: &RawFile) -> Vec<(String, usize, Vec<(String, String, usize)>)> {
+    /// (key, value, line)
+    type Entry = (String, String, usize);
+
+    fn flat(file: &RawFile) -> Vec<(String, usize, Vec<Entry>)> {
         file.sections
             .iter()
             .map(|s| {
@@ -308,7 +319,7 @@ mod tests {
             .collect()
     }
 
-    fn e(k: &str, v: &str, l: usize) -> (String, String, usize) {
+    fn e(k: &str, v: &str, l: usize) -> Entry {
         (k.to_string(), v.to_string(), l)
     }
 
@@ -341,15 +352,26 @@ hostname = "198.18.0.20"
                         e("ping_interval", "1", 4),
                         e("check_repl_delay", "0", 5),
                         e("master_binlog_dir", "/data/binlog,/var/log/mysql", 6),
-                        e("master_ip_failover_script", "/usr/local/bin/vip --dev 'eth 0'", 7),
+                        e(
+                            "master_ip_failover_script",
+                            "/usr/local/bin/vip --dev 'eth 0'",
+                            7
+                        ),
                     ]
                 ),
                 (
                     "server1".to_string(),
                     9,
-                    vec![e("hostname", "198.18.0.11", 10), e("candidate_master", "1", 11)]
+                    vec![
+                        e("hostname", "198.18.0.11", 10),
+                        e("candidate_master", "1", 11)
+                    ]
                 ),
-                ("binlog1".to_string(), 13, vec![e("hostname", "198.18.0.20", 14)]),
+                (
+                    "binlog1".to_string(),
+                    13,
+                    vec![e("hostname", "198.18.0.20", 14)]
+                ),
             ]
         );
     }
@@ -373,11 +395,23 @@ hostname = "198.18.0.20"
             ("[default]\nuser = 1\nuser = 2\n", 3, "duplicate key"),
             ("\n[global]\nuser = \"x\"\n", 2, "invalid section [global]"),
             ("user = \"x\"\n", 1, "put it under [default]"),
-            ("[servers.db1]\nhostname = \"h\"\n", 1, "must start with \"server\""),
-            ("[binlog.server1]\nhostname = \"h\"\n", 1, "must start with \"binlog\""),
+            (
+                "[servers.db1]\nhostname = \"h\"\n",
+                1,
+                "must start with \"server\"",
+            ),
+            (
+                "[binlog.server1]\nhostname = \"h\"\n",
+                1,
+                "must start with \"binlog\"",
+            ),
             ("servers = 3\n", 1, "must be a table"),
             ("[servers]\nserver1 = \"h\"\n", 2, "must be a table"),
-            ("[default]\nwhen = 1979-05-27T07:32:00Z\n", 2, "dates and times"),
+            (
+                "[default]\nwhen = 1979-05-27T07:32:00Z\n",
+                2,
+                "dates and times",
+            ),
             ("[default]\nuser = [\"a\", \"b\"]\n", 2, "not an array"),
             ("[default]\nsmtp_to = [\"a,b\"]\n", 2, "contain no ','"),
             ("[default]\nport = [[1]]\n", 2, "array of strings"),

@@ -17,7 +17,9 @@ impl WordsError {
         match self {
             WordsError::UnclosedSingleQuote => "a command line whose single quote is closed",
             WordsError::UnclosedDoubleQuote => "a command line whose double quote is closed",
-            WordsError::TrailingBackslash => "a command line that does not end with a lone backslash",
+            WordsError::TrailingBackslash => {
+                "a command line that does not end with a lone backslash"
+            }
         }
     }
 }
@@ -116,7 +118,12 @@ mod tests {
             ("/usr/bin/failover", w(&["/usr/bin/failover"])),
             (
                 "/usr/local/bin/master_ip_failover --vip=10.0.0.5  --dev eth0",
-                w(&["/usr/local/bin/master_ip_failover", "--vip=10.0.0.5", "--dev", "eth0"]),
+                w(&[
+                    "/usr/local/bin/master_ip_failover",
+                    "--vip=10.0.0.5",
+                    "--dev",
+                    "eth0",
+                ]),
             ),
             ("a 'b c' d", w(&["a", "b c", "d"])),
             ("a \"b c\" d", w(&["a", "b c", "d"])),
@@ -126,7 +133,10 @@ mod tests {
             (r"'a\b'", w(&[r"a\b"])),
             ("x'y'\"z\"", w(&["xyz"])),
             ("'' x", w(&["", "x"])),
-            ("-o 'ProxyJump=bastion host'", w(&["-o", "ProxyJump=bastion host"])),
+            (
+                "-o 'ProxyJump=bastion host'",
+                w(&["-o", "ProxyJump=bastion host"]),
+            ),
             ("a\tb\nc", w(&["a", "b", "c"])),
             ("$HOME `id` ;rm", w(&["$HOME", "`id`", ";rm"])),
         ];
