@@ -1,1 +1,82 @@
 //! Command line: clap definitions, with MHA underscore spellings as aliases.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ha-manager",
+    version,
+    about = "Failover manager for MySQL and MariaDB replication (MHA-compatible)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// SSH from the manager to every node: login, tools, binlog/relay-log dirs, remote workdir.
+    #[command(name = "check-ssh", alias = "check_ssh")]
+    CheckSsh(ConfArgs),
+    /// Connect to every server, validate replication and show who would be promoted.
+    #[command(name = "check-repl", alias = "check_repl")]
+    CheckRepl(CheckReplArgs),
+}
+
+/// Options every command that reads a configuration takes.
+#[derive(Debug, Args)]
+pub struct ConfArgs {
+    /// The application's config file (MHA INI, or TOML when it ends in .toml).
+    #[arg(long, value_name = "FILE")]
+    pub conf: PathBuf,
+    /// Global defaults file; default /etc/masterha_default.cnf when it exists.
+    #[arg(long = "global-conf", alias = "global_conf", value_name = "FILE")]
+    pub global_conf: Option<PathBuf>,
+    /// Show debug detail on standard error.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckReplArgs {
+    #[command(flatten)]
+    pub conf: ConfArgs,
+    /// Largest acceptable replication lag, in seconds.
+    #[arg(
+        long = "seconds-behind-master",
+        alias = "seconds_behind_master",
+        default_value_t = 30
+    )]
+    pub seconds_behind_master: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mha_spellings_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "ha-manager",
+            "check_repl",
+            "--conf=/etc/app1.cnf",
+            "--global_conf=/etc/g.cnf",
+            "--seconds_behind_master=5",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::CheckRepl(a) => {
+                assert_eq!(a.conf.conf, PathBuf::from("/etc/app1.cnf"));
+                assert_eq!(a.conf.global_conf, Some(PathBuf::from("/etc/g.cnf")));
+                assert_eq!(a.seconds_behind_master, 5);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn conf_is_required() {
+        assert!(Cli::try_parse_from(["ha-manager", "check-ssh"]).is_err());
+    }
+}

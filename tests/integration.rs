@@ -1,1 +1,14 @@
 //! Integration tests: one binary, modules by topic.
+//!
+//! Tests marked `#[ignore]` need the lab (real MariaDB servers in network
+//! namespaces reached over SSH); `scripts/test.sh` brings it up and runs them
+//! with `--ignored`, one at a time since they share the cluster.
+
+#[path = "integration/util.rs"]
+mod util;
+
+#[path = "integration/cli.rs"]
+mod cli;
+
+#[path = "integration/lab_checks.rs"]
+mod lab_checks;

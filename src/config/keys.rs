@@ -178,7 +178,6 @@ pub const NOT_YET_ACTED_ON: &[&str] = &[
     "master_ip_online_change_script",
     "shutdown_script",
     "report_script",
-    "multi_tier_slave",
     "disable_log_bin",
     "master_pid_file",
     "handle_raw_binlog",
@@ -195,10 +194,6 @@ pub const NOT_YET_ACTED_ON: &[&str] = &[
     "smtp_password_env",
     "smtp_password_file",
     "smtp_tls",
-    "check_repl_delay",
-    "latest_priority",
-    "ignore_fail",
-    "skip_init_ssh_check",
 ];
 
 /// The description of `name`, if it is a parameter (names are case-sensitive, as in MHA).

@@ -956,7 +956,7 @@ mod tests {
         );
         assert_eq!(
             keys::not_yet_acted_on(&cfg),
-            ["shutdown_script", "ping_misses", "ignore_fail"]
+            ["shutdown_script", "ping_misses"]
         );
         assert!(keys::not_yet_acted_on(&ini_ok("[server1]\nhostname=h\n")).is_empty());
     }

@@ -1,1 +1,81 @@
 //! SSH transport adapter: the `Remote` trait and its openssh implementation.
+//!
+//! Commands are always argv: each argument is escaped for the remote shell by
+//! the transport, so no configuration value is ever interpreted by a shell.
+
+pub mod options;
+mod ssh;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+use crate::config::SshSpec;
+
+pub use ssh::SshRemote;
+
+/// What a finished remote command left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).trim_end().to_owned()
+    }
+
+    /// The last line of stderr, which is where tools put the reason.
+    pub fn stderr_reason(&self) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    }
+}
+
+/// Why a remote command could not be run at all (as opposed to running and failing).
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("ssh to {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("ssh to {target}: no answer within {}s while running {program}", .after.as_secs())]
+    Timeout {
+        target: String,
+        program: String,
+        after: Duration,
+    },
+    #[error("ssh to {target}: {reason}")]
+    Session { target: String, reason: String },
+    #[error("bad ssh_options for {target}: {reason}")]
+    Options { target: String, reason: String },
+}
+
+/// Runs commands on the database hosts.
+#[async_trait]
+pub trait Remote: Send + Sync {
+    /// Runs `argv` on the host of `target`, bounded by `timeout`.
+    async fn run(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<Output, RemoteError>;
+}
+
+/// `user@host:port` for messages.
+pub fn describe(target: &SshSpec) -> String {
+    match &target.user {
+        Some(user) => format!("{user}@{}:{}", target.host, target.port),
+        None => format!("{}:{}", target.host, target.port),
+    }
+}

@@ -1,0 +1,178 @@
+//! `check-repl`: read every server, validate the replication topology, and show
+//! the election as a dry run.
+
+use std::sync::Arc;
+
+use super::{gather, Report};
+use crate::config::{keys, Config};
+use crate::mysql::Connector;
+use crate::topology::select::{self, Election, ElectionRules};
+use crate::topology::snapshot::{NodeState, Topology};
+use crate::topology::validate::{self, Discovery, Problem, ReplMode, Rules, Severity};
+
+/// MHA's "100MB of relay logs" rule.
+pub const MAX_DELAY_BYTES: u64 = 100_000_000;
+
+pub async fn run(
+    config: &Config,
+    connector: Arc<dyn Connector>,
+    seconds_behind_master: u64,
+) -> Report {
+    let topology = gather::topology(config, connector).await;
+    let discovery = validate::discover(&topology);
+    let rules = Rules {
+        seconds_behind_master,
+        check_repl_filter: config.settings.check_repl_filter,
+        multi_tier_slave: config.settings.multi_tier_slave,
+    };
+    let mut problems = discovery.problems.clone();
+    problems.extend(validate::validate(&topology, &discovery, &rules));
+    let election = discovery.master.map(|master| {
+        select::select_new_master(
+            &topology,
+            master,
+            &ElectionRules {
+                latest_priority: config.settings.latest_priority,
+                check_repl_delay: config.settings.check_repl_delay,
+                max_delay_bytes: MAX_DELAY_BYTES,
+                forced: None,
+            },
+        )
+    });
+    render(config, &topology, &discovery, election.as_ref(), &problems)
+}
+
+/// The whole report; pure so that its shape is tested without servers.
+pub fn render(
+    config: &Config,
+    topology: &Topology,
+    discovery: &Discovery,
+    election: Option<&Election>,
+    problems: &[Problem],
+) -> Report {
+    let mut lines = Vec::new();
+    for note in &config.notes {
+        lines.push(format!("[warning] {}: {}", note.origin, note.message));
+    }
+    let idle = keys::not_yet_acted_on(config);
+    if !idle.is_empty() {
+        lines.push(format!(
+            "[info] recognised, not yet acted on by this version: {}",
+            idle.join(", ")
+        ));
+    }
+    if let Some(master) = discovery.master {
+        let mode = match validate::replication_mode(topology, discovery) {
+            ReplMode::Gtid => "GTID",
+            ReplMode::FilePos => "file/position",
+        };
+        lines.push(format!("[info] Replication mode: {mode}."));
+        lines.extend(
+            tree(topology, master, &discovery.slaves)
+                .into_iter()
+                .map(|l| format!("[info] {l}")),
+        );
+    }
+    if let Some(election) = election {
+        lines.extend(election_lines(topology, election));
+    }
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    for p in problems {
+        let tag = match p.severity {
+            Severity::Error => "[error]",
+            Severity::Warning => "[warning]",
+        };
+        lines.push(format!("{tag} {}: {}. Fix: {}", p.host, p.what, p.fix));
+    }
+    let ok = errors == 0;
+    lines.push(if ok {
+        "MySQL Replication Health is OK.".to_owned()
+    } else {
+        "MySQL Replication Health is NOT OK!".to_owned()
+    });
+    Report { lines, ok }
+}
+
+/// MHA's ASCII tree: the master, then ` +--slave` lines, with what matters about each.
+pub fn tree(topology: &Topology, master: usize, slaves: &[usize]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let node = &topology.nodes[master];
+    let mut head = format!("{} (current master)", node.spec.label());
+    if let NodeState::Reachable(obs) = &node.state {
+        head.push_str(&format!(" {}", obs.facts.version_text));
+        if let Some(pos) = &obs.facts.binlog {
+            head.push_str(&format!(", binlog at {pos}"));
+        }
+    }
+    lines.push(head);
+    for &i in slaves {
+        let node = &topology.nodes[i];
+        let mut line = format!(" +--{}", node.spec.label());
+        if let Some(label) = &node.spec.node_label {
+            line.push_str(&format!(" [{label}]"));
+        }
+        if let NodeState::Reachable(obs) = &node.state {
+            if let Some(r) = &obs.facts.replica {
+                line.push_str(&format!(
+                    " read {} exec {}, IO {:?}, SQL {}, lag {}",
+                    r.read,
+                    r.exec,
+                    r.io,
+                    if r.sql_running { "Yes" } else { "No" },
+                    r.seconds_behind
+                        .map(|s| format!("{s}s"))
+                        .unwrap_or_else(|| "unknown".into())
+                ));
+            }
+        }
+        let mut flags = Vec::new();
+        if node.spec.candidate_master {
+            flags.push("candidate_master");
+        }
+        if node.spec.no_master {
+            flags.push("no_master");
+        }
+        if !flags.is_empty() {
+            line.push_str(&format!(" ({})", flags.join(", ")));
+        }
+        lines.push(line);
+    }
+    for (i, node) in topology.nodes.iter().enumerate() {
+        if i != master && !slaves.contains(&i) {
+            if let NodeState::Unreachable { .. } = node.state {
+                lines.push(format!(" x  {} (unreachable)", node.spec.label()));
+            }
+        }
+    }
+    lines
+}
+
+fn election_lines(topology: &Topology, election: &Election) -> Vec<String> {
+    let mut lines = Vec::new();
+    match (election.chosen, &election.rule) {
+        (Some(chosen), Some(rule)) => lines.push(format!(
+            "[info] If the master died now: {} would be promoted ({rule}).",
+            topology.nodes[chosen].spec.label()
+        )),
+        _ => lines.push(format!(
+            "[error] If the master died now: no slave could be promoted: {}",
+            election
+                .refusal
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "no eligible slave".into())
+        )),
+    }
+    for (i, verdict) in &election.verdicts {
+        if Some(*i) != election.chosen {
+            lines.push(format!(
+                "[info]   {}: not promoted: {verdict}",
+                topology.nodes[*i].spec.label()
+            ));
+        }
+    }
+    lines
+}

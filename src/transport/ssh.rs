@@ -1,0 +1,204 @@
+//! The real `Remote`: one multiplexed OpenSSH session per host, reused, host keys checked.
+
+use async_trait::async_trait;
+use openssh::{KnownHosts, Session, SessionBuilder};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+
+use super::{describe, options, Output, Remote, RemoteError};
+use crate::config::{HostKeyCheck, SshSpec};
+
+/// sshd's default `MaxSessions` is 10; stay below it per host.
+const PER_HOST_COMMANDS: usize = 8;
+
+/// Runs commands over OpenSSH with ControlMaster multiplexing.
+pub struct SshRemote {
+    known_hosts_file: Option<PathBuf>,
+    host_key_check: HostKeyCheck,
+    /// Private directory for control sockets and generated ssh configs.
+    workdir: tempfile::TempDir,
+    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
+}
+
+/// One host: its session (created lazily, dropped when it breaks) and a command bound.
+struct HostSlot {
+    session: Mutex<Option<Arc<Session>>>,
+    permits: Semaphore,
+}
+
+impl SshRemote {
+    pub fn new(
+        known_hosts_file: Option<PathBuf>,
+        host_key_check: HostKeyCheck,
+    ) -> std::io::Result<Self> {
+        // Unix socket paths are limited to ~108 bytes: keep the directory short.
+        let workdir = tempfile::Builder::new()
+            .prefix("ha-ssh.")
+            .tempdir_in("/tmp")?;
+        Ok(SshRemote {
+            known_hosts_file,
+            host_key_check,
+            workdir,
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn slot(&self, key: &str) -> Arc<HostSlot> {
+        let mut hosts = self.hosts.lock().await;
+        hosts
+            .entry(key.to_owned())
+            .or_insert_with(|| {
+                Arc::new(HostSlot {
+                    session: Mutex::new(None),
+                    permits: Semaphore::new(PER_HOST_COMMANDS),
+                })
+            })
+            .clone()
+    }
+
+    async fn session(
+        &self,
+        slot: &HostSlot,
+        target: &SshSpec,
+    ) -> Result<Arc<Session>, RemoteError> {
+        let mut guard = slot.session.lock().await;
+        if let Some(session) = guard.as_ref() {
+            return Ok(session.clone());
+        }
+        let session = Arc::new(self.connect(target).await?);
+        *guard = Some(session.clone());
+        Ok(session)
+    }
+
+    async fn connect(&self, target: &SshSpec) -> Result<Session, RemoteError> {
+        let name = describe(target);
+        let config = self
+            .write_config(target)
+            .map_err(|reason| RemoteError::Options {
+                target: name.clone(),
+                reason,
+            })?;
+        let mut builder = SessionBuilder::default();
+        builder
+            .known_hosts_check(match self.host_key_check {
+                HostKeyCheck::Strict => KnownHosts::Strict,
+                HostKeyCheck::AcceptNew => KnownHosts::Add,
+            })
+            .connect_timeout(target.connection_timeout)
+            .server_alive_interval(Duration::from_secs(2))
+            .port(target.port)
+            .control_directory(self.workdir.path())
+            .config_file(&config);
+        if let Some(user) = &target.user {
+            builder.user(user.clone());
+        }
+        if let Some(file) = &self.known_hosts_file {
+            builder.user_known_hosts_file(file);
+        }
+        // ssh's own ConnectTimeout covers the TCP connect; bound the handshake too.
+        let limit = target.connection_timeout + Duration::from_secs(5);
+        match tokio::time::timeout(limit, builder.connect_mux(&target.host)).await {
+            Err(_) => Err(RemoteError::Connect {
+                target: name,
+                reason: format!("no answer within {}s", limit.as_secs()),
+            }),
+            Ok(Err(e)) => Err(RemoteError::Connect {
+                target: name,
+                reason: connect_reason(&e),
+            }),
+            Ok(Ok(session)) => Ok(session),
+        }
+    }
+
+    /// Writes the ssh_config generated from `ssh_options`, followed by the
+    /// user's and the system's config so that those still apply.
+    fn write_config(&self, target: &SshSpec) -> Result<PathBuf, String> {
+        let mut lines = options::to_ssh_config(&target.options)?;
+        lines.push("Include ~/.ssh/config".to_owned());
+        lines.push("Include /etc/ssh/ssh_config".to_owned());
+        let file = config_path(self.workdir.path(), target);
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        Ok(file)
+    }
+}
+
+fn config_path(dir: &Path, target: &SshSpec) -> PathBuf {
+    let safe: String = describe(target)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    dir.join(format!("{safe}.config"))
+}
+
+/// ssh's own words for why it could not connect (host key, auth, refused, ...).
+fn connect_reason(err: &openssh::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let text = s.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !parts.iter().any(|p| p == text) {
+            parts.push(text.to_owned());
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[async_trait]
+impl Remote for SshRemote {
+    async fn run(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        let name = describe(target);
+        let program = argv.first().cloned().unwrap_or_default();
+        let slot = self.slot(&name).await;
+        let work = async {
+            let session = self.session(&slot, target).await?;
+            let _permit = slot
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| RemoteError::Session {
+                    target: name.clone(),
+                    reason: "transport is shutting down".into(),
+                })?;
+            let mut cmd = session.command(program.as_str());
+            cmd.args(&argv[1.min(argv.len())..]);
+            cmd.output().await.map_err(|e| RemoteError::Session {
+                target: name.clone(),
+                reason: connect_reason(&e),
+            })
+        };
+        let result = match tokio::time::timeout(timeout, work).await {
+            Err(_) => Err(RemoteError::Timeout {
+                target: name.clone(),
+                program,
+                after: timeout,
+            }),
+            Ok(r) => r,
+        };
+        match result {
+            Ok(out) => Ok(Output {
+                code: out.status.code(),
+                stdout: out.stdout,
+                stderr: out.stderr,
+            }),
+            Err(e) => {
+                // A broken or hung session is not reused: the next call reconnects.
+                if !matches!(e, RemoteError::Connect { .. } | RemoteError::Options { .. }) {
+                    slot.session.lock().await.take();
+                }
+                Err(e)
+            }
+        }
+    }
+}

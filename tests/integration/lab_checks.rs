@@ -1,0 +1,253 @@
+//! check-ssh and check-repl against the real lab: a healthy cluster passes, and
+//! each broken cluster fails with the right host and reason named.
+
+use crate::util::{fault, ha_manager, lab_conf, lab_lock, sql, variant, wait_until, Restore};
+
+const DB1: &str = "198.18.0.11(198.18.0.11:3306)";
+const DB2: &str = "198.18.0.12(198.18.0.12:3306)";
+const DB3: &str = "198.18.0.13(198.18.0.13:3306)";
+
+fn conf() -> String {
+    lab_conf().to_string_lossy().into_owned()
+}
+
+/// Lines of the output that mention `needle`.
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(needle)).collect()
+}
+
+fn slave_running(host: &str) -> bool {
+    let out = sql(host, "SHOW SLAVE STATUS\\G");
+    out.contains("Slave_IO_Running: Yes") && out.contains("Slave_SQL_Running: Yes")
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn healthy_cluster_passes_both_checks() {
+    let _lab = lab_lock();
+    let ssh = ha_manager(&["check-ssh", "--conf", &conf()]);
+    assert_eq!(ssh.code, 0, "{}", ssh.all());
+    assert!(
+        ssh.stdout
+            .contains("All SSH connection tests passed successfully."),
+        "{}",
+        ssh.all()
+    );
+    for host in [DB1, DB2, DB3] {
+        let line = lines_with(&ssh.stdout, host).join("\n");
+        assert!(line.contains("OK"), "{host}: {}", ssh.all());
+        assert!(
+            line.contains("mariadb-binlog"),
+            "binlog tool reported: {line}"
+        );
+        assert!(
+            line.contains("relay-log dir /var/lib/mysql readable"),
+            "{line}"
+        );
+        assert!(line.contains("remote_workdir /tmp writable"), "{line}");
+    }
+
+    let repl = ha_manager(&["check-repl", "--conf", &conf()]);
+    assert_eq!(repl.code, 0, "{}", repl.all());
+    assert!(
+        repl.stdout.contains("MySQL Replication Health is OK."),
+        "{}",
+        repl.all()
+    );
+    assert!(
+        lines_with(&repl.stdout, DB1)
+            .iter()
+            .any(|l| l.contains("(current master)")),
+        "tree shows the master: {}",
+        repl.all()
+    );
+    for host in [DB2, DB3] {
+        assert!(
+            repl.stdout
+                .lines()
+                .any(|l| l.contains("+--") && l.contains(host)),
+            "tree shows {host} under the master: {}",
+            repl.all()
+        );
+    }
+    // db2 is the only candidate_master among the slaves.
+    assert!(
+        lines_with(&repl.stdout, "would be promoted")
+            .iter()
+            .any(|l| l.contains(DB2)),
+        "election dry run: {}",
+        repl.all()
+    );
+    assert!(
+        lines_with(&repl.stdout, DB3)
+            .iter()
+            .any(|l| l.contains("not promoted")),
+        "every other slave says why not: {}",
+        repl.all()
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn stopped_sql_thread_is_named() {
+    let _lab = lab_lock();
+    fault("stop-sql", "db3");
+    let _restore = Restore(|| {
+        fault("start-slave", "db3");
+        wait_until("db3 replicating again", 20, || slave_running("db3"));
+    });
+    let repl = ha_manager(&["check-repl", "--conf", &conf()]);
+    assert_ne!(repl.code, 0, "{}", repl.all());
+    assert!(
+        repl.stdout.contains("MySQL Replication Health is NOT OK!"),
+        "{}",
+        repl.all()
+    );
+    let errors = lines_with(&repl.stdout, "[error]");
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains(DB3) && l.contains("SQL thread")),
+        "names db3 and the SQL thread: {}",
+        repl.all()
+    );
+    assert!(
+        !errors.iter().any(|l| l.contains(DB2)),
+        "db2 is healthy: {}",
+        repl.all()
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn slave_of_the_wrong_master_is_named() {
+    let _lab = lab_lock();
+    // db3 replicates from db2 instead of db1 (GTID keeps it consistent).
+    let repoint = |host: &str| {
+        sql(
+            "db3",
+            &format!(
+                "STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{host}', MASTER_PORT=3306, \
+                 MASTER_USER='repl', MASTER_PASSWORD='replpass', MASTER_USE_GTID=slave_pos; START SLAVE"
+            ),
+        );
+    };
+    repoint("198.18.0.12");
+    let _restore = Restore(|| {
+        repoint("198.18.0.11");
+        wait_until("db3 back under db1", 20, || slave_running("db3"));
+    });
+    wait_until("db3 replicating from db2", 20, || slave_running("db3"));
+    let repl = ha_manager(&["check-repl", "--conf", &conf()]);
+    assert_ne!(repl.code, 0, "{}", repl.all());
+    assert!(
+        repl.stdout.contains("MySQL Replication Health is NOT OK!"),
+        "{}",
+        repl.all()
+    );
+    assert!(
+        lines_with(&repl.stdout, "[error]")
+            .iter()
+            .any(|l| l.contains(DB3) && l.contains("198.18.0.12")),
+        "names db3 and the master it really follows: {}",
+        repl.all()
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn stopped_sshd_is_named() {
+    let _lab = lab_lock();
+    fault("stop-sshd", "db2");
+    let _restore = Restore(|| fault("start-sshd", "db2"));
+    let ssh = ha_manager(&["check-ssh", "--conf", &conf()]);
+    assert_ne!(ssh.code, 0, "{}", ssh.all());
+    let failed = lines_with(&ssh.stdout, "FAILED");
+    assert!(
+        failed.iter().any(|l| l.contains(DB2)),
+        "db2 named: {}",
+        ssh.all()
+    );
+    assert!(
+        !failed.iter().any(|l| l.contains(DB1) || l.contains(DB3)),
+        "only db2: {}",
+        ssh.all()
+    );
+    assert!(ssh.stdout.contains("failed on 1 host(s)"), "{}", ssh.all());
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn wrong_admin_password_is_named() {
+    let _lab = lab_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = variant(&lab_conf(), dir.path(), |t| {
+        t.replace("password=hapass", "password=wrong-pass")
+    });
+    let repl = ha_manager(&["check-repl", "--conf", bad.to_str().unwrap()]);
+    assert_ne!(repl.code, 0, "{}", repl.all());
+    assert!(
+        repl.stdout.contains("MySQL Replication Health is NOT OK!"),
+        "{}",
+        repl.all()
+    );
+    for host in [DB1, DB2, DB3] {
+        assert!(
+            lines_with(&repl.stdout, host)
+                .iter()
+                .any(|l| l.contains("Access denied")),
+            "{host} named with the reason: {}",
+            repl.all()
+        );
+    }
+    assert!(
+        !repl.all().contains("wrong-pass"),
+        "password never printed: {}",
+        repl.all()
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn all_slaves_no_master_is_refused() {
+    let _lab = lab_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = variant(&lab_conf(), dir.path(), |t| {
+        t.replace("[server2]", "[server2]\nno_master=1")
+            .replace("[server3]", "[server3]\nno_master=1")
+    });
+    let repl = ha_manager(&["check-repl", "--conf", conf.to_str().unwrap()]);
+    assert_ne!(repl.code, 0, "{}", repl.all());
+    assert!(
+        repl.stdout.contains("MySQL Replication Health is NOT OK!"),
+        "{}",
+        repl.all()
+    );
+    assert!(
+        lines_with(&repl.stdout, "[error]")
+            .iter()
+            .any(|l| l.contains("promot")),
+        "says no slave can be promoted: {}",
+        repl.all()
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn unknown_key_in_a_lab_config_changes_nothing() {
+    let _lab = lab_lock();
+    let before = sql("db1", "SELECT @@read_only, @@gtid_binlog_pos");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = variant(&lab_conf(), dir.path(), |t| {
+        t.replace("[server3]", "[server3]\ncandidate_mastr=1")
+    });
+    let repl = ha_manager(&["check-repl", "--conf", conf.to_str().unwrap()]);
+    assert_eq!(repl.code, 3, "{}", repl.all());
+    assert!(repl.stderr.contains("candidate_mastr"), "{}", repl.all());
+    assert!(
+        repl.stderr.contains("candidate_master"),
+        "did-you-mean: {}",
+        repl.all()
+    );
+    assert_eq!(sql("db1", "SELECT @@read_only, @@gtid_binlog_pos"), before);
+}

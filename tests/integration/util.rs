@@ -1,0 +1,113 @@
+//! Helpers: run the built binary, reach the lab, make variant configs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// What a finished `ha-manager` run printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Both streams, for assertions and failure messages.
+    pub fn all(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn ha_manager(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ha-manager"))
+        .args(args)
+        .output()
+        .expect("run ha-manager");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The lab's directory (set by scripts/test.sh).
+pub fn lab_dir() -> PathBuf {
+    PathBuf::from(std::env::var("HA_LAB_DIR").unwrap_or_else(|_| "/run/ha-lab".into()))
+}
+
+/// Lab tests change the shared cluster: one at a time, even under a parallel runner.
+pub fn lab_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        lab_dir().join("app1.cnf").exists(),
+        "no lab at {}: run scripts/test.sh (it brings the lab up)",
+        lab_dir().display()
+    );
+    guard
+}
+
+pub fn lab_conf() -> PathBuf {
+    lab_dir().join("app1.cnf")
+}
+
+fn lab_script(name: &str, args: &[&str]) -> String {
+    let dir = lab_dir();
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/lab").join(name))
+        .arg("--dir")
+        .arg(&dir)
+        .args(args)
+        .output()
+        .expect("run lab script");
+    assert!(
+        out.status.success(),
+        "lab {name} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A lab fault action (`kill-mysqld`, `stop-sql`, `stop-sshd`, ...).
+pub fn fault(action: &str, host: &str) {
+    lab_script("fault.sh", &[action, host]);
+}
+
+/// Runs SQL on a lab host through its local socket.
+pub fn sql(host: &str, statement: &str) -> String {
+    lab_script("sql.sh", &[host, statement])
+}
+
+/// Waits (bounded) until `check` holds, polling every 200 ms.
+pub fn wait_until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("timed out after {secs}s waiting for {what}");
+}
+
+/// Writes a copy of `source` with `edit` applied, as `<dir>/app1.cnf`.
+pub fn variant(source: &Path, dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(source).expect("read config");
+    let path = dir.join("app1.cnf");
+    std::fs::write(&path, edit(text)).expect("write config");
+    path
+}
+
+/// Runs a closure when dropped: restores the lab even when an assertion fails.
+pub struct Restore<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for Restore<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
