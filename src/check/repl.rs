@@ -176,3 +176,92 @@ fn election_lines(topology: &Topology, election: &Election) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::resolve_str;
+    use crate::topology::fixture::{down, master, slave, topology};
+
+    fn config() -> Config {
+        resolve_str(
+            "app1.cnf",
+            "[server default]\nshutdown_script=/bin/fence\n[server1]\nhostname=198.18.0.11\n\
+             [server2]\nhostname=198.18.0.12\ncandidate_master=1\n[server3]\nhostname=198.18.0.13\n",
+            false,
+            None,
+        )
+        .unwrap()
+    }
+
+    fn report(t: &Topology) -> Report {
+        let discovery = validate::discover(t);
+        let mut problems = discovery.problems.clone();
+        problems.extend(validate::validate(t, &discovery, &Rules::default()));
+        let election = discovery
+            .master
+            .map(|m| select::select_new_master(t, m, &ElectionRules::default()));
+        render(&config(), t, &discovery, election.as_ref(), &problems)
+    }
+
+    #[test]
+    fn healthy_cluster_report() {
+        let t = topology(vec![
+            master(1),
+            slave(2, 1, "mysql-bin.000002:500").with_spec(|s| s.candidate_master = true),
+            slave(3, 1, "mysql-bin.000002:500"),
+        ]);
+        let r = report(&t);
+        let text = r.lines.join("\n");
+        assert!(r.ok, "{text}");
+        assert_eq!(r.lines.last().unwrap(), "MySQL Replication Health is OK.");
+        assert!(text.contains("(current master)"), "{text}");
+        assert_eq!(text.matches(" +--").count(), 2, "{text}");
+        let promoted = r
+            .lines
+            .iter()
+            .find(|l| l.contains("would be promoted"))
+            .unwrap();
+        assert!(promoted.contains("198.18.0.12"), "{promoted}");
+        assert!(
+            r.lines
+                .iter()
+                .any(|l| l.contains("198.18.0.13") && l.contains("not promoted")),
+            "{text}"
+        );
+        assert!(
+            text.contains("not yet acted on by this version: shutdown_script"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unreachable_slave_makes_it_not_ok_and_is_named() {
+        let t = topology(vec![
+            master(1),
+            slave(2, 1, "mysql-bin.000002:500"),
+            down(3, "cannot connect: Connection refused"),
+        ]);
+        let r = report(&t);
+        let text = r.lines.join("\n");
+        assert!(!r.ok, "{text}");
+        assert_eq!(
+            r.lines.last().unwrap(),
+            "MySQL Replication Health is NOT OK!"
+        );
+        assert!(
+            r.lines.iter().any(|l| l.starts_with("[error]")
+                && l.contains("198.18.0.13")
+                && l.contains("refused")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_master_found_is_not_ok() {
+        let t = topology(vec![down(1, "timeout"), down(2, "timeout")]);
+        let r = report(&t);
+        assert!(!r.ok);
+        assert!(!r.lines.iter().any(|l| l.contains("(current master)")));
+    }
+}

@@ -270,3 +270,53 @@ async fn relay_log_dir(
     db.close().await;
     Ok(facts?.relay_log_dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, failures: &[&str], skipped: bool) -> HostResult {
+        HostResult {
+            server: name.into(),
+            ssh: format!("root@{name}:22"),
+            found: vec!["login".into()],
+            failures: failures.iter().map(|f| f.to_string()).collect(),
+            skipped,
+        }
+    }
+
+    #[test]
+    fn all_ok_ends_with_mha_sentence() {
+        let r = render(vec![host("a", &[], false), host("b", &[], true)]);
+        assert!(r.ok);
+        assert_eq!(
+            r.lines.last().unwrap(),
+            "All SSH connection tests passed successfully."
+        );
+        assert!(r.lines[1].contains("skipped"));
+    }
+
+    #[test]
+    fn every_failure_is_named() {
+        let r = render(vec![
+            host("a", &[], false),
+            host(
+                "b",
+                &["no binlog tool", "remote_workdir not writable"],
+                false,
+            ),
+        ]);
+        assert!(!r.ok);
+        assert_eq!(
+            r.lines
+                .iter()
+                .filter(|l| l.contains("b (") && l.contains("FAILED"))
+                .count(),
+            2
+        );
+        assert_eq!(
+            r.lines.last().unwrap(),
+            "SSH connection tests failed on 1 host(s): b"
+        );
+    }
+}

@@ -129,3 +129,137 @@ fn relay_log_dir(vars: &HashMap<String, String>, datadir: &str) -> String {
         })
         .unwrap_or_else(|| datadir.trim_end_matches('/').to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::fixture::columns_from_tsv;
+    use crate::topology::status::IoState;
+
+    fn fixture(name: &str) -> Columns {
+        let path = format!(
+            "{}/tests/fixtures/replica_status/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        columns_from_tsv(&std::fs::read_to_string(path).unwrap())
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn mariadb_slave_vars() -> HashMap<String, String> {
+        vars(&[
+            ("server_id", "2"),
+            ("log_bin", "ON"),
+            ("log_slave_updates", "ON"),
+            ("read_only", "ON"),
+            ("relay_log_purge", "OFF"),
+            ("binlog_format", "ROW"),
+            ("datadir", "/var/lib/mysql/"),
+            ("relay_log_basename", "/var/lib/mysql/relay-bin"),
+            ("gtid_binlog_pos", "0-1-15"),
+            ("gtid_slave_pos", "0-1-15"),
+            ("gtid_current_pos", "0-1-15"),
+        ])
+    }
+
+    #[test]
+    fn mariadb_gtid_slave_assembles() {
+        let facts = assemble_facts(RawFacts {
+            version_text: "10.11.19-MariaDB-0+deb12u1-log".into(),
+            variables: mariadb_slave_vars(),
+            binlog: Some(vec![
+                ("File".into(), Some("mysql-bin.000002".into())),
+                ("Position".into(), Some("1234".into())),
+                ("Binlog_Do_DB".into(), Some(String::new())),
+                ("Binlog_Ignore_DB".into(), Some(String::new())),
+            ]),
+            replica: Some(fixture("mariadb-10.11-gtid.tsv")),
+        })
+        .unwrap();
+        assert_eq!(facts.flavor, Flavor::MariaDb);
+        assert_eq!((facts.version.major, facts.version.minor), (10, 11));
+        assert_eq!(facts.server_id, 2);
+        assert!(
+            facts.log_bin && facts.log_slave_updates && facts.read_only && !facts.relay_log_purge
+        );
+        assert_eq!(
+            facts.super_read_only, None,
+            "MariaDB has no super_read_only"
+        );
+        assert_eq!(facts.binlog, Some(BinlogPos::new("mysql-bin.000002", 1234)));
+        assert_eq!(facts.relay_log_dir, "/var/lib/mysql");
+        match &facts.gtid {
+            GtidFacts::MariaDb { slave_pos, .. } => assert_eq!(slave_pos.to_string(), "0-1-15"),
+            other => panic!("{other:?}"),
+        }
+        let replica = facts.replica.expect("a replica");
+        assert_eq!(replica.io, IoState::Yes);
+        assert!(replica.uses_gtid());
+    }
+
+    #[test]
+    fn mysql_84_master_assembles() {
+        let facts = assemble_facts(RawFacts {
+            version_text: "8.4.0".into(),
+            variables: vars(&[
+                ("server_id", "1"),
+                ("log_bin", "1"),
+                ("log_replica_updates", "ON"),
+                ("read_only", "OFF"),
+                ("super_read_only", "OFF"),
+                ("relay_log_purge", "ON"),
+                ("datadir", "/var/lib/mysql/"),
+                ("gtid_mode", "ON"),
+                ("gtid_executed", "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5"),
+            ]),
+            binlog: None,
+            replica: None,
+        })
+        .unwrap();
+        assert_eq!(facts.flavor, Flavor::MySql);
+        assert!(
+            facts.log_slave_updates,
+            "log_replica_updates is the 8.x name"
+        );
+        assert_eq!(facts.super_read_only, Some(false));
+        assert!(facts.replica.is_none() && facts.binlog.is_none());
+        assert_eq!(
+            facts.relay_log_dir, "/var/lib/mysql",
+            "falls back to the datadir"
+        );
+        match &facts.gtid {
+            GtidFacts::MySql { enabled, executed } => {
+                assert!(enabled);
+                assert_eq!(executed.count(), 5);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_answers_are_errors_not_panics() {
+        let cases: Vec<(&str, HashMap<String, String>)> = vec![
+            ("not a version", mariadb_slave_vars()),
+            ("10.11.19-MariaDB", vars(&[("server_id", "x")])),
+            ("10.11.19-MariaDB", {
+                let mut v = mariadb_slave_vars();
+                v.insert("gtid_slave_pos".into(), "garbage".into());
+                v
+            }),
+        ];
+        for (version, variables) in cases {
+            let result = assemble_facts(RawFacts {
+                version_text: version.into(),
+                variables,
+                binlog: None,
+                replica: None,
+            });
+            assert!(result.is_err(), "{version}");
+        }
+    }
+}
