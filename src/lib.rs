@@ -15,12 +15,19 @@
 //! with the topology) are pure functions in L0 with table tests; I/O stays in
 //! the adapters.
 
+pub mod admin;
 pub mod app;
+pub mod binlog;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod failover;
+pub mod journal;
 pub mod logging;
+pub mod monitor;
 pub mod mysql;
+pub mod notify;
+pub mod state;
 pub mod topology;
 pub mod transport;

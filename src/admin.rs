@@ -1,0 +1,1 @@
+//! `status` and `stop`: read the health file, signal a running manager.

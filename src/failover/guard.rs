@@ -1,0 +1,1 @@
+//! Pure guard: may a failover run now (last-failover window, error marker)?

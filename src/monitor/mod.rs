@@ -1,0 +1,3 @@
+//! Monitoring the master: ping loop, confirmation through the replicas, the health file.
+
+pub mod verdict;

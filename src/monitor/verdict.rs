@@ -1,0 +1,1 @@
+//! Pure detection state machine: misses, alive error codes, replica agreement → verdict.

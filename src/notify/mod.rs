@@ -1,0 +1,1 @@
+//! Notifications: hook scripts (MHA argv contract), the failover report, SMTP.

@@ -1,0 +1,1 @@
+//! The manager workdir: health file, per-application lock, failover markers.
