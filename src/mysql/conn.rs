@@ -5,14 +5,19 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::error::DbError;
-use super::facts::{assemble_facts, RawFacts};
-use super::{sql, Connector, Db};
+use super::facts::{assemble_facts, flavor_and_version, RawFacts};
+use super::sql::{self, ReplicaCmd};
+use super::{ChangeMaster, Connector, Db, Process, WaitTarget};
 use crate::config::ServerSpec;
-use crate::topology::status::{Columns, ServerFacts};
+use crate::topology::status::{Columns, Flavor, ServerFacts, Version};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+type DriverResult<T> = Result<T, mysql_async::Error>;
 
 /// Builds real connections.
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,10 +34,25 @@ impl Connector for MysqlConnector {
             // mysql_async switches to the Unix socket for local addresses unless told not to.
             .prefer_socket(false)
             .stmt_cache_size(0);
-        let conn = bounded(timeout, "connecting", Conn::new(opts)).await?;
+        let mut conn = bounded(timeout, "connecting", Conn::new(opts)).await?;
+        bounded(
+            timeout,
+            "setting up the session",
+            conn.query_drop(sql::SESSION_SETUP),
+        )
+        .await?;
+        let version_text: Option<String> = bounded(
+            timeout,
+            "reading the version",
+            conn.query_first(sql::VERSION),
+        )
+        .await?;
+        let (flavor, version) = flavor_and_version(version_text.as_deref().unwrap_or(""))?;
         Ok(Box::new(MysqlDb {
             conn: Mutex::new(Some(conn)),
             timeout,
+            flavor,
+            version,
         }))
     }
 }
@@ -41,24 +61,58 @@ impl Connector for MysqlConnector {
 struct MysqlDb {
     conn: Mutex<Option<Conn>>,
     timeout: Duration,
+    flavor: Flavor,
+    version: Version,
 }
 
 impl MysqlDb {
-    /// Runs a text query and returns every row as named columns.
-    async fn rows(&self, what: &'static str, query: &str) -> Result<Vec<Columns>, DbError> {
+    /// Runs one driver call under `limit`; a connection whose call timed out
+    /// or whose link broke is dropped, never reused.
+    async fn call<T, F>(&self, what: &'static str, limit: Duration, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, DriverResult<T>>,
+    {
         let mut guard = self.conn.lock().await;
         let conn = guard
             .as_mut()
             .ok_or_else(|| DbError::Io("connection was dropped after an earlier failure".into()))?;
-        let result = bounded(self.timeout, what, conn.query::<Row, _>(query)).await;
+        let result = bounded(limit, what, f(conn)).await;
         if matches!(result, Err(DbError::Timeout { .. } | DbError::Io(_))) {
             *guard = None;
         }
-        Ok(result?.into_iter().map(columns).collect())
+        result
+    }
+
+    /// Runs a text query and returns every row as named columns.
+    async fn rows(&self, what: &'static str, query: &str) -> Result<Vec<Columns>, DbError> {
+        let query = query.to_owned();
+        let rows = self
+            .call(what, self.timeout, move |c| {
+                Box::pin(c.query::<Row, _>(query))
+            })
+            .await?;
+        Ok(rows.into_iter().map(columns).collect())
     }
 
     async fn first_row(&self, what: &'static str, query: &str) -> Result<Option<Columns>, DbError> {
         Ok(self.rows(what, query).await?.into_iter().next())
+    }
+
+    /// Runs statements that return nothing, in order.
+    async fn exec(&self, what: &'static str, statements: &[&str]) -> Result<(), DbError> {
+        for statement in statements {
+            let statement = (*statement).to_owned();
+            self.call(what, self.timeout, move |c| {
+                Box::pin(c.query_drop(statement))
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn replica(&self, what: &'static str, cmd: ReplicaCmd) -> Result<(), DbError> {
+        self.exec(what, &[sql::replica_cmd(self.flavor, self.version, cmd)])
+            .await
     }
 }
 
@@ -81,17 +135,16 @@ impl Db for MysqlDb {
                 Some((name.to_ascii_lowercase(), value))
             })
             .collect();
-        let (flavor, version) = super::facts::flavor_and_version(&version_text)?;
         let binlog = self
             .first_row(
                 "reading the binlog status",
-                sql::show_binlog_status(flavor, version),
+                sql::show_binlog_status(self.flavor, self.version),
             )
             .await?;
         let replica = self
             .first_row(
                 "reading the replica status",
-                sql::show_replica_status(flavor, version),
+                sql::show_replica_status(self.flavor, self.version),
             )
             .await?;
         assemble_facts(RawFacts {
@@ -103,21 +156,147 @@ impl Db for MysqlDb {
     }
 
     async fn has_repl_privilege(&self, user: &str) -> Result<bool, DbError> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard
-            .as_mut()
-            .ok_or_else(|| DbError::Io("connection was dropped after an earlier failure".into()))?;
-        let count: Option<u64> = bounded(
-            self.timeout,
-            "reading privileges",
-            conn.exec_first(sql::REPL_PRIVILEGE, (user,)),
-        )
-        .await?;
+        let user = user.to_owned();
+        let count: Option<u64> = self
+            .call("reading privileges", self.timeout, move |c| {
+                Box::pin(c.exec_first(sql::REPL_PRIVILEGE, (user,)))
+            })
+            .await?;
         Ok(count.unwrap_or(0) > 0)
     }
 
     async fn ping(&self) -> Result<(), DbError> {
         self.rows("pinging", sql::PING).await.map(|_| ())
+    }
+
+    async fn ping_insert(&self) -> Result<(), DbError> {
+        self.exec("writing the ping row", &sql::PING_INSERT).await
+    }
+
+    async fn stop_replica_io(&self) -> Result<(), DbError> {
+        self.replica("stopping the IO thread", ReplicaCmd::StopIo)
+            .await
+    }
+
+    async fn stop_replica(&self) -> Result<(), DbError> {
+        self.replica("stopping replication", ReplicaCmd::Stop).await
+    }
+
+    async fn start_replica(&self) -> Result<(), DbError> {
+        self.replica("starting replication", ReplicaCmd::Start)
+            .await
+    }
+
+    async fn start_replica_sql(&self) -> Result<(), DbError> {
+        self.replica("starting the SQL thread", ReplicaCmd::StartSql)
+            .await
+    }
+
+    async fn reset_replica_all(&self) -> Result<(), DbError> {
+        self.replica("resetting replication", ReplicaCmd::ResetAll)
+            .await
+    }
+
+    async fn change_master(&self, to: &ChangeMaster) -> Result<(), DbError> {
+        let statement = sql::change_master(
+            self.flavor,
+            self.version,
+            &to.host,
+            to.port,
+            &to.user,
+            to.password.expose(),
+            &to.from,
+        );
+        self.exec("changing the replication source", &[&statement])
+            .await
+    }
+
+    async fn set_read_only(&self, on: bool) -> Result<(), DbError> {
+        let has_super = self.flavor == Flavor::MySql && self.version >= Version::new(5, 7, 8);
+        let statements: &[&str] = match (on, has_super) {
+            (true, true) => &["SET GLOBAL read_only = 1", "SET GLOBAL super_read_only = 1"],
+            (true, false) => &["SET GLOBAL read_only = 1"],
+            (false, true) => &["SET GLOBAL super_read_only = 0", "SET GLOBAL read_only = 0"],
+            (false, false) => &["SET GLOBAL read_only = 0"],
+        };
+        self.exec("setting read_only", statements).await
+    }
+
+    async fn set_relay_log_purge(&self, on: bool) -> Result<(), DbError> {
+        let statement = if on {
+            "SET GLOBAL relay_log_purge = 1"
+        } else {
+            "SET GLOBAL relay_log_purge = 0"
+        };
+        self.exec("setting relay_log_purge", &[statement]).await
+    }
+
+    async fn wait_for(&self, target: &WaitTarget, limit: Duration) -> Result<bool, DbError> {
+        let secs = limit.as_secs().max(1);
+        // The server gives up after `secs`; our own bound allows for the round trip.
+        let bound = Duration::from_secs(secs) + self.timeout;
+        let (flavor, version) = (self.flavor, self.version);
+        let answer: Option<Option<i64>> = match target.clone() {
+            WaitTarget::Position(pos) => {
+                self.call("waiting for a position", bound, move |c| {
+                    Box::pin(c.exec_first(
+                        sql::wait_for_pos(flavor, version),
+                        (pos.file, pos.pos, secs),
+                    ))
+                })
+                .await?
+            }
+            WaitTarget::MariaGtid(pos) => {
+                self.call("waiting for a GTID position", bound, move |c| {
+                    Box::pin(c.exec_first(sql::MARIA_GTID_WAIT, (pos.to_string(), secs)))
+                })
+                .await?
+            }
+            WaitTarget::MySqlGtid(set) => {
+                self.call("waiting for a GTID set", bound, move |c| {
+                    Box::pin(c.exec_first(sql::MYSQL_GTID_WAIT, (set.to_string(), secs)))
+                })
+                .await?
+            }
+        };
+        match answer.flatten() {
+            // MASTER_POS_WAIT: events waited for (>= 0), -1 timeout, NULL not replicating.
+            // MASTER_GTID_WAIT: 0 reached, -1 timeout. WAIT_FOR_EXECUTED_GTID_SET: 0 reached, 1 timeout.
+            Some(n) => Ok(match target {
+                WaitTarget::Position(_) => n >= 0,
+                _ => n == 0,
+            }),
+            None => Err(DbError::Protocol(
+                "the replica is not replicating, so it cannot reach the position".into(),
+            )),
+        }
+    }
+
+    async fn processlist(&self) -> Result<Vec<Process>, DbError> {
+        let rows = self
+            .rows("reading the process list", sql::PROCESSLIST)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let get = |i: usize| row.get(i).and_then(|(_, v)| v.clone());
+                Some(Process {
+                    id: get(0)?.parse().ok()?,
+                    user: get(1).unwrap_or_default(),
+                    host: get(2).unwrap_or_default(),
+                    db: get(3),
+                    command: get(4).unwrap_or_default(),
+                    time: get(5).and_then(|t| t.parse().ok()).unwrap_or(0),
+                    state: get(6),
+                    info: get(7),
+                })
+            })
+            .collect())
+    }
+
+    async fn kill_connection(&self, id: u64) -> Result<(), DbError> {
+        let statement = format!("KILL CONNECTION {id}");
+        self.exec("killing a connection", &[&statement]).await
     }
 
     async fn close(self: Box<Self>) {
@@ -131,7 +310,7 @@ impl Db for MysqlDb {
 async fn bounded<T>(
     limit: Duration,
     what: &'static str,
-    fut: impl Future<Output = Result<T, mysql_async::Error>>,
+    fut: impl Future<Output = DriverResult<T>>,
 ) -> Result<T, DbError> {
     match tokio::time::timeout(limit, fut).await {
         Err(_) => Err(DbError::Timeout { what, after: limit }),
@@ -150,10 +329,9 @@ fn columns(row: Row) -> Columns {
         .iter()
         .map(|c| c.name_str().into_owned())
         .collect();
-    let values = row.unwrap();
     names
         .into_iter()
-        .zip(values)
+        .zip(row.unwrap())
         .map(|(name, value)| (name, text(value)))
         .collect()
 }

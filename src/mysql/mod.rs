@@ -6,6 +6,8 @@
 mod conn;
 pub mod error;
 pub mod facts;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -16,6 +18,45 @@ use crate::topology::status::ServerFacts;
 
 pub use conn::MysqlConnector;
 pub use error::DbError;
+pub use sql::ReplicateFrom;
+
+use crate::config::Secret;
+use crate::topology::gtid::{GtidSet, MariaGtidPos};
+use crate::topology::position::BinlogPos;
+
+/// Where to point a replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeMaster {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Secret,
+    pub from: ReplicateFrom,
+}
+
+/// What a server should wait for before answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitTarget {
+    /// The SQL thread reaches this source position.
+    Position(BinlogPos),
+    /// MariaDB `gtid_slave_pos` reaches this position.
+    MariaGtid(MariaGtidPos),
+    /// MySQL has executed this GTID set.
+    MySqlGtid(GtidSet),
+}
+
+/// One client thread from the process list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub id: u64,
+    pub user: String,
+    pub host: String,
+    pub db: Option<String>,
+    pub command: String,
+    pub time: u64,
+    pub state: Option<String>,
+    pub info: Option<String>,
+}
 
 /// One open connection to one server.
 #[async_trait]
@@ -26,6 +67,23 @@ pub trait Db: Send + Sync {
     async fn has_repl_privilege(&self, user: &str) -> Result<bool, DbError>;
     /// `SELECT 1`.
     async fn ping(&self) -> Result<(), DbError>;
+    /// MHA `ping_type=INSERT`: a write proves the master can commit.
+    async fn ping_insert(&self) -> Result<(), DbError>;
+    /// Stops the replication receiver (IO) thread.
+    async fn stop_replica_io(&self) -> Result<(), DbError>;
+    async fn stop_replica(&self) -> Result<(), DbError>;
+    async fn start_replica(&self) -> Result<(), DbError>;
+    async fn start_replica_sql(&self) -> Result<(), DbError>;
+    /// `RESET SLAVE ALL`: forget the replication source.
+    async fn reset_replica_all(&self) -> Result<(), DbError>;
+    async fn change_master(&self, to: &ChangeMaster) -> Result<(), DbError>;
+    /// `read_only` (and `super_read_only` where the server has it).
+    async fn set_read_only(&self, on: bool) -> Result<(), DbError>;
+    async fn set_relay_log_purge(&self, on: bool) -> Result<(), DbError>;
+    /// Waits server-side, at most `limit`; `Ok(false)` when the limit passed first.
+    async fn wait_for(&self, target: &WaitTarget, limit: Duration) -> Result<bool, DbError>;
+    async fn processlist(&self) -> Result<Vec<Process>, DbError>;
+    async fn kill_connection(&self, id: u64) -> Result<(), DbError>;
     /// Close the connection politely.
     async fn close(self: Box<Self>);
 }

@@ -3,6 +3,7 @@
 //! No other module builds SQL. Values that come from configuration are sent
 //! as bound parameters, never spliced into statement text.
 
+use crate::topology::position::BinlogPos;
 use crate::topology::status::{Flavor, Version};
 
 /// Global variables read for `ServerFacts`. Read with `SHOW GLOBAL VARIABLES`
@@ -21,6 +22,133 @@ pub const PING: &str = "SELECT 1";
 /// Does `user` (any host part) hold REPLICATION SLAVE? Bound parameter: the user name.
 pub const REPL_PRIVILEGE: &str =
     "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Repl_slave_priv = 'Y'";
+
+/// Our session must read `\\` as an escaped backslash for [`quote`] to hold.
+pub const SESSION_SETUP: &str =
+    "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
+
+pub const PROCESSLIST: &str = "SELECT ID, USER, HOST, DB, COMMAND, TIME, STATE, INFO \
+FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()";
+
+/// MHA's `ping_type=INSERT` table, created on first use.
+pub const PING_INSERT: [&str; 3] = [
+    "CREATE DATABASE IF NOT EXISTS infra",
+    "CREATE TABLE IF NOT EXISTS infra.chk_masterha (`key` TINYINT NOT NULL PRIMARY KEY, \
+val INT UNSIGNED NOT NULL DEFAULT 0)",
+    "INSERT INTO infra.chk_masterha VALUES (1, UNIX_TIMESTAMP()) \
+ON DUPLICATE KEY UPDATE val = UNIX_TIMESTAMP()",
+];
+
+/// A string literal for statements that cannot take bound parameters
+/// (`CHANGE MASTER`, `MASTER_GTID_WAIT` is fine bound but kept uniform).
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x1a' => out.push_str("\\Z"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Replication thread control, per dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaCmd {
+    StopIo,
+    Stop,
+    Start,
+    StartSql,
+    ResetAll,
+}
+
+pub fn replica_cmd(flavor: Flavor, version: Version, cmd: ReplicaCmd) -> &'static str {
+    let modern = flavor == Flavor::MySql && version >= v(8, 0, 22);
+    match (cmd, modern) {
+        (ReplicaCmd::StopIo, false) => "STOP SLAVE IO_THREAD",
+        (ReplicaCmd::StopIo, true) => "STOP REPLICA IO_THREAD",
+        (ReplicaCmd::Stop, false) => "STOP SLAVE",
+        (ReplicaCmd::Stop, true) => "STOP REPLICA",
+        (ReplicaCmd::Start, false) => "START SLAVE",
+        (ReplicaCmd::Start, true) => "START REPLICA",
+        (ReplicaCmd::StartSql, false) => "START SLAVE SQL_THREAD",
+        (ReplicaCmd::StartSql, true) => "START REPLICA SQL_THREAD",
+        (ReplicaCmd::ResetAll, false) => "RESET SLAVE ALL",
+        (ReplicaCmd::ResetAll, true) => "RESET REPLICA ALL",
+    }
+}
+
+/// Where a replica starts reading from its new source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicateFrom {
+    /// MariaDB `MASTER_USE_GTID=slave_pos`.
+    MariaSlavePos,
+    /// MySQL `MASTER_AUTO_POSITION=1`.
+    MySqlAutoPosition,
+    /// Binlog coordinates on the new source.
+    Position(BinlogPos),
+}
+
+/// `CHANGE MASTER TO` / `CHANGE REPLICATION SOURCE TO`, with quoted literals.
+pub fn change_master(
+    flavor: Flavor,
+    version: Version,
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    from: &ReplicateFrom,
+) -> String {
+    let modern = flavor == Flavor::MySql && version >= v(8, 0, 23);
+    let (head, key) = if modern {
+        ("CHANGE REPLICATION SOURCE TO", "SOURCE")
+    } else {
+        ("CHANGE MASTER TO", "MASTER")
+    };
+    let mut sql = format!(
+        "{head} {key}_HOST={}, {key}_PORT={port}, {key}_USER={}, {key}_PASSWORD={}, {key}_CONNECT_RETRY=1",
+        quote(host),
+        quote(user),
+        quote(password)
+    );
+    match (from, flavor) {
+        (ReplicateFrom::MariaSlavePos, _) => sql.push_str(", MASTER_USE_GTID=slave_pos"),
+        (ReplicateFrom::MySqlAutoPosition, _) => sql.push_str(&format!(", {key}_AUTO_POSITION=1")),
+        (ReplicateFrom::Position(pos), Flavor::MariaDb) => sql.push_str(&format!(
+            ", MASTER_LOG_FILE={}, MASTER_LOG_POS={}, MASTER_USE_GTID=no",
+            quote(&pos.file),
+            pos.pos
+        )),
+        (ReplicateFrom::Position(pos), Flavor::MySql) => sql.push_str(&format!(
+            ", {key}_LOG_FILE={}, {key}_LOG_POS={}, {key}_AUTO_POSITION=0",
+            quote(&pos.file),
+            pos.pos
+        )),
+    }
+    sql
+}
+
+/// Waits for the SQL thread to reach a source position; bound: (file, pos, timeout seconds).
+pub fn wait_for_pos(flavor: Flavor, version: Version) -> &'static str {
+    if flavor == Flavor::MySql && version >= v(8, 0, 26) {
+        "SELECT SOURCE_POS_WAIT(?, ?, ?)"
+    } else {
+        "SELECT MASTER_POS_WAIT(?, ?, ?)"
+    }
+}
+
+/// MariaDB: waits until `gtid_slave_pos` reaches a position; bound: (pos, timeout seconds).
+pub const MARIA_GTID_WAIT: &str = "SELECT MASTER_GTID_WAIT(?, ?)";
+
+/// MySQL: waits until a GTID set is executed; bound: (set, timeout seconds).
+pub const MYSQL_GTID_WAIT: &str = "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)";
 
 /// `SHOW SLAVE STATUS` or `SHOW REPLICA STATUS`.
 pub fn show_replica_status(flavor: Flavor, version: Version) -> &'static str {
@@ -51,6 +179,82 @@ fn v(major: u32, minor: u32, patch: u32) -> Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quote_escapes_everything_that_could_end_the_literal() {
+        let cases = [
+            ("repl", "'repl'"),
+            ("it's", "'it\\'s'"),
+            ("back\\slash", "'back\\\\slash'"),
+            ("a\nb\0c\rd\x1a", "'a\\nb\\0c\\rd\\Z'"),
+            ("x'; DROP TABLE t; --", "'x\\'; DROP TABLE t; --'"),
+            ("pässwörd", "'pässwörd'"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(quote(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn change_master_per_dialect() {
+        let pos = ReplicateFrom::Position(BinlogPos::new("mysql-bin.000003", 1234));
+        let cases = [
+            (
+                Flavor::MariaDb,
+                v(10, 11, 6),
+                ReplicateFrom::MariaSlavePos,
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\\'w', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos",
+            ),
+            (
+                Flavor::MariaDb,
+                v(10, 11, 6),
+                pos.clone(),
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\\'w', MASTER_CONNECT_RETRY=1, MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=1234, MASTER_USE_GTID=no",
+            ),
+            (
+                Flavor::MySql,
+                v(8, 4, 0),
+                ReplicateFrom::MySqlAutoPosition,
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\\'w', SOURCE_CONNECT_RETRY=1, SOURCE_AUTO_POSITION=1",
+            ),
+            (
+                Flavor::MySql,
+                v(5, 7, 44),
+                pos,
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\\'w', MASTER_CONNECT_RETRY=1, MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=1234, MASTER_AUTO_POSITION=0",
+            ),
+        ];
+        for (flavor, version, from, want) in cases {
+            assert_eq!(
+                change_master(flavor, version, "h", 3306, "repl", "p'w", &from),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn replica_commands_per_dialect() {
+        assert_eq!(
+            replica_cmd(Flavor::MariaDb, v(11, 4, 0), ReplicaCmd::StopIo),
+            "STOP SLAVE IO_THREAD"
+        );
+        assert_eq!(
+            replica_cmd(Flavor::MySql, v(8, 4, 0), ReplicaCmd::ResetAll),
+            "RESET REPLICA ALL"
+        );
+        assert_eq!(
+            replica_cmd(Flavor::MySql, v(8, 0, 21), ReplicaCmd::Start),
+            "START SLAVE"
+        );
+        assert_eq!(
+            wait_for_pos(Flavor::MySql, v(8, 4, 0)),
+            "SELECT SOURCE_POS_WAIT(?, ?, ?)"
+        );
+        assert_eq!(
+            wait_for_pos(Flavor::MariaDb, v(10, 11, 0)),
+            "SELECT MASTER_POS_WAIT(?, ?, ?)"
+        );
+    }
 
     #[test]
     fn dialect_table() {
