@@ -70,6 +70,16 @@ pub trait Remote: Send + Sync {
         argv: &[String],
         timeout: Duration,
     ) -> Result<Output, RemoteError>;
+
+    /// Runs `argv` with `input` on its standard input (how files and SQL reach a
+    /// host without a shell: `dd of=FILE`, `mysql ...`).
+    async fn run_with_input(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        input: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Output, RemoteError>;
 }
 
 /// `user@host:port` for messages.

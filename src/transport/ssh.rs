@@ -158,6 +158,16 @@ impl Remote for SshRemote {
         argv: &[String],
         timeout: Duration,
     ) -> Result<Output, RemoteError> {
+        self.run_with_input(target, argv, Vec::new(), timeout).await
+    }
+
+    async fn run_with_input(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        input: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
         let name = describe(target);
         let program = argv.first().cloned().unwrap_or_default();
         let slot = self.slot(&name).await;
@@ -171,12 +181,33 @@ impl Remote for SshRemote {
                     target: name.clone(),
                     reason: "transport is shutting down".into(),
                 })?;
-            let mut cmd = session.command(program.as_str());
-            cmd.args(&argv[1.min(argv.len())..]);
-            cmd.output().await.map_err(|e| RemoteError::Session {
+            let failed = |e: openssh::Error| RemoteError::Session {
                 target: name.clone(),
                 reason: connect_reason(&e),
-            })
+            };
+            let mut cmd = session.command(program.as_str());
+            cmd.args(&argv[1.min(argv.len())..]);
+            if input.is_empty() {
+                return cmd.output().await.map_err(failed);
+            }
+            cmd.stdin(openssh::Stdio::piped())
+                .stdout(openssh::Stdio::piped())
+                .stderr(openssh::Stdio::piped());
+            let mut child = cmd.spawn().await.map_err(failed)?;
+            if let Some(mut stdin) = child.stdin().take() {
+                // Feed stdin while the remote side drains its output, or a large
+                // answer could block both ends.
+                let writer = tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = stdin.write_all(&input).await;
+                    let _ = stdin.shutdown().await;
+                });
+                let out = child.wait_with_output().await.map_err(failed);
+                let _ = writer.await;
+                out
+            } else {
+                child.wait_with_output().await.map_err(failed)
+            }
         };
         let result = match tokio::time::timeout(timeout, work).await {
             Err(_) => Err(RemoteError::Timeout {
