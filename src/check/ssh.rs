@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use super::Report;
 use crate::config::{Config, ServerSpec};
 use crate::mysql::Connector;
+use crate::transport::node::Node;
 use crate::transport::{describe, Remote};
 
 /// Hosts checked at once (each is a handful of commands over one session).
@@ -112,6 +113,12 @@ async fn check_host(
         return result;
     }
     let run = |argv: Vec<String>| async move { remote.run(&spec.ssh, &argv, timeout).await };
+    let node = Node {
+        remote,
+        spec,
+        timeout,
+        bindir: bindir.as_deref(),
+    };
 
     // Login.
     match run(argv(&["true"])).await {
@@ -136,7 +143,7 @@ async fn check_host(
         ("binlog tool", ["mariadb-binlog", "mysqlbinlog"]),
         ("client", ["mariadb", "mysql"]),
     ] {
-        match find_tool(&run, bindir.as_deref(), &names).await {
+        match node.find_tool(&names).await {
             Some((path, version)) => result.found.push(format!("{role} {path} ({version})")),
             None => result.failures.push(format!(
                 "no {role} ({}) found{}; install the MySQL/MariaDB client tools or set client_bindir",
@@ -149,7 +156,7 @@ async fn check_host(
     // The binlog directory: at least one configured directory must be readable.
     let mut readable = Vec::new();
     for dir in &spec.master_binlog_dir {
-        if readable_dir(&run, dir).await {
+        if node.readable_dir(dir).await {
             readable.push(dir.clone());
         }
     }
@@ -166,7 +173,7 @@ async fn check_host(
 
     // The relay-log directory, as the server itself reports it.
     match relay_log_dir(spec, connector, mysql_timeout).await {
-        Ok(dir) if readable_dir(&run, &dir).await => result.found.push(format!("relay-log dir {dir} readable")),
+        Ok(dir) if node.readable_dir(&dir).await => result.found.push(format!("relay-log dir {dir} readable")),
         Ok(dir) => result.failures.push(format!(
             "relay-log dir {dir} (from the server) is not readable by {}; give the ssh user read access",
             spec.ssh.user.as_deref().unwrap_or("the ssh user")
@@ -204,57 +211,6 @@ async fn check_host(
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
-}
-
-async fn find_tool<F, Fut>(
-    run: &F,
-    bindir: Option<&str>,
-    names: &[&str],
-) -> Option<(String, String)>
-where
-    F: Fn(Vec<String>) -> Fut,
-    Fut: std::future::Future<
-        Output = Result<crate::transport::Output, crate::transport::RemoteError>,
-    >,
-{
-    let mut candidates = Vec::new();
-    if let Some(dir) = bindir {
-        candidates.extend(
-            names
-                .iter()
-                .map(|n| format!("{}/{n}", dir.trim_end_matches('/'))),
-        );
-    }
-    candidates.extend(names.iter().map(|n| (*n).to_owned()));
-    for path in candidates {
-        if let Ok(out) = run(vec![path.clone(), "--version".into()]).await {
-            if out.success() {
-                return Some((
-                    path,
-                    out.stdout_text()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_owned(),
-                ));
-            }
-        }
-    }
-    None
-}
-
-async fn readable_dir<F, Fut>(run: &F, dir: &str) -> bool
-where
-    F: Fn(Vec<String>) -> Fut,
-    Fut: std::future::Future<
-        Output = Result<crate::transport::Output, crate::transport::RemoteError>,
-    >,
-{
-    matches!(
-        run(argv(&["test", "-d", dir, "-a", "-r", dir, "-a", "-x", dir])).await,
-        Ok(out) if out.success()
-    )
 }
 
 async fn relay_log_dir(

@@ -3,6 +3,7 @@
 //! Commands are always argv: each argument is escaped for the remote shell by
 //! the transport, so no configuration value is ever interpreted by a shell.
 
+pub mod node;
 pub mod options;
 mod ssh;
 
