@@ -2,9 +2,10 @@
 # down.sh - tear down the ha-manager test lab: stop recorded processes, drop namespaces, links, bridge and lab dir.
 #
 # Usage: down.sh [--dir DIR]     (exit 0 even if the lab is half built or absent)
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/lab/lib.sh
+# shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
 while (($#)); do
@@ -109,7 +110,7 @@ if ((is_lab_dir)); then
 	if [[ $(findmnt -rn -o SOURCE --mountpoint "$LAB_DIR" 2>/dev/null) == ha-lab ]]; then
 		umount "$LAB_DIR" 2>/dev/null || umount -l "$LAB_DIR" || { warn "cannot unmount $LAB_DIR"; rc=1; }
 	else
-		rm -rf --one-file-system -- "${LAB_DIR:?}"/* "$LAB_DIR/$LAB_MARKER"
+		rm -rf --one-file-system -- "${LAB_DIR:?}"/* "${LAB_DIR:?}/${LAB_MARKER:?}"
 	fi
 	rmdir "$LAB_DIR" 2>/dev/null || warn "$LAB_DIR not removed (not empty?)"
 elif [[ -d $LAB_DIR && -z $(ls -A "$LAB_DIR" 2>/dev/null) ]]; then

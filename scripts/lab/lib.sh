@@ -1,6 +1,7 @@
 # lib.sh - shared helpers for the ha-manager test lab scripts (source it, do not run it).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034  # constants used by the scripts that source this file
 # Fixed names and addresses. The lab only ever uses 198.18.0.0/24.
 LAB_BRIDGE=halab0
 LAB_MANAGER_IP=198.18.0.1
@@ -105,6 +106,8 @@ pid_is_ours_alive() {
 	set -- $rest
 	[[ $1 != Z && $1 != X && ${20} == "$st" ]]
 }
+
+pid_gone() { ! pid_is_ours_alive "$@"; }
 
 pid_record() { # FILE PID
 	local st
@@ -212,6 +215,7 @@ lab_ssh() { # I CMD...
 	local i=$1 opts
 	shift
 	mapfile -t opts < <(lab_ssh_opts)
+	# shellcheck disable=SC2029  # the command is meant to run remotely as given
 	ssh "${opts[@]}" "root@$(host_ip "$i")" "$@"
 }
 

@@ -2,9 +2,10 @@
 # up.sh - build the ha-manager test lab: N MariaDB "hosts" (net+mount namespaces, own sshd), db2..dbN replicating from db1.
 #
 # Usage: up.sh [--hosts N] [--mode gtid|filepos] [--dir DIR] [--keep-on-failure]
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/lab/lib.sh
+# shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
 usage() {
@@ -28,7 +29,9 @@ while (($#)); do
 	*) echo "up.sh: unknown argument '$1'" >&2; usage ;;
 	esac
 done
-[[ $hosts =~ ^[0-9]+$ ]] && ((hosts >= 1 && hosts <= 50)) || die "--hosts must be 1..50 (got '$hosts')"
+if ! [[ $hosts =~ ^[0-9]+$ ]] || ((hosts < 1 || hosts > 50)); then
+	die "--hosts must be 1..50 (got '$hosts')"
+fi
 [[ $mode == gtid || $mode == filepos ]] || die "--mode must be gtid or filepos (got '$mode')"
 lab_set_dir "$LAB_DIR"
 ((EUID == 0)) || die "up.sh must run as root"
@@ -233,6 +236,7 @@ EOF
 }
 
 # Inside a freshly created host namespace: private mounts over the standard paths.
+# shellcheck disable=SC2016  # expanded by sh -c, from the environment
 ns_setup_script='
 set -e
 # Drop copies of other namespace handles (other hosts, /run/netns) so they are not pinned here.
