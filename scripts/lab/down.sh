@@ -51,6 +51,29 @@ hosts=()
 if ((${#idx[@]})); then mapfile -t hosts < <(printf '%s\n' "${!idx[@]}" | sort -n); fi
 
 # ------------------------------------------------------------ processes
+# Fallback for a daemon whose start-up was interrupted before its PID was recorded: the pid
+# files the daemons write themselves (sshd: PidFile in the host's lab dir; mariadbd: pid_file
+# in the host's /run/mysqld). Such a PID is used only if that process is a sshd/mariadbd living
+# in this host's mount namespace.
+daemon_pidfiles_record() {
+	local i=$1 d ino pid comm f
+	d=$(host_dir "$i")
+	[[ -e $d/mntns ]] && findmnt -rn --mountpoint "$d/mntns" >/dev/null 2>&1 || return 0
+	ino=$(stat -L -c %i "$d/mntns" 2>/dev/null) || return 0
+	for pid in "$(cat "$d/sshd.pid" 2>/dev/null)" \
+		"$(nsenter --mount="$d/mntns" -- cat /run/mysqld/mysqld.pid 2>/dev/null)"; do
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+		[[ $comm == sshd || $comm == mariadbd ]] || continue
+		[[ $(readlink "/proc/$pid/ns/mnt" 2>/dev/null) == "mnt:[$ino]" ]] || continue
+		for f in "$d/sshd.pid.rec" "$(mysqld_pidfile "$i")"; do
+			[[ -f $f ]] && grep -q "^$pid " "$f" && continue 2
+		done
+		pid_append "$d/daemons.pid.rec" "$pid"
+		warn "db$i: $comm pid $pid was not recorded by the lab but wrote its pid file in db$i; stopping it too"
+	done
+}
+
 if ((is_lab_dir)); then
 	pidfiles=()
 	for i in "${hosts[@]}"; do
@@ -60,6 +83,7 @@ if ((is_lab_dir)); then
 		if pid=$(pidfile_alive "$(sshd_pidfile "$i")"); then
 			pid_descendants_record "$pid" "$d/sessions.pid.rec"
 		fi
+		daemon_pidfiles_record "$i"
 		for f in "$d/sshd.pid.rec" "$d/sessions.pid.rec" "$(mysqld_pidfile "$i")" "$d"/*.pid.rec; do
 			[[ -f $f ]] && pidfiles+=("$f")
 		done

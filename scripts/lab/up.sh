@@ -56,9 +56,29 @@ fi
 
 # On failure, tear down what was built (unless --keep-on-failure).
 built=0
+bg=()
 on_exit() {
-	local rc=$?
+	local rc=${1:-$?} p deadline running
+	trap '' INT TERM HUP # also inherited by down.sh below: a second Ctrl-C cannot cut the teardown short
+	((cleanup_done == 0)) || return 0
+	cleanup_done=1
 	if ((rc != 0 && built == 0)); then
+		# Let our per-host start-up subshells finish (they stop at the next step once the abort flag
+		# exists) so that every daemon they started is recorded before the teardown; kill them after 60 s.
+		if ((${#bg[@]})); then
+			[[ -d $LAB_DIR ]] && touch "$LAB_DIR/.aborting" 2>/dev/null
+			deadline=$((${EPOCHREALTIME/./} + 60000000))
+			while ((${EPOCHREALTIME/./} < deadline)); do
+				running=0
+				for p in "${bg[@]}"; do
+					[[ $(proc_stat_rest "$p" 2>/dev/null | cut -d' ' -f1) =~ ^[RSDT]$ ]] && running=1
+				done
+				((running)) || break
+				sleep 0.2
+			done
+			for p in "${bg[@]}"; do kill "$p" 2>/dev/null || true; done
+			wait 2>/dev/null || true
+		fi
 		if ((keep_on_failure)); then
 			echo "[lab] up.sh FAILED (rc=$rc); half-built lab left in $LAB_DIR; clean with: $HERE/down.sh --dir $LAB_DIR" >&2
 		else
@@ -67,7 +87,12 @@ on_exit() {
 		fi
 	fi
 }
+cleanup_done=0
 trap on_exit EXIT
+# On a fatal signal bash would run the EXIT trap with the last command's status (often 0).
+trap 'on_exit 130; exit 130' INT
+trap 'on_exit 143; exit 143' TERM
+trap 'on_exit 129; exit 129' HUP
 
 # ------------------------------------------------------------ safety route (first!)
 if ! out=$(ip route add unreachable "$LAB_SAFETY_ROUTE" metric 4000 2>&1); then
@@ -250,6 +275,7 @@ chown mysql:mysql /run/mysqld
 mount -t tmpfs -o mode=1777,size=${LAB_TMP_SIZE} "halab-db${I}-tmp" /tmp
 mount -t tmpfs -o mode=0755,size=1m "halab-db${I}-sshd" /run/sshd
 mount --bind "${D}/etc-mysql" /etc/mysql
+mount --bind "${LAB_DIR}/hosts" /etc/hosts
 # A private /root: root .bashrc on the real machine may run "pyenv init" (~0.35 s per ssh command)
 # and a DB host would not have it, so the host gets an empty .bashrc; /root/.ssh holds the lab
 # key and known_hosts so hosts can ssh to each other (MHA checks that).
@@ -262,6 +288,12 @@ chmod 0600 /root/.ssh/id_ed25519
 hostname "db${I}"
 '
 
+# /etc/hosts inside every host: the lab names only.
+{
+	printf '127.0.0.1\tlocalhost\n%s\tmanager\n' "$LAB_MANAGER_IP"
+	for ((i = 1; i <= hosts; i++)); do printf '%s\tdb%d\n' "$(host_ip "$i")" "$i"; done
+} >"$LAB_DIR/hosts"
+chmod 0644 "$LAB_DIR/hosts"
 for ((i = 1; i <= hosts; i++)); do
 	d=$(host_dir "$i")
 	mkdir -p "$d/etc-mysql"
@@ -285,15 +317,19 @@ log "mount namespaces ready"
 start_host() {
 	local i=$1 d
 	d=$(host_dir "$i")
+	abort_check "$i"
 	hostexec_i "$i" mariadb-install-db --defaults-file=/etc/mysql/my.cnf --user=mysql \
-		--skip-test-db --auth-root-authentication-method=socket >"$d/install-db.log" 2>&1 || {
-		tail -n 20 "$d/install-db.log" >&2
+		--skip-test-db --skip-name-resolve --auth-root-authentication-method=socket >"$d/install-db.log" 2>&1 || {
+		grep -iE 'error|fail' "$d/install-db.log" | head -n 3 >&2
+		hostexec_i "$i" tail -n 5 /var/log/mysql/error.log >&2 || true
 		die "db$i: mariadb-install-db failed (log above, full log $d/install-db.log)"
 	}
+	abort_check "$i"
 	mysqld_start "$i"
+	abort_check "$i"
 	sshd_start "$i"
 }
-bg=()
+abort_check() { [[ ! -e $LAB_DIR/.aborting ]] || die "db$1: start-up aborted"; }
 for ((i = 1; i <= hosts; i++)); do
 	start_host "$i" &
 	bg+=($!)
