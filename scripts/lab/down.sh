@@ -19,11 +19,14 @@ done
 lab_set_dir "$LAB_DIR"
 ((EUID == 0)) || die "down.sh must run as root"
 
-# Refuse to touch the global lab names if the bridge says it belongs to another lab dir.
+# Leave the global lab names (bridge, halab-db* netns and links) alone if the bridge says they
+# belong to a lab in another directory.
+own_net=1
 if [[ -e /sys/class/net/$LAB_BRIDGE ]]; then
 	owner=$(cat "/sys/class/net/$LAB_BRIDGE/ifalias" 2>/dev/null || true)
 	if [[ -n $owner && $owner != "ha-lab $LAB_DIR" ]]; then
-		die "bridge $LAB_BRIDGE belongs to the lab in '${owner#ha-lab }', not $LAB_DIR; run: $0 --dir ${owner#ha-lab }"
+		warn "bridge $LAB_BRIDGE and the halab-db* namespaces belong to the lab in '${owner#ha-lab }', not $LAB_DIR; leaving them (run: $0 --dir ${owner#ha-lab })"
+		own_net=0
 	fi
 fi
 
@@ -41,12 +44,14 @@ if ((is_lab_dir)); then
 		[[ -d $d && ${d##*/db} =~ ^[0-9]+$ ]] && idx[${d##*/db}]=1
 	done
 fi
-while read -r ns _; do
-	[[ $ns =~ ^halab-db([0-9]+)$ ]] && idx[${BASH_REMATCH[1]}]=1
-done < <(ip netns list 2>/dev/null)
-while read -r link; do
-	[[ $link =~ ^halab-db([0-9]+)$ ]] && idx[${BASH_REMATCH[1]}]=1
-done < <(ls /sys/class/net 2>/dev/null)
+if ((own_net)); then
+	while read -r ns _; do
+		[[ $ns =~ ^halab-db([0-9]+)$ ]] && idx[${BASH_REMATCH[1]}]=1
+	done < <(ip netns list 2>/dev/null)
+	for link in /sys/class/net/halab-db*; do
+		[[ ${link##*/} =~ ^halab-db([0-9]+)$ ]] && idx[${BASH_REMATCH[1]}]=1
+	done
+fi
 hosts=()
 if ((${#idx[@]})); then mapfile -t hosts < <(printf '%s\n' "${!idx[@]}" | sort -n); fi
 
@@ -113,6 +118,7 @@ for i in "${hosts[@]}"; do
 			fi
 		done
 	fi
+	((own_net)) || continue
 	ns=$(host_netns "$i")
 	if [[ -e /run/netns/$ns ]]; then
 		ip netns del "$ns" || { warn "cannot delete netns $ns"; rc=1; }
@@ -124,7 +130,7 @@ for i in "${hosts[@]}"; do
 done
 
 # ------------------------------------------------------------ bridge
-if [[ -e /sys/class/net/$LAB_BRIDGE ]]; then
+if ((own_net)) && [[ -e /sys/class/net/$LAB_BRIDGE ]]; then
 	ip link del "$LAB_BRIDGE" || { warn "cannot delete bridge $LAB_BRIDGE"; rc=1; }
 fi
 # The safety route (unreachable 198.18.0.0/15) stays: it is harmless and guards later runs.

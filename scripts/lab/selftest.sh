@@ -73,7 +73,12 @@ ok "/tmp is private per host; ~/.bashrc on hosts is empty"
 
 [[ $("${SSH[@]}" root@198.18.0.11 "ssh -o BatchMode=yes -o ConnectTimeout=3 root@198.18.0.13 hostname") == db3 ]] ||
 	fail "host-to-host ssh db1 -> db3"
-ok "host-to-host ssh (db1 -> db3) works"
+[[ $("${SSH[@]}" root@198.18.0.13 "ssh -o BatchMode=yes -o ConnectTimeout=3 db2 hostname") == db2 ]] ||
+	fail "host-to-host ssh db3 -> db2 by name"
+ok "host-to-host ssh works (db1 -> 198.18.0.13, db3 -> db2 by name)"
+[[ $("${SSH[@]}" root@198.18.0.12 "mariadb -uroot -N -e 'select current_user()'") == root@localhost ]] ||
+	fail "mariadb -uroot over ssh on db2 (unix_socket auth)"
+ok "over ssh, plain 'mariadb -uroot' connects via the socket as root@localhost"
 
 [[ $("${MYSQL[@]}" -h198.18.0.11 -e 'select @@server_id') == 1 ]] || fail "hauser@198.18.0.11 select @@server_id"
 for ((i = 2; i <= hosts; i++)); do

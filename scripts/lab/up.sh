@@ -118,6 +118,7 @@ ssh-keygen -q -t ed25519 -N '' -C ha-lab-manager -f "$LAB_DIR/id_ed25519"
 cp "$LAB_DIR/id_ed25519.pub" "$LAB_DIR/authorized_keys"
 chmod 0600 "$LAB_DIR/authorized_keys"
 : >"$LAB_DIR/known_hosts"
+: >"$LAB_DIR/known_hosts.hosts"
 log "lab dir $LAB_DIR (tmpfs, private); manager key $LAB_DIR/id_ed25519"
 
 # ------------------------------------------------------------ network
@@ -283,7 +284,7 @@ mount -t tmpfs -o mode=0700,size=16m "halab-db${I}-root" /root
 : >/root/.bashrc
 mkdir -m 0700 /root/.ssh
 cp "${LAB_DIR}/id_ed25519" /root/.ssh/id_ed25519
-cp "${LAB_DIR}/known_hosts" /root/.ssh/known_hosts
+cp "${LAB_DIR}/known_hosts.hosts" /root/.ssh/known_hosts
 chmod 0600 /root/.ssh/id_ed25519
 hostname "db${I}"
 '
@@ -302,6 +303,8 @@ for ((i = 1; i <= hosts; i++)); do
 	chmod 0644 "$d/etc-mysql/my.cnf"
 	ssh-keygen -q -t ed25519 -N '' -C "db$i" -f "$d/ssh_host_ed25519_key"
 	printf '%s %s\n' "$(host_ip "$i")" "$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" >>"$LAB_DIR/known_hosts"
+	# inside the hosts, also by name (db1, ...), as /etc/hosts there resolves them
+	printf '%s,db%d %s\n' "$(host_ip "$i")" "$i" "$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" >>"$LAB_DIR/known_hosts.hosts"
 	write_sshd_config "$i" >"$d/sshd_config"
 done
 for ((i = 1; i <= hosts; i++)); do
@@ -433,7 +436,7 @@ built=1
 log "lab is up"
 cat <<EOF
 
-ha-manager lab ($mode mode, $hosts hosts) in $LAB_DIR, up in $(lab_elapsed)s
+ha-manager lab ($mode mode, $hosts host$( ((hosts == 1)) || echo s)) in $LAB_DIR, up in $(lab_elapsed)s
   manager (root netns): $LAB_MANAGER_IP on bridge $LAB_BRIDGE
 EOF
 for ((i = 1; i <= hosts; i++)); do
