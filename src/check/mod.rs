@@ -1,7 +1,6 @@
 //! Use cases `check-ssh` and `check-repl`: gather facts through the adapter
 //! traits, decide with the pure core, and return a report to print.
 
-pub mod gather;
 pub mod repl;
 pub mod ssh;
 

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use super::{gather, Report};
+use super::Report;
 use crate::config::{keys, Config};
+use crate::mysql::gather;
 use crate::mysql::Connector;
 use crate::topology::select::{self, Election, ElectionRules};
 use crate::topology::snapshot::{NodeState, Topology};
@@ -169,7 +170,7 @@ fn election_lines(topology: &Topology, election: &Election) -> Vec<String> {
     for (i, verdict) in &election.verdicts {
         if Some(*i) != election.chosen {
             lines.push(format!(
-                "[info]   {}: not promoted: {verdict}",
+                "[info]   {}: not promoted — {verdict}",
                 topology.nodes[*i].spec.label()
             ));
         }

@@ -203,8 +203,9 @@ impl Db for MysqlDb {
             self.version,
             &to.host,
             to.port,
-            &to.user,
-            to.password.expose(),
+            to.credentials
+                .as_ref()
+                .map(|(u, p)| (u.as_str(), p.expose())),
             &to.from,
         );
         self.exec("changing the replication source", &[&statement])

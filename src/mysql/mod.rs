@@ -8,6 +8,7 @@ pub mod error;
 pub mod facts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
+pub mod gather;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -29,8 +30,8 @@ use crate::topology::position::BinlogPos;
 pub struct ChangeMaster {
     pub host: String,
     pub port: u16,
-    pub user: String,
-    pub password: Secret,
+    /// `None` keeps the credentials the replica already has (MHA without `repl_password`).
+    pub credentials: Option<(String, Secret)>,
     pub from: ReplicateFrom,
 }
 

@@ -102,8 +102,7 @@ pub fn change_master(
     version: Version,
     host: &str,
     port: u16,
-    user: &str,
-    password: &str,
+    credentials: Option<(&str, &str)>,
     from: &ReplicateFrom,
 ) -> String {
     let modern = flavor == Flavor::MySql && version >= v(8, 0, 23);
@@ -112,12 +111,15 @@ pub fn change_master(
     } else {
         ("CHANGE MASTER TO", "MASTER")
     };
-    let mut sql = format!(
-        "{head} {key}_HOST={}, {key}_PORT={port}, {key}_USER={}, {key}_PASSWORD={}, {key}_CONNECT_RETRY=1",
-        quote(host),
-        quote(user),
-        quote(password)
-    );
+    let mut sql = format!("{head} {key}_HOST={}, {key}_PORT={port}", quote(host));
+    if let Some((user, password)) = credentials {
+        sql.push_str(&format!(
+            ", {key}_USER={}, {key}_PASSWORD={}",
+            quote(user),
+            quote(password)
+        ));
+    }
+    sql.push_str(&format!(", {key}_CONNECT_RETRY=1"));
     match (from, flavor) {
         (ReplicateFrom::MariaSlavePos, _) => sql.push_str(", MASTER_USE_GTID=slave_pos"),
         (ReplicateFrom::MySqlAutoPosition, _) => sql.push_str(&format!(", {key}_AUTO_POSITION=1")),
@@ -226,10 +228,23 @@ mod tests {
         ];
         for (flavor, version, from, want) in cases {
             assert_eq!(
-                change_master(flavor, version, "h", 3306, "repl", "p'w", &from),
+                change_master(flavor, version, "h", 3306, Some(("repl", "p'w")), &from),
                 want
             );
         }
+    }
+
+    #[test]
+    fn change_master_without_credentials_keeps_the_current_ones() {
+        let sql = change_master(
+            Flavor::MariaDb,
+            v(10, 11, 6),
+            "h",
+            3306,
+            None,
+            &ReplicateFrom::MariaSlavePos,
+        );
+        assert_eq!(sql, "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! check-ssh and check-repl against the real lab: a healthy cluster passes, and
 //! each broken cluster fails with the right host and reason named.
 
-use crate::util::{fault, ha_manager, lab_conf, lab_lock, sql, variant, wait_until, Restore};
+use crate::util::{
+    fault, ha_manager, lab_conf, lab_lock, slave_status, sql, variant, wait_until, Restore,
+};
 
 const DB1: &str = "198.18.0.11(198.18.0.11:3306)";
 const DB2: &str = "198.18.0.12(198.18.0.12:3306)";
@@ -17,7 +19,7 @@ fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
 }
 
 fn slave_running(host: &str) -> bool {
-    let out = sql(host, "SHOW SLAVE STATUS\\G");
+    let out = slave_status(host);
     out.contains("Slave_IO_Running: Yes") && out.contains("Slave_SQL_Running: Yes")
 }
 

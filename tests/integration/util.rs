@@ -83,6 +83,19 @@ pub fn sql(host: &str, statement: &str) -> String {
     lab_script("sql.sh", &[host, statement])
 }
 
+/// `SHOW SLAVE STATUS\G` on a lab host, with column names.
+pub fn slave_status(host: &str) -> String {
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/lab/hostexec.sh"))
+        .arg("--dir")
+        .arg(lab_dir())
+        .arg(host)
+        .args(["mariadb", "-uroot", "-e", "SHOW SLAVE STATUS\\G"])
+        .output()
+        .expect("run hostexec.sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Waits (bounded) until `check` holds, polling every 200 ms.
 pub fn wait_until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

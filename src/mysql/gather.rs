@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
+use super::Connector;
 use crate::config::{Config, ServerSpec};
-use crate::mysql::Connector;
 use crate::topology::snapshot::{Node, NodeState, Observed, Topology};
 
 /// Reads every server at once; an unreachable one is recorded with the reason, not an error.

@@ -1,0 +1,89 @@
+//! Phase 1, configuration check: the master is really unreachable, every alive
+//! slave replicates from it, and dead slaves are tolerated only with `ignore_fail`.
+
+use super::{Ctx, DeadMaster, Phase, Stop};
+use crate::mysql::gather;
+use crate::topology::snapshot::{NodeState, Topology};
+use crate::topology::validate::{self, Discovery, ReplMode};
+
+/// The topology as phase 1 found it.
+pub struct Checked {
+    pub topology: Topology,
+    pub master: usize,
+    /// Alive slaves of the dead master, config order.
+    pub slaves: Vec<usize>,
+    pub mode: ReplMode,
+}
+
+pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
+    let stop = |reason: String| Stop::new(Phase::Check, reason);
+    let topology = gather::topology(&ctx.config, ctx.connector.clone()).await;
+    let master = dead.index;
+    let master_label = topology.label(master);
+
+    // Double check: a fresh connection to the master must fail.
+    match &topology.nodes[master].state {
+        NodeState::Reachable(_) => {
+            return Err(stop(format!(
+                "{master_label} answered a fresh connection: the master is alive, not failing over"
+            )))
+        }
+        NodeState::Unreachable { reason } => ctx.steps.info(
+            Phase::Check,
+            Some(&master_label),
+            &format!("master is unreachable from the manager: {reason}"),
+        ),
+    }
+
+    let slaves = topology.replicas_of(master);
+    for (i, node) in topology.nodes.iter().enumerate() {
+        if i == master || slaves.contains(&i) {
+            continue;
+        }
+        let label = node.spec.label();
+        let why = match &node.state {
+            NodeState::Unreachable { reason } => format!("is unreachable: {reason}"),
+            NodeState::Reachable(_) => "does not replicate from the dead master".to_owned(),
+        };
+        if node.spec.ignore_fail {
+            ctx.steps.warn(
+                Phase::Check,
+                Some(&label),
+                &format!("{why}; ignored (ignore_fail=1), it will not be recovered"),
+            );
+        } else {
+            return Err(stop(format!(
+                "{label} {why}. Fix it, or set ignore_fail=1 in its block to fail over without it"
+            )));
+        }
+    }
+    if slaves.is_empty() {
+        return Err(stop(format!(
+            "{master_label} has no alive slave to promote"
+        )));
+    }
+    let discovery = Discovery {
+        master: Some(master),
+        slaves: slaves.clone(),
+        problems: Vec::new(),
+    };
+    let mode = validate::replication_mode(&topology, &discovery);
+    ctx.steps.info(
+        Phase::Check,
+        None,
+        &format!(
+            "{} alive slave(s) of {master_label}; {} mode",
+            slaves.len(),
+            match mode {
+                ReplMode::Gtid => "GTID",
+                ReplMode::FilePos => "file/position",
+            }
+        ),
+    );
+    Ok(Checked {
+        topology,
+        master,
+        slaves,
+        mode,
+    })
+}

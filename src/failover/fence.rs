@@ -1,0 +1,116 @@
+//! Phase 2, dead master shutdown: stop every slave's IO thread, find out whether
+//! the dead master's host answers SSH (that decides what can be saved), and
+//! fence it: if its mysqld is somehow alive, make it read-only.
+
+use futures_util::future::join_all;
+
+use super::check::Checked;
+use super::{Ctx, Phase, Stop};
+use crate::transport::node::Node;
+
+/// What phase 2 learnt.
+pub struct Fenced {
+    pub ssh_reachable: bool,
+}
+
+pub async fn fence(ctx: &Ctx, checked: &Checked) -> Result<Fenced, Stop> {
+    let topology = &checked.topology;
+    let timeout = ctx.config.settings.mysql_timeout;
+    if !ctx.options.dry_run {
+        let stops = checked.slaves.iter().map(|&i| async move {
+            let spec = &topology.nodes[i].spec;
+            let result = async {
+                let db = ctx.connector.connect(spec, timeout).await?;
+                let r = db.stop_replica_io().await;
+                db.close().await;
+                r
+            }
+            .await;
+            (i, result)
+        });
+        for (i, result) in join_all(stops).await {
+            let label = topology.label(i);
+            match result {
+                Ok(()) => ctx
+                    .steps
+                    .ok(Phase::Shutdown, Some(&label), "IO thread stopped."),
+                Err(e) if topology.nodes[i].spec.ignore_fail => ctx.steps.warn(
+                    Phase::Shutdown,
+                    Some(&label),
+                    &format!("could not stop the IO thread ({e}); ignored (ignore_fail=1)"),
+                ),
+                Err(e) => {
+                    return Err(Stop::new(
+                        Phase::Shutdown,
+                        format!("{label}: could not stop the IO thread: {e}"),
+                    ))
+                }
+            }
+        }
+    }
+
+    let master = &topology.nodes[checked.master].spec;
+    let label = master.label();
+    let ssh_timeout = master.ssh.connection_timeout + std::time::Duration::from_secs(5);
+    let ssh_reachable = matches!(
+        ctx.remote.run(&master.ssh, &["true".to_owned()], ssh_timeout).await,
+        Ok(out) if out.success()
+    );
+    if ssh_reachable {
+        ctx.steps.info(
+            Phase::Shutdown,
+            Some(&label),
+            "host answers SSH: its binlog can be saved",
+        );
+        if !ctx.options.dry_run {
+            fence_alive_mysqld(ctx, master).await;
+        }
+    } else {
+        ctx.steps.warn(
+            Phase::Shutdown,
+            Some(&label),
+            "host does not answer SSH: its binlog cannot be saved",
+        );
+    }
+    Ok(Fenced { ssh_reachable })
+}
+
+/// If the dead master's mysqld still runs (the manager lost only its own path
+/// to it), make it read-only from its own host so it can never take writes.
+async fn fence_alive_mysqld(ctx: &Ctx, master: &crate::config::ServerSpec) {
+    let node = Node {
+        remote: ctx.remote.as_ref(),
+        spec: master,
+        timeout: ctx.config.settings.command_timeout,
+        bindir: ctx.config.settings.client_bindir.as_deref(),
+    };
+    let Some((client, _)) = node.find_tool(&["mariadb", "mysql"]).await else {
+        return;
+    };
+    let dir = master.remote_workdir.trim_end_matches('/');
+    let cnf = format!("{dir}/ha-manager-fence.cnf");
+    if node
+        .upload_private(
+            &cnf,
+            crate::transport::node::client_defaults(master).into_bytes(),
+        )
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let argv = vec![
+        client,
+        format!("--defaults-extra-file={cnf}"),
+        "-e".to_owned(),
+        "SET GLOBAL read_only = 1".to_owned(),
+    ];
+    if node.ok(argv).await.is_ok() {
+        ctx.steps.warn(
+            Phase::Shutdown,
+            Some(&master.label()),
+            "mysqld was still running: set read_only=1 on it (fenced)",
+        );
+    }
+    node.remove(&cnf).await;
+}
