@@ -37,6 +37,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 check::repl::run(&config, Arc::new(MysqlConnector), seconds_behind_master).await;
             Ok(print(report))
         }
+        Command::Switch(args) => {
+            let Some(config) = load(&args.conf)? else {
+                return Ok(Exit::Config);
+            };
+            crate::switch_cmd::run(config, args).await
+        }
     }
 }
 

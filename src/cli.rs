@@ -22,6 +22,53 @@ pub enum Command {
     /// Connect to every server, validate replication and show who would be promoted.
     #[command(name = "check-repl", alias = "check_repl")]
     CheckRepl(CheckReplArgs),
+    /// Manual failover of a dead master (`--master-state dead`).
+    Switch(SwitchArgs),
+}
+
+/// Which kind of switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MasterState {
+    /// The master is dead: run the failover recovery by hand.
+    Dead,
+}
+
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    #[command(flatten)]
+    pub conf: ConfArgs,
+    /// The state of the current master.
+    #[arg(long = "master-state", alias = "master_state", value_enum)]
+    pub master_state: MasterState,
+    /// The dead master, as hostname, ip or block name; must be the master the slaves follow.
+    #[arg(
+        long = "dead-master-host",
+        alias = "dead_master_host",
+        value_name = "HOST"
+    )]
+    pub dead_master_host: Option<String>,
+    /// Promote this slave; refused with the reason if it is not eligible.
+    #[arg(
+        long = "new-master-host",
+        alias = "new_master_host",
+        value_name = "HOST"
+    )]
+    pub new_master_host: Option<String>,
+    /// Show the plan and ask before acting (the default when a terminal is attached).
+    #[arg(long)]
+    pub manual: bool,
+    /// Do not ask; act.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// MHA's spelling: --interactive=0 is --yes.
+    #[arg(long, value_name = "0|1")]
+    pub interactive: Option<u8>,
+    /// Print the checks, the election and the plan; change nothing.
+    #[arg(long = "dry-run", alias = "dry_run")]
+    pub dry_run: bool,
+    /// Do not try to copy the dead master's binlog.
+    #[arg(long = "skip-save-master-binlog", alias = "skip_save_master_binlog")]
+    pub skip_save_master_binlog: bool,
 }
 
 /// Options every command that reads a configuration takes.

@@ -13,6 +13,8 @@ pub enum Exit {
     Usage = 2,
     /// The configuration could not be loaded; the message names file and line.
     Config = 3,
+    /// Failover done: a new master is up, but some slaves could not be recovered (MHA's 10).
+    Partial = 10,
 }
 
 impl From<Exit> for ExitCode {

@@ -29,5 +29,6 @@ pub mod monitor;
 pub mod mysql;
 pub mod notify;
 pub mod state;
+pub mod switch_cmd;
 pub mod topology;
 pub mod transport;

@@ -12,3 +12,6 @@ mod cli;
 
 #[path = "integration/lab_checks.rs"]
 mod lab_checks;
+
+#[path = "integration/writer.rs"]
+mod writer;
