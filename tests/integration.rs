@@ -15,3 +15,6 @@ mod lab_checks;
 
 #[path = "integration/writer.rs"]
 mod writer;
+
+#[path = "integration/lab_failover.rs"]
+mod lab_failover;
