@@ -206,7 +206,7 @@ pub struct Facts {
     pub mode: Mode,
     /// GTID auto-position failover (no relay-log diffs).
     pub gtid: bool,
-    /// The manager's host name, for "Check ha-manager logs at <host>:<log>".
+    /// The manager's host name, for `Check ha-manager logs at <host>:<log>`.
     pub manager_host: String,
     pub manager_log: Option<String>,
     /// The dead (or, for a switch, the old) master.
@@ -269,7 +269,8 @@ pub enum JournalError {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Line {
-    Facts(Facts),
+    // Boxed: a facts snapshot is several times larger than a step.
+    Facts(Box<Facts>),
     Entry(Entry),
 }
 
@@ -294,7 +295,7 @@ impl Journal {
     /// missing). Writes the current facts and any steps so far first.
     pub fn append_jsonl(&mut self, path: impl Into<PathBuf>) -> Result<(), JournalError> {
         let path = path.into();
-        let mut lines = vec![Line::Facts(self.facts.clone())];
+        let mut lines = vec![Line::Facts(Box::new(self.facts.clone()))];
         lines.extend(self.entries.iter().cloned().map(Line::Entry));
         self.file = Some(path.clone());
         append_lines(&path, &lines)
@@ -333,7 +334,7 @@ impl Journal {
     pub fn update_facts(&mut self, change: impl FnOnce(&mut Facts)) -> Result<(), JournalError> {
         change(&mut self.facts);
         match &self.file {
-            Some(path) => append_lines(path, &[Line::Facts(self.facts.clone())]),
+            Some(path) => append_lines(path, &[Line::Facts(Box::new(self.facts.clone()))]),
             None => Ok(()),
         }
     }
@@ -355,7 +356,7 @@ pub fn load_jsonl(path: &Path) -> Result<Journal, JournalError> {
             continue;
         }
         match serde_json::from_str::<Line>(raw) {
-            Ok(Line::Facts(facts)) => journal.facts = facts,
+            Ok(Line::Facts(facts)) => journal.facts = *facts,
             Ok(Line::Entry(entry)) => journal.entries.push(entry),
             Err(_) if !complete && index + 1 == lines.len() => break,
             Err(source) => {

@@ -153,6 +153,7 @@ pub struct HookOutcome {
     pub stdout: String,
     /// The tail of standard error.
     pub stderr: String,
+    /// From start to exit (or to the kill), not counting the wait for its pipes.
     pub elapsed: Duration,
     /// The timeout expired and the process group was killed.
     pub timed_out: bool,
@@ -307,10 +308,12 @@ pub async fn run_hook(
         }
     }
 
+    // Measured before draining: how long the hook ran, not how long a daemon it
+    // left behind kept its pipes open.
+    outcome.elapsed = started.elapsed();
     drain(readers).await;
     outcome.stdout = lock(&stdout).text();
     outcome.stderr = lock(&stderr).text();
-    outcome.elapsed = started.elapsed();
     outcome
 }
 
