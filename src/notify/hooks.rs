@@ -285,6 +285,7 @@ pub async fn run_hook(
     // The group id equals the child's pid (process_group(0)). Read it now: it is
     // gone once the child has been reaped.
     let pgid = child.id();
+    let mut guard = GroupGuard(pgid);
 
     let stdout = Arc::new(Mutex::new(Tail::new(OUTPUT_LIMIT)));
     let stderr = Arc::new(Mutex::new(Tail::new(OUTPUT_LIMIT)));
@@ -294,18 +295,21 @@ pub async fn run_hook(
     ];
 
     let mut outcome = HookOutcome::default();
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) => set_status(&mut outcome, status),
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => Some(status),
         Ok(Err(err)) => {
             outcome.start_error = Some(format!("waiting for {program} failed: {err}"));
-            kill_everything(&mut child, pgid).await;
+            kill_everything(&mut child, pgid).await
         }
         Err(_) => {
             outcome.timed_out = true;
-            if let Some(status) = kill_everything(&mut child, pgid).await {
-                set_status(&mut outcome, status);
-            }
+            kill_everything(&mut child, pgid).await
         }
+    };
+    if let Some(status) = status {
+        // Reaped: from here the group id may be reused, so never signal it again.
+        guard.disarm();
+        set_status(&mut outcome, status);
     }
 
     // Measured before draining: how long the hook ran, not how long a daemon it
@@ -343,6 +347,25 @@ async fn kill_everything(
     }
     let _ = child.start_kill();
     child.wait().await.ok()
+}
+
+/// Kills the hook's process group when `run_hook` is cancelled (its future
+/// dropped, e.g. by the caller's own `select!`) while the hook still runs;
+/// `kill_on_drop` alone would reach only the hook, not what it started.
+struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = kill_process_group(pgid);
+        }
+    }
 }
 
 /// `killpg(pgid, SIGKILL)`.
