@@ -293,12 +293,20 @@ impl Journal {
 
     /// From now on, append every step and facts change to `path` (created if
     /// missing). Writes the current facts and any steps so far first.
+    ///
+    /// An existing file is appended to, and [`load_jsonl`] would merge both runs:
+    /// start each failover with a fresh file (archive the previous one). If the
+    /// file ends in a line torn by a crash, that line is closed first so the
+    /// next record does not run into it.
     pub fn append_jsonl(&mut self, path: impl Into<PathBuf>) -> Result<(), JournalError> {
         let path = path.into();
+        self.file = Some(path.clone());
+        let torn = std::fs::read(&path)
+            .map(|bytes| bytes.last().is_some_and(|b| *b != b'\n'))
+            .unwrap_or(false);
         let mut lines = vec![Line::Facts(Box::new(self.facts.clone()))];
         lines.extend(self.entries.iter().cloned().map(Line::Entry));
-        self.file = Some(path.clone());
-        append_lines(&path, &lines)
+        append_lines(&path, &lines, torn)
     }
 
     /// Records a step. The step is kept in memory even when the file write fails;
@@ -306,7 +314,7 @@ impl Journal {
     pub fn record(&mut self, entry: Entry) -> Result<(), JournalError> {
         self.entries.push(entry.clone());
         match &self.file {
-            Some(path) => append_lines(path, &[Line::Entry(entry)]),
+            Some(path) => append_lines(path, &[Line::Entry(entry)], false),
             None => Ok(()),
         }
     }
@@ -334,31 +342,29 @@ impl Journal {
     pub fn update_facts(&mut self, change: impl FnOnce(&mut Facts)) -> Result<(), JournalError> {
         change(&mut self.facts);
         match &self.file {
-            Some(path) => append_lines(path, &[Line::Facts(Box::new(self.facts.clone()))]),
+            Some(path) => append_lines(path, &[Line::Facts(Box::new(self.facts.clone()))], false),
             None => Ok(()),
         }
     }
 }
 
-/// Reads a journal written by [`Journal::append_jsonl`]. A last line cut short by
-/// a crash (no final newline, not valid JSON) is ignored; any other bad line is
-/// an error. The returned journal does not write back to the file.
+/// Reads a journal written by [`Journal::append_jsonl`]. A line cut short by a
+/// crash (JSON that ends too early) is skipped; any other bad line is an error.
+/// The returned journal does not write back to the file.
 pub fn load_jsonl(path: &Path) -> Result<Journal, JournalError> {
     let text = std::fs::read_to_string(path).map_err(|source| JournalError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
     let mut journal = Journal::default();
-    for (index, raw) in lines.iter().enumerate() {
+    for (index, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
             continue;
         }
         match serde_json::from_str::<Line>(raw) {
             Ok(Line::Facts(facts)) => journal.facts = *facts,
             Ok(Line::Entry(entry)) => journal.entries.push(entry),
-            Err(_) if !complete && index + 1 == lines.len() => break,
+            Err(err) if err.is_eof() => continue,
             Err(source) => {
                 return Err(JournalError::Parse {
                     path: path.to_path_buf(),
@@ -374,8 +380,11 @@ pub fn load_jsonl(path: &Path) -> Result<Journal, JournalError> {
 /// Opens, appends, closes. One `write_all` per call, so each line lands whole
 /// (O_APPEND). No fsync: this survives a crash of the manager, not of the host,
 /// and keeps the failover free of disk-latency stalls.
-fn append_lines(path: &Path, lines: &[Line]) -> Result<(), JournalError> {
+fn append_lines(path: &Path, lines: &[Line], close_torn_line: bool) -> Result<(), JournalError> {
     let mut text = String::new();
+    if close_torn_line {
+        text.push('\n');
+    }
     for line in lines {
         // Serializing our own plain structs cannot fail (no maps with non-string keys).
         let json = serde_json::to_string(line).map_err(|err| JournalError::Write {
@@ -508,17 +517,26 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_last_line_is_ignored_but_a_bad_middle_line_is_an_error() {
+    fn a_line_torn_by_a_crash_is_skipped_but_garbage_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("j.jsonl");
         let mut journal = Journal::default();
         journal.append_jsonl(&path).expect("open");
         journal.record(entry(1, "step")).expect("append");
 
+        // The manager dies in the middle of writing a line.
         let mut torn = std::fs::read_to_string(&path).expect("read");
         torn.push_str(r#"{"entry":{"at":"2026-03-01T12:00:0"#);
         std::fs::write(&path, &torn).expect("write");
         assert_eq!(load_jsonl(&path).expect("load").entries().len(), 1);
+
+        // A restarted manager appends after it; the torn line stays on its own.
+        let mut again = Journal::default();
+        again.append_jsonl(&path).expect("reopen");
+        again.record(entry(2, "after restart")).expect("append");
+        let loaded = load_jsonl(&path).expect("load");
+        let actions: Vec<&str> = loaded.entries().iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["step", "after restart"]);
 
         std::fs::write(&path, format!("garbage\n{torn}\n")).expect("write");
         match load_jsonl(&path) {
