@@ -1,0 +1,351 @@
+//! Golden-text tests of the failover report.
+
+use super::*;
+use crate::journal::{HookRan, LostRange, SlaveOutcome, SwitchPositions};
+use chrono::{DateTime, TimeZone, Utc};
+
+fn db(n: u8) -> HostRef {
+    HostRef::new(format!("db{n}"), format!("198.18.0.1{n}"), 3306)
+}
+
+fn at(sec: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, sec)
+        .single()
+        .expect("valid time")
+}
+
+/// A non-GTID automatic failover of db1 to db2 with slaves db3 and db4, all OK.
+fn success_facts() -> Facts {
+    Facts {
+        app: "app1".into(),
+        mode: Mode::Automatic,
+        gtid: false,
+        manager_host: "mgr1".into(),
+        manager_log: Some("/var/log/ha/app1.log".into()),
+        dead_master: Some(db(1)),
+        new_master: Some(db(2)),
+        latest_slave: Some(db(2)),
+        ip_stop: Some(HookRan::exited(0)),
+        shutdown: None,
+        new_master_recovered: true,
+        ip_start: Some(HookRan::exited(0)),
+        slaves: vec![
+            SlaveOutcome {
+                host: db(3),
+                has_latest_relay_log: true,
+                result: SlaveResult::Ok,
+            },
+            SlaveOutcome {
+                host: db(4),
+                has_latest_relay_log: false,
+                result: SlaveResult::Ok,
+            },
+        ],
+        new_master_reset: Some(true),
+        positions: SwitchPositions {
+            old_master: Some("mysql-bin.000003:1234".into()),
+            old_master_gtid: None,
+            new_master: Some("mysql-bin.000001:154".into()),
+            new_master_gtid: None,
+        },
+        possibly_lost: None,
+        finished: true,
+        stopped_at: None,
+    }
+}
+
+fn journal(facts: Facts, entries: Vec<Entry>) -> Journal {
+    let mut journal = Journal::new(facts);
+    for entry in entries {
+        journal.record(entry).expect("no file");
+    }
+    journal
+}
+
+fn failed(sec: u32, phase: Phase, host: &str, action: &str, detail: &str) -> Entry {
+    Entry {
+        at: at(sec),
+        phase,
+        host: Some(host.into()),
+        action: action.into(),
+        result: StepResult::Failed,
+        detail: detail.into(),
+    }
+}
+
+#[test]
+fn full_success() {
+    let ok = Entry {
+        at: at(1),
+        phase: Phase::Shutdown,
+        host: None,
+        action: "stop IO threads".into(),
+        result: StepResult::Ok,
+        detail: String::new(),
+    };
+    let report = render(&journal(success_facts(), vec![ok]));
+    assert_eq!(
+        report.subject,
+        "Failover report: app1: db1 is down, db2 is new master"
+    );
+    assert_eq!(
+        report.log_text(),
+        "
+----- Failover Report -----
+
+app1: MySQL Master failover db1(198.18.0.11:3306) to db2(198.18.0.12:3306) succeeded
+
+Master db1(198.18.0.11:3306) is down!
+
+Check ha-manager logs at mgr1:/var/log/ha/app1.log for details.
+
+Started automated(non-interactive) failover.
+Invalidated master IP address on db1(198.18.0.11:3306)
+The latest slave db2(198.18.0.12:3306) has all relay logs for recovery.
+Selected db2(198.18.0.12:3306) as a new master.
+db2(198.18.0.12:3306): OK: Applying all logs succeeded.
+db2(198.18.0.12:3306): OK: Activated master IP address.
+db3(198.18.0.13:3306): This host has the latest relay log events.
+db3(198.18.0.13:3306): OK: Applying all logs succeeded. Slave started, replicating from db2(198.18.0.12:3306)
+db4(198.18.0.14:3306): OK: Applying all logs succeeded. Slave started, replicating from db2(198.18.0.12:3306)
+db2(198.18.0.12:3306): Resetting slave info succeeded.
+Master failover to db2(198.18.0.12:3306) completed successfully.
+
+Binlog positions at the switch:
+  db1(198.18.0.11:3306) (old master), last position the slaves received: mysql-bin.000003:1234
+  db2(198.18.0.12:3306) (new master), position for CHANGE MASTER: mysql-bin.000001:154
+"
+    );
+    assert_eq!(
+        report.hosts,
+        ReportHosts {
+            orig_master: "db1".into(),
+            new_master: Some("db2".into()),
+            new_slaves: vec!["db3".into(), "db4".into()],
+        }
+    );
+    assert!(report
+        .mail_text()
+        .starts_with("app1: MySQL Master failover db1"));
+}
+
+#[test]
+fn one_slave_lost() {
+    // Exit code 10 of the whole failover: new master up, db4 not recovered.
+    let mut facts = success_facts();
+    facts.slaves[1].result = SlaveResult::Lost {
+        reason: "Applying logs failed.".into(),
+    };
+    facts.new_master_reset = None;
+    let entries = vec![failed(
+        40,
+        Phase::SlavesRecovery,
+        "db4(198.18.0.14:3306)",
+        "apply relay-log diff",
+        "mysql exited 1: ERROR 1062 (23000): Duplicate entry '7' for key 'PRIMARY'",
+    )];
+    let report = render(&journal(facts, entries));
+    assert_eq!(
+        report.subject,
+        "Failover report: app1: db1 is down, db2 is new master, 1 slave not recovered"
+    );
+    assert_eq!(
+        report.log_text(),
+        "
+----- Failover Report -----
+
+app1: MySQL Master failover db1(198.18.0.11:3306) to db2(198.18.0.12:3306)
+
+Master db1(198.18.0.11:3306) is down!
+
+Check ha-manager logs at mgr1:/var/log/ha/app1.log for details.
+
+Started automated(non-interactive) failover.
+Invalidated master IP address on db1(198.18.0.11:3306)
+The latest slave db2(198.18.0.12:3306) has all relay logs for recovery.
+Selected db2(198.18.0.12:3306) as a new master.
+db2(198.18.0.12:3306): OK: Applying all logs succeeded.
+db2(198.18.0.12:3306): OK: Activated master IP address.
+db3(198.18.0.13:3306): This host has the latest relay log events.
+db3(198.18.0.13:3306): OK: Applying all logs succeeded. Slave started, replicating from db2(198.18.0.12:3306)
+db4(198.18.0.14:3306): ERROR: Applying logs failed.
+Master failover to db2(198.18.0.12:3306) done, but recovery on slave partially failed.
+
+Binlog positions at the switch:
+  db1(198.18.0.11:3306) (old master), last position the slaves received: mysql-bin.000003:1234
+  db2(198.18.0.12:3306) (new master), position for CHANGE MASTER: mysql-bin.000001:154
+
+Steps that failed or warned:
+  2026-03-01 12:00:40 UTC [Phase 4: Slaves Recovery Phase] db4(198.18.0.14:3306): apply relay-log diff: FAILED: mysql exited 1: ERROR 1062 (23000): Duplicate entry '7' for key 'PRIMARY'
+"
+    );
+    assert_eq!(report.hosts.new_slaves, vec!["db3".to_string()]);
+}
+
+#[test]
+fn stopped_in_phase_3() {
+    let mut facts = success_facts();
+    facts.mode = Mode::Manual;
+    facts.manager_log = None;
+    facts.new_master_recovered = false;
+    facts.ip_start = None;
+    facts.slaves.clear();
+    facts.new_master_reset = None;
+    facts.positions.new_master = None;
+    facts.finished = false;
+    facts.stopped_at = Some(StoppedAt {
+        phase: Phase::MasterRecovery,
+        step: "apply relay-log diff on db2".into(),
+        to_finish: None,
+    });
+    let entries = vec![failed(
+        30,
+        Phase::MasterRecovery,
+        "db2(198.18.0.12:3306)",
+        "apply relay-log diff",
+        "mysqlbinlog: Could not read entry at offset 4",
+    )];
+    let report = render(&journal(facts, entries));
+    assert_eq!(
+        report.subject,
+        "Failover report: app1: db1 is down, failover FAILED at Phase 3: Master Recovery Phase"
+    );
+    assert_eq!(
+        report.log_text(),
+        "
+----- Failover Report -----
+
+app1: MySQL Master failover db1(198.18.0.11:3306)
+
+Master db1(198.18.0.11:3306) is down!
+
+Check ha-manager logs at mgr1 for details.
+
+Started manual(interactive) failover.
+Invalidated master IP address on db1(198.18.0.11:3306)
+The latest slave db2(198.18.0.12:3306) has all relay logs for recovery.
+Selected db2(198.18.0.12:3306) as a new master.
+Got Error so couldn't continue failover from here.
+Stopped at: Phase 3: Master Recovery Phase, step: apply relay-log diff on db2. To finish by hand: db2(198.18.0.12:3306) may be only partly recovered. Make sure it applied all relay logs (SHOW SLAVE STATUS), set read_only=0 on it, move the master IP address to it, point the other slaves at it (CHANGE MASTER to its SHOW MASTER STATUS, or MASTER_AUTO_POSITION=1 with GTID), then remove app1.failover.error from the manager workdir.
+
+Binlog positions at the switch:
+  db1(198.18.0.11:3306) (old master), last position the slaves received: mysql-bin.000003:1234
+
+Steps that failed or warned:
+  2026-03-01 12:00:30 UTC [Phase 3: Master Recovery Phase] db2(198.18.0.12:3306): apply relay-log diff: FAILED: mysqlbinlog: Could not read entry at offset 4
+"
+    );
+    assert_eq!(report.hosts.new_master, None, "not activated");
+}
+
+#[test]
+fn binlog_not_saved_shows_the_possibly_lost_range() {
+    let mut facts = success_facts();
+    facts.ip_stop = Some(HookRan::exited(10));
+    facts.shutdown = Some(HookRan {
+        code: None,
+        note: Some("timed out after 30.0s; its process group was killed".into()),
+    });
+    facts.possibly_lost = Some(LostRange {
+        from_pos: Some("mysql-bin.000003:1234".into()),
+        after_gtid: None,
+        reason: "SSH to db1 failed: connection timed out".into(),
+        to_check: None,
+    });
+    let report = render(&journal(facts, vec![]));
+    assert_eq!(
+        report.subject,
+        "Failover report: app1: db1 is down, db2 is new master"
+    );
+    assert_eq!(
+        report.body,
+        "\
+Master db1(198.18.0.11:3306) is down!
+
+Check ha-manager logs at mgr1:/var/log/ha/app1.log for details.
+
+Started automated(non-interactive) failover.
+Failed to deactivate master IP with return code 10:0
+Failed to execute shutdown_script (timed out after 30.0s; its process group was killed)
+The latest slave db2(198.18.0.12:3306) has all relay logs for recovery.
+Selected db2(198.18.0.12:3306) as a new master.
+db2(198.18.0.12:3306): OK: Applying all logs succeeded.
+db2(198.18.0.12:3306): OK: Activated master IP address.
+db3(198.18.0.13:3306): This host has the latest relay log events.
+db3(198.18.0.13:3306): OK: Applying all logs succeeded. Slave started, replicating from db2(198.18.0.12:3306)
+db4(198.18.0.14:3306): OK: Applying all logs succeeded. Slave started, replicating from db2(198.18.0.12:3306)
+db2(198.18.0.12:3306): Resetting slave info succeeded.
+Master failover to db2(198.18.0.12:3306) completed successfully.
+
+Binlog positions at the switch:
+  db1(198.18.0.11:3306) (old master), last position the slaves received: mysql-bin.000003:1234
+  db2(198.18.0.12:3306) (new master), position for CHANGE MASTER: mysql-bin.000001:154
+
+Transactions that may be lost: events on db1(198.18.0.11:3306) after mysql-bin.000003:1234 to the end of its binary log; they could not be saved (SSH to db1 failed: connection timed out). To check once db1's disk is readable: mysqlbinlog --start-position=1234 mysql-bin.000003 <and any later binlog files>, compare with the new master and apply what is missing by hand.
+"
+    );
+}
+
+#[test]
+fn gtid_failover_uses_mhas_gtid_wording_and_gtid_advice() {
+    let mut facts = success_facts();
+    facts.gtid = true;
+    facts.slaves.truncate(1);
+    facts.positions = SwitchPositions {
+        old_master: None,
+        old_master_gtid: Some("0-11-500".into()),
+        new_master: Some("mysql-bin.000001:154".into()),
+        new_master_gtid: Some("0-11-500".into()),
+    };
+    facts.possibly_lost = Some(LostRange {
+        from_pos: None,
+        after_gtid: Some("0-11-500".into()),
+        reason: "SSH to db1 failed".into(),
+        to_check: None,
+    });
+    let body = render(&journal(facts, vec![])).body;
+    assert!(!body.contains("relay log"), "{body}");
+    assert!(body.contains(
+        "db3(198.18.0.13:3306): OK: Slave started, replicating from db2(198.18.0.12:3306)\n"
+    ));
+    assert!(body.contains("position for CHANGE MASTER: mysql-bin.000001:154, GTID 0-11-500\n"));
+    assert!(body.contains("mysqlbinlog --exclude-gtids='0-11-500' <its binlog files>"));
+}
+
+#[test]
+fn a_journal_cut_short_by_a_crash_reports_its_last_step() {
+    let mut facts = success_facts();
+    facts.finished = false;
+    facts.new_master_reset = None;
+    let last = Entry {
+        at: at(50),
+        phase: Phase::Cleanup,
+        host: Some("db2(198.18.0.12:3306)".into()),
+        action: "RESET SLAVE ALL".into(),
+        result: StepResult::Info,
+        detail: String::new(),
+    };
+    let report = render(&journal(facts, vec![last]));
+    assert_eq!(
+        report.subject,
+        "Failover report: app1: db1 is down, failover FAILED at Phase 5: New master cleanup phase"
+    );
+    assert!(report.headline.ends_with("to db2(198.18.0.12:3306)"));
+    assert!(report.body.contains(
+        "Stopped at: Phase 5: New master cleanup phase, step: RESET SLAVE ALL (the journal ends here)."
+    ));
+}
+
+#[test]
+fn switch_mode_subject() {
+    let mut facts = success_facts();
+    facts.mode = Mode::Switch;
+    let report = render(&journal(facts, vec![]));
+    assert_eq!(
+        report.subject,
+        "Switch report: app1: db1 switched, db2 is new master"
+    );
+    assert!(report
+        .headline
+        .starts_with("app1: MySQL Master online switch db1(198.18.0.11:3306) to"));
+}
