@@ -497,6 +497,41 @@ impl Workdir {
     }
 }
 
+/// Who holds the per-application lock, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockHolder {
+    /// Nobody: no manager of this application is running (whatever the
+    /// health file says; its pid may since belong to another process).
+    Free,
+    /// A manager holds it; `pid` is what it wrote into the file.
+    Held { pid: Option<u32> },
+}
+
+impl Workdir {
+    /// Probes the lock without taking it for more than an instant (a shared
+    /// lock, released at once), so `stop` signals only a pid that really is
+    /// a running manager.
+    pub fn lock_holder(&self) -> Result<LockHolder, StateError> {
+        let path = self.lock();
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LockHolder::Free),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        if try_flock(&file, libc::LOCK_SH | libc::LOCK_NB).map_err(io_err(&path))? {
+            // Closing the file (on return) releases the shared lock.
+            return Ok(LockHolder::Free);
+        }
+        let mut text = String::new();
+        let pid = Read::by_ref(&mut file)
+            .take(64)
+            .read_to_string(&mut text)
+            .ok()
+            .and_then(|_| text.trim().parse().ok());
+        Ok(LockHolder::Held { pid })
+    }
+}
+
 /// "Now" in the form `failover::guard` takes.
 pub fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()
@@ -669,11 +704,16 @@ impl AppLock {
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: `Ok(false)` when someone else holds it.
-#[allow(unsafe_code)]
 fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    try_flock(file, libc::LOCK_EX | libc::LOCK_NB)
+}
+
+/// `flock(fd, operation)` with `LOCK_NB`: `Ok(false)` when it would block.
+#[allow(unsafe_code)]
+fn try_flock(file: &File, operation: libc::c_int) -> io::Result<bool> {
     // SAFETY: flock takes a descriptor number and flags and touches no
     // memory of ours; the descriptor stays open while `file` is borrowed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
     if rc == 0 {
         return Ok(true);
     }
@@ -939,11 +979,25 @@ mod tests {
         // The refused attempt did not wipe the holder's pid.
         let text = std::fs::read_to_string(lock.path()).expect("read");
         assert_eq!(text.trim(), std::process::id().to_string());
+        assert_eq!(
+            w.lock_holder().expect("probe"),
+            LockHolder::Held {
+                pid: Some(std::process::id())
+            }
+        );
         // Another application is independent.
         let other = AppLock::acquire(&Workdir::new(dir.path(), "app2"));
         assert!(other.is_ok());
         drop(lock);
+        assert_eq!(w.lock_holder().expect("probe"), LockHolder::Free);
         assert!(AppLock::acquire(&w).is_ok(), "released on drop");
+        assert_eq!(
+            Workdir::new(dir.path(), "app3")
+                .lock_holder()
+                .expect("probe"),
+            LockHolder::Free,
+            "no lock file at all"
+        );
     }
 
     #[test]
