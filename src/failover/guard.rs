@@ -144,7 +144,14 @@ mod tests {
         let error = marker("error", "2024-04-01T10:00:00+02:00");
 
         // (name, complete, error, ignore, want: Ok(paths removed) / Err(fragment))
-        let cases: Vec<(&str, Option<&Marker>, Option<&Marker>, bool, Result<Vec<PathBuf>, &str>)> = vec![
+        type Case<'a> = (
+            &'a str,
+            Option<&'a Marker>,
+            Option<&'a Marker>,
+            bool,
+            Result<Vec<PathBuf>, &'a str>,
+        );
+        let cases: Vec<Case<'_>> = vec![
             ("no markers", None, None, false, Ok(vec![])),
             (
                 "recent complete blocks",
