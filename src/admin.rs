@@ -22,7 +22,7 @@ pub struct StatusReport {
     pub code: StatusCode,
     /// MHA's one-line summary, e.g. `app1 (pid:5057) is running(0:PING_OK), master:198.18.0.11`.
     pub line: String,
-    /// Further lines MHA prints after it ("Check <log> for details.").
+    /// Further lines MHA prints after it (`Check <log> for details.`).
     pub extra: Vec<String>,
     pub json: serde_json::Value,
 }
@@ -582,6 +582,34 @@ mod tests {
         }
         assert!(!pid_alive(0));
         assert!(pid_alive(std::process::id()));
+    }
+
+    #[test]
+    fn status_from_a_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "[server default]\nmanager_workdir={}\n[server1]\nhostname=198.18.0.11\n",
+            dir.path().display()
+        );
+        let config = crate::config::resolve_str("app1.cnf", &text, false, None).expect("config");
+        let r = status(&config, None).expect("status");
+        assert_eq!(r.code, StatusCode::NotRunning);
+        assert_eq!(r.json["ping_limit_seconds"], 14);
+        write_health(
+            &Workdir::of(&config),
+            std::process::id(),
+            StatusCode::PingFailing,
+        );
+        let r = status(&config, Some(Duration::from_secs(30))).expect("status");
+        assert_eq!(r.code, StatusCode::PingFailing);
+        assert_eq!(
+            r.line,
+            "app1 master maybe down(20:PING_FAILING). master:198.18.0.11"
+        );
+        assert_eq!(
+            stop(&config, false, Duration::from_secs(1)).expect("stop"),
+            StopOutcome::NotRunning
+        );
     }
 
     #[test]

@@ -597,6 +597,19 @@ impl HealthWriter {
         &self.workdir
     }
 
+    /// Records a state outside the ping loop (start-up checks, failover):
+    /// counters are zero, errors are logged as by [`StateSink::update`].
+    pub fn set(&self, code: StatusCode, master: &str) {
+        self.update(&HealthUpdate {
+            code,
+            master: master.to_string(),
+            consecutive_misses: 0,
+            pings_ok: 0,
+            pings_missed: 0,
+            last_error: None,
+        });
+    }
+
     /// Writes one update; errors are returned (see [`StateSink`] for the
     /// logging variant).
     pub fn try_update(&self, update: &HealthUpdate) -> Result<(), StateError> {
@@ -946,6 +959,10 @@ mod tests {
         std::fs::remove_file(w.health()).expect("rm");
         writer.update(&update(StatusCode::PingFailing));
         assert!(w.read_health().expect("read").is_some());
+
+        writer.set(StatusCode::FailoverRunning, "198.18.0.11");
+        let (rec, _) = w.read_health().expect("read").expect("exists");
+        assert_eq!(rec.code, StatusCode::FailoverRunning);
 
         w.remove_health().expect("remove");
         assert_eq!(w.read_health().expect("read"), None);

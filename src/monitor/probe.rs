@@ -239,3 +239,106 @@ pub async fn secondary(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::fixture::spec;
+    use crate::transport::Output;
+
+    type Answer = fn(&str) -> Result<Output, RemoteError>;
+
+    /// Answers every command with one scripted result.
+    struct OneAnswer(Answer);
+
+    #[async_trait]
+    impl Remote for OneAnswer {
+        async fn run(
+            &self,
+            target: &crate::config::SshSpec,
+            _argv: &[String],
+            _timeout: Duration,
+        ) -> Result<Output, RemoteError> {
+            (self.0)(&target.host)
+        }
+    }
+
+    #[tokio::test]
+    async fn ssh_results_map_to_reachability() {
+        let cases: [(Answer, SshReach); 5] = [
+            (
+                |_| {
+                    Ok(Output {
+                        code: Some(0),
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    })
+                },
+                SshReach::Reachable,
+            ),
+            (
+                |_| {
+                    Ok(Output {
+                        code: Some(1),
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    })
+                },
+                SshReach::Reachable,
+            ),
+            (
+                |t| {
+                    Err(RemoteError::Connect {
+                        target: t.into(),
+                        reason: "No route to host".into(),
+                    })
+                },
+                SshReach::Unreachable,
+            ),
+            (
+                |t| {
+                    Err(RemoteError::Timeout {
+                        target: t.into(),
+                        program: "true".into(),
+                        after: Duration::from_secs(5),
+                    })
+                },
+                SshReach::Unreachable,
+            ),
+            (
+                |t| {
+                    Err(RemoteError::Options {
+                        target: t.into(),
+                        reason: "bad option".into(),
+                    })
+                },
+                SshReach::Unknown,
+            ),
+        ];
+        for (answer, want) in cases {
+            assert_eq!(ssh_reach(&OneAnswer(answer), &spec(1)).await, want);
+        }
+    }
+
+    #[test]
+    fn ping_errors_are_classified() {
+        let server = |code| DbError::Server {
+            code,
+            state: "HY000".into(),
+            message: "x".into(),
+        };
+        assert_eq!(
+            classify(&server(1040)),
+            PingOutcome::AliveError { code: 1040 }
+        );
+        assert_eq!(
+            classify(&server(1045)),
+            PingOutcome::AliveError { code: 1045 }
+        );
+        assert!(matches!(classify(&server(2013)), PingOutcome::Miss { .. }));
+        assert!(matches!(
+            classify(&DbError::Connect("Connection refused".into())),
+            PingOutcome::Miss { reason } if reason.contains("Connection refused")
+        ));
+    }
+}

@@ -580,3 +580,30 @@ fn bad_master_index_is_refused() {
         "no server number 7 to monitor: the configuration has 3 servers"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_real_health_writer_records_the_monitor() {
+    use crate::state::{HealthWriter, Workdir};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workdir = Workdir::new(dir.path(), "app1");
+    let h = Harness::new(Ssh::Refused);
+    let writer = Arc::new(HealthWriter::new(workdir.clone()));
+    let ctx = MonitorCtx::new(
+        h.config.clone(),
+        0,
+        h.connector.clone(),
+        h.remote.clone(),
+        writer,
+    )
+    .expect("ctx");
+    let exit = run(ctx, tokio::time::sleep(Duration::from_secs(7))).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    let text = std::fs::read_to_string(workdir.health()).expect("health file");
+    assert_eq!(
+        text,
+        format!("{}\t0:PING_OK\tmaster:198.18.0.11", std::process::id())
+    );
+    let json = workdir.read_health_json().expect("json");
+    assert_eq!(json.pings_ok, 3);
+    assert_eq!(json.state, "PING_OK");
+}
