@@ -491,7 +491,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let w = Workdir::new(dir.path(), "app1");
         // A child that ignores SIGTERM, as a manager stuck in a failover might.
-        let child = spawn(Command::new("sh").args(["-c", "trap '' TERM; sleep 30"]));
+        let child = spawn(Command::new("sh").args(["-c", "trap '' TERM; exec sleep 30"]));
         // Give sh time to install the trap before we signal it.
         std::thread::sleep(Duration::from_millis(200));
         write_health(&w, child.pid, StatusCode::FailoverRunning);
@@ -521,7 +521,7 @@ mod tests {
     fn stop_without_timeout_reports_did_not_stop() {
         let dir = tempfile::tempdir().expect("tempdir");
         let w = Workdir::new(dir.path(), "app1");
-        let child = spawn(Command::new("sh").args(["-c", "trap '' TERM; sleep 30"]));
+        let child = spawn(Command::new("sh").args(["-c", "trap '' TERM; exec sleep 30"]));
         std::thread::sleep(Duration::from_millis(200));
         write_health(&w, child.pid, StatusCode::PingOk);
         let lock = AppLock::acquire(&w).expect("lock");
