@@ -1,1 +1,676 @@
 //! Pure detection state machine: misses, alive error codes, replica agreement → verdict.
+//!
+//! Two decisions live here, both without I/O, clocks or logging:
+//!
+//! 1. [`Detector`] counts consecutive missed pings. A MySQL error that only a
+//!    live server can send (1040 too many connections, 1045 access denied, …)
+//!    is proof of life, never a miss. After `ping_misses` misses in a row the
+//!    detector asks for confirmation.
+//! 2. [`confirm`] decides, from what the replicas, SSH and the secondary check
+//!    say, whether the master is really dead. The rule is orchestrator's
+//!    holistic one, stricter than MHA's: the manager losing the master is not
+//!    enough, the replicas must have lost it too.
+//!
+//! # The confirmation rule
+//!
+//! The master is **dead** only when all of these hold:
+//! - it did not answer the manager during the confirmation itself;
+//! - no reachable replica of it still has a running IO thread (`Yes`). A
+//!   replica whose IO thread is `Connecting` (after a connection error such as
+//!   2003 "can't connect" or 2013 "lost connection") or `No` has lost it;
+//! - when a secondary check is configured, it says the master is down (exit 0).
+//!
+//! An IO thread showing `Yes` is taken as "the master is still reachable from
+//! there", even though a replica whose master vanished silently (host link
+//! down, no TCP reset) keeps showing `Yes` until `slave_net_timeout` passes.
+//! That costs detection time, never a false failover; set `slave_net_timeout`
+//! low (orchestrator recommends 4 s with `MASTER_HEARTBEAT_PERIOD` at half of
+//! it) to make replicas notice quickly. The manager asks again after every
+//! further `ping_misses` misses, so the failover starts once they notice.
+//!
+//! With **no reachable replica** of the master there is nobody to agree or
+//! disagree: the master is dead when the secondary check says so, or, when no
+//! secondary check is configured, on the manager's own misses alone — which is
+//! exactly MHA's behaviour.
+
+use std::fmt;
+
+use crate::topology::status::IoState;
+
+/// What one ping of the master came back with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingOutcome {
+    /// The master answered.
+    Ok,
+    /// No answer, connection refused or lost, timeout: counts towards death.
+    Miss { reason: String },
+    /// The master answered with an error that only a live server sends
+    /// (see `mysql::error::ALIVE_ERROR_CODES`): never a miss.
+    AliveError { code: u16 },
+}
+
+/// What the detector wants done after one ping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The master is answering; nothing pending.
+    Healthy,
+    /// The master answered with an error that proves it alive; the miss
+    /// count was reset, because consecutive misses mean "no sign of life in
+    /// between" and this is one.
+    AliveWithError { code: u16 },
+    /// `misses` consecutive misses, fewer than needed to confirm.
+    Failing { misses: u32 },
+    /// `misses` consecutive misses reached `ping_misses`: ask the replicas.
+    NeedConfirmation { misses: u32 },
+}
+
+/// Counts consecutive missed pings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detector {
+    needed: u32,
+    misses: u32,
+}
+
+impl Detector {
+    /// `ping_misses` consecutive misses ask for confirmation; 0 is read as 1
+    /// (the config layer rejects 0, but a zero here must not confirm forever).
+    pub fn new(ping_misses: u32) -> Detector {
+        Detector {
+            needed: ping_misses.max(1),
+            misses: 0,
+        }
+    }
+
+    /// Feeds one ping outcome.
+    pub fn observe(&mut self, outcome: &PingOutcome) -> Step {
+        match outcome {
+            PingOutcome::Ok => {
+                self.misses = 0;
+                Step::Healthy
+            }
+            PingOutcome::AliveError { code } => {
+                self.misses = 0;
+                Step::AliveWithError { code: *code }
+            }
+            PingOutcome::Miss { .. } => {
+                self.misses = self.misses.saturating_add(1);
+                if self.misses >= self.needed {
+                    Step::NeedConfirmation {
+                        misses: self.misses,
+                    }
+                } else {
+                    Step::Failing {
+                        misses: self.misses,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts counting afresh (after a confirmation found the master alive).
+    pub fn reset(&mut self) {
+        self.misses = 0;
+    }
+
+    /// Consecutive misses so far.
+    pub fn misses(&self) -> u32 {
+        self.misses
+    }
+
+    /// Misses that trigger a confirmation.
+    pub fn needed(&self) -> u32 {
+        self.needed
+    }
+}
+
+/// The monitor's own view of itself, for `status` (mapped to MHA's numbers
+/// by `state::StatusCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorState {
+    /// Start-up checks are running (`10:INITIALIZING_MONITOR`).
+    Initializing,
+    /// The last ping was answered (`0:PING_OK`).
+    PingOk,
+    /// Some pings missed, not yet enough to confirm (`20:PING_FAILING`).
+    PingFailing,
+    /// Enough misses; confirmation is running (`21:PING_FAILED`).
+    PingFailed,
+    /// Confirmation found the master alive; watching again until a ping
+    /// succeeds (`30:RETRYING_MONITOR`).
+    RetryingMonitor,
+}
+
+impl MonitorState {
+    /// The state a detector step leaves the monitor in.
+    pub fn after(step: &Step) -> MonitorState {
+        match step {
+            Step::Healthy | Step::AliveWithError { .. } => MonitorState::PingOk,
+            Step::Failing { .. } => MonitorState::PingFailing,
+            Step::NeedConfirmation { .. } => MonitorState::PingFailed,
+        }
+    }
+}
+
+/// Could the manager open an SSH session to the master's host? Decides
+/// whether the dead master's binlog can be saved (MHA's 0 / 1 / 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshReach {
+    Reachable,
+    Unreachable,
+    /// The check could not tell (bad ssh options, not run).
+    Unknown,
+}
+
+impl fmt::Display for SshReach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SshReach::Reachable => "reachable",
+            SshReach::Unreachable => "unreachable",
+            SshReach::Unknown => "unknown",
+        })
+    }
+}
+
+/// What running the secondary check produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondaryResult {
+    /// It ran and exited with this code.
+    Exit(i32),
+    /// It could not be started, was killed, or did not finish in time.
+    CouldNotRun(String),
+}
+
+/// What the secondary check means (`masterha_secondary_check` exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondarySays {
+    /// Exit 0: every route reached its monitoring host and none reached the master.
+    MasterDown,
+    /// Exit 2: a monitoring host itself was unreachable.
+    NetworkProblem,
+    /// Exit 3: some route reached the master.
+    MasterReachable,
+    /// Exit 1, any other code, or the check did not run: no failover.
+    Unknown,
+}
+
+impl SecondaryResult {
+    pub fn meaning(&self) -> SecondarySays {
+        match self {
+            SecondaryResult::Exit(0) => SecondarySays::MasterDown,
+            SecondaryResult::Exit(2) => SecondarySays::NetworkProblem,
+            SecondaryResult::Exit(3) => SecondarySays::MasterReachable,
+            SecondaryResult::Exit(_) | SecondaryResult::CouldNotRun(_) => SecondarySays::Unknown,
+        }
+    }
+}
+
+/// What the manager saw of one other configured server during confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaView {
+    /// How to name it in messages (the server's hostname or label).
+    pub name: String,
+    pub seen: Seen,
+}
+
+/// One server's answer during confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// The manager could not read it; it is no witness either way.
+    Unreachable { reason: String },
+    /// Reachable, but not replicating from anywhere.
+    NotReplica,
+    /// Reachable and replicating; `points_at_master` says whether its
+    /// source is the monitored master (only those are witnesses).
+    Replica {
+        io: IoState,
+        last_io_errno: u32,
+        last_io_error: String,
+        points_at_master: bool,
+    },
+}
+
+impl ReplicaView {
+    /// A replica of the monitored master that the manager could read.
+    fn is_witness(&self) -> bool {
+        matches!(
+            self.seen,
+            Seen::Replica {
+                points_at_master: true,
+                ..
+            }
+        )
+    }
+
+    /// A witness whose IO thread still holds a connection to the master.
+    fn still_reaches_master(&self) -> bool {
+        matches!(
+            self.seen,
+            Seen::Replica {
+                points_at_master: true,
+                io: IoState::Yes,
+                ..
+            }
+        )
+    }
+
+    /// `198.18.0.12 (IO Connecting, error 2003: Can't connect ...)`.
+    fn describe(&self) -> String {
+        match &self.seen {
+            Seen::Unreachable { reason } => format!("{} (unreachable: {reason})", self.name),
+            Seen::NotReplica => format!("{} (not a replica)", self.name),
+            Seen::Replica {
+                io,
+                last_io_errno,
+                last_io_error,
+                ..
+            } => {
+                if *last_io_errno == 0 {
+                    format!("{} (IO thread {io})", self.name)
+                } else {
+                    format!(
+                        "{} (IO thread {io}, error {last_io_errno}: {last_io_error})",
+                        self.name
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Everything the confirmation gathered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmationInput {
+    /// The master answered the manager (or answered with an alive error)
+    /// while the confirmation ran.
+    pub master_answered: bool,
+    /// Every other configured server.
+    pub replicas: Vec<ReplicaView>,
+    pub ssh: SshReach,
+    /// `None` when no `secondary_check_script` is configured.
+    pub secondary: Option<SecondaryResult>,
+}
+
+/// The outcome of a confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Fail over. `evidence` says who agreed, for the log and the report.
+    Dead { ssh: SshReach, evidence: String },
+    /// Keep monitoring; `reason` is the log line.
+    Alive { reason: String },
+}
+
+/// Decides whether the master is dead; see the module docs for the rule.
+pub fn confirm(input: &ConfirmationInput) -> Verdict {
+    if input.master_answered {
+        return Verdict::Alive {
+            reason: "master answered during confirmation (it is actually alive); not failing over"
+                .to_string(),
+        };
+    }
+
+    let witnesses: Vec<&ReplicaView> = input.replicas.iter().filter(|r| r.is_witness()).collect();
+    let reaching: Vec<String> = witnesses
+        .iter()
+        .filter(|r| r.still_reaches_master())
+        .map(|r| format!("{} IO thread running", r.name))
+        .collect();
+    if !reaching.is_empty() {
+        return Verdict::Alive {
+            reason: format!(
+                "master is reachable from replicas ({}); not failing over",
+                reaching.join(", ")
+            ),
+        };
+    }
+
+    let secondary_text = match &input.secondary {
+        None => None,
+        Some(result) => match result.meaning() {
+            SecondarySays::MasterDown => {
+                Some("secondary check says the master is down".to_string())
+            }
+            SecondarySays::NetworkProblem => {
+                return Verdict::Alive {
+                    reason: format!(
+                        "secondary check reports a network problem ({}): a monitoring host is \
+                         unreachable, so the master's death is not confirmed; not failing over",
+                        describe_secondary(result)
+                    ),
+                }
+            }
+            SecondarySays::MasterReachable => {
+                return Verdict::Alive {
+                    reason: format!(
+                        "secondary check reached the master ({}); not failing over",
+                        describe_secondary(result)
+                    ),
+                }
+            }
+            SecondarySays::Unknown => {
+                return Verdict::Alive {
+                    reason: format!(
+                        "secondary check could not decide ({}); not failing over",
+                        describe_secondary(result)
+                    ),
+                }
+            }
+        },
+    };
+
+    let mut parts = Vec::new();
+    if witnesses.is_empty() {
+        parts.push("no reachable replica of the master to ask".to_string());
+    } else {
+        let lost: Vec<String> = witnesses.iter().map(|r| r.describe()).collect();
+        parts.push(format!(
+            "every reachable replica lost the master: {}",
+            lost.join("; ")
+        ));
+    }
+    match secondary_text {
+        Some(text) => parts.push(text),
+        None => parts.push("no secondary check configured".to_string()),
+    }
+    parts.push(format!("SSH to the master host: {}", input.ssh));
+    Verdict::Dead {
+        ssh: input.ssh,
+        evidence: parts.join("; "),
+    }
+}
+
+fn describe_secondary(result: &SecondaryResult) -> String {
+    match result {
+        SecondaryResult::Exit(code) => format!("exit code {code}"),
+        SecondaryResult::CouldNotRun(why) => format!("it did not run: {why}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn miss() -> PingOutcome {
+        PingOutcome::Miss {
+            reason: "Connection refused".into(),
+        }
+    }
+
+    #[test]
+    fn misses_count_up_to_confirmation() {
+        let mut d = Detector::new(3);
+        assert_eq!(d.observe(&miss()), Step::Failing { misses: 1 });
+        assert_eq!(d.observe(&miss()), Step::Failing { misses: 2 });
+        assert_eq!(d.observe(&miss()), Step::NeedConfirmation { misses: 3 });
+        // Still failing after an inconclusive confirmation that did not reset.
+        assert_eq!(d.observe(&miss()), Step::NeedConfirmation { misses: 4 });
+    }
+
+    #[test]
+    fn an_ok_resets_the_count() {
+        let mut d = Detector::new(3);
+        d.observe(&miss());
+        d.observe(&miss());
+        assert_eq!(d.observe(&PingOutcome::Ok), Step::Healthy);
+        assert_eq!(d.misses(), 0);
+        assert_eq!(d.observe(&miss()), Step::Failing { misses: 1 });
+    }
+
+    #[test]
+    fn alive_errors_never_count_and_reset() {
+        let mut d = Detector::new(2);
+        for _ in 0..10 {
+            assert_eq!(
+                d.observe(&PingOutcome::AliveError { code: 1040 }),
+                Step::AliveWithError { code: 1040 }
+            );
+        }
+        assert_eq!(d.misses(), 0);
+        d.observe(&miss());
+        assert_eq!(
+            d.observe(&PingOutcome::AliveError { code: 1045 }),
+            Step::AliveWithError { code: 1045 }
+        );
+        assert_eq!(d.observe(&miss()), Step::Failing { misses: 1 });
+    }
+
+    #[test]
+    fn reset_and_zero_misses() {
+        let mut d = Detector::new(0);
+        assert_eq!(d.needed(), 1);
+        assert_eq!(d.observe(&miss()), Step::NeedConfirmation { misses: 1 });
+        d.reset();
+        assert_eq!(d.misses(), 0);
+    }
+
+    #[test]
+    fn states_after_steps() {
+        let cases = [
+            (Step::Healthy, MonitorState::PingOk),
+            (Step::AliveWithError { code: 1040 }, MonitorState::PingOk),
+            (Step::Failing { misses: 1 }, MonitorState::PingFailing),
+            (
+                Step::NeedConfirmation { misses: 3 },
+                MonitorState::PingFailed,
+            ),
+        ];
+        for (step, state) in cases {
+            assert_eq!(MonitorState::after(&step), state, "{step:?}");
+        }
+    }
+
+    #[test]
+    fn secondary_exit_codes() {
+        let cases = [
+            (SecondaryResult::Exit(0), SecondarySays::MasterDown),
+            (SecondaryResult::Exit(1), SecondarySays::Unknown),
+            (SecondaryResult::Exit(2), SecondarySays::NetworkProblem),
+            (SecondaryResult::Exit(3), SecondarySays::MasterReachable),
+            (SecondaryResult::Exit(127), SecondarySays::Unknown),
+            (
+                SecondaryResult::CouldNotRun("timeout".into()),
+                SecondarySays::Unknown,
+            ),
+        ];
+        for (result, says) in cases {
+            assert_eq!(result.meaning(), says, "{result:?}");
+        }
+    }
+
+    fn replica(name: &str, io: IoState, errno: u32) -> ReplicaView {
+        ReplicaView {
+            name: name.into(),
+            seen: Seen::Replica {
+                io,
+                last_io_errno: errno,
+                last_io_error: if errno == 0 {
+                    String::new()
+                } else {
+                    format!("error connecting to master (errno {errno})")
+                },
+                points_at_master: true,
+            },
+        }
+    }
+
+    fn lost(name: &str) -> ReplicaView {
+        replica(name, IoState::Connecting, 2003)
+    }
+
+    fn elsewhere(name: &str, io: IoState) -> ReplicaView {
+        ReplicaView {
+            name: name.into(),
+            seen: Seen::Replica {
+                io,
+                last_io_errno: 0,
+                last_io_error: String::new(),
+                points_at_master: false,
+            },
+        }
+    }
+
+    fn unreachable(name: &str) -> ReplicaView {
+        ReplicaView {
+            name: name.into(),
+            seen: Seen::Unreachable {
+                reason: "Connection refused".into(),
+            },
+        }
+    }
+
+    fn input(replicas: Vec<ReplicaView>, secondary: Option<i32>) -> ConfirmationInput {
+        ConfirmationInput {
+            master_answered: false,
+            replicas,
+            ssh: SshReach::Unreachable,
+            secondary: secondary.map(SecondaryResult::Exit),
+        }
+    }
+
+    /// Expected outcome: `Ok(())` dead, `Err(fragment)` alive with a reason containing it.
+    type Want = Result<(), &'static str>;
+
+    #[test]
+    fn confirmation_table() {
+        let cases: Vec<(&str, ConfirmationInput, Want)> = vec![
+            (
+                "all replicas broken, no secondary",
+                input(vec![lost("198.18.0.12"), lost("198.18.0.13")], None),
+                Ok(()),
+            ),
+            (
+                "all replicas broken (Connecting and No), no secondary",
+                input(
+                    vec![
+                        lost("198.18.0.12"),
+                        replica("198.18.0.13", IoState::No, 0),
+                        replica("198.18.0.14", IoState::Connecting, 2013),
+                    ],
+                    None,
+                ),
+                Ok(()),
+            ),
+            (
+                "one replica still Yes",
+                input(
+                    vec![lost("198.18.0.12"), replica("198.18.0.13", IoState::Yes, 0)],
+                    None,
+                ),
+                Err("master is reachable from replicas (198.18.0.13 IO thread running); not failing over"),
+            ),
+            (
+                "Yes with a stale error still counts as reaching",
+                input(vec![replica("198.18.0.12", IoState::Yes, 2013)], Some(0)),
+                Err("198.18.0.12 IO thread running"),
+            ),
+            (
+                "replicas broken, secondary says master reachable",
+                input(vec![lost("198.18.0.12")], Some(3)),
+                Err("secondary check reached the master (exit code 3)"),
+            ),
+            (
+                "replicas broken, secondary says network problem",
+                input(vec![lost("198.18.0.12")], Some(2)),
+                Err("network problem"),
+            ),
+            (
+                "replicas broken, secondary unknown error",
+                input(vec![lost("198.18.0.12")], Some(1)),
+                Err("could not decide (exit code 1)"),
+            ),
+            (
+                "replicas broken, secondary says down",
+                input(vec![lost("198.18.0.12")], Some(0)),
+                Ok(()),
+            ),
+            ("no replicas, no secondary: MHA behaviour", input(vec![], None), Ok(())),
+            ("no replicas, secondary down", input(vec![], Some(0)), Ok(())),
+            (
+                "no replicas, secondary reachable",
+                input(vec![], Some(3)),
+                Err("secondary check reached the master"),
+            ),
+            (
+                "only unreachable servers count as no replicas",
+                input(vec![unreachable("198.18.0.12")], None),
+                Ok(()),
+            ),
+            (
+                "replicas of another server are no witnesses",
+                input(
+                    vec![elsewhere("198.18.0.13", IoState::Yes), lost("198.18.0.12")],
+                    None,
+                ),
+                Ok(()),
+            ),
+            (
+                "a reachable non-replica is no witness",
+                input(
+                    vec![
+                        ReplicaView {
+                            name: "198.18.0.13".into(),
+                            seen: Seen::NotReplica,
+                        },
+                        lost("198.18.0.12"),
+                    ],
+                    None,
+                ),
+                Ok(()),
+            ),
+            (
+                "master answered during confirmation",
+                ConfirmationInput {
+                    master_answered: true,
+                    ..input(vec![lost("198.18.0.12")], Some(0))
+                },
+                Err("actually alive"),
+            ),
+        ];
+        for (name, case, want) in cases {
+            let got = confirm(&case);
+            match (want, &got) {
+                (Ok(()), Verdict::Dead { ssh, .. }) => assert_eq!(*ssh, case.ssh, "{name}"),
+                (Err(fragment), Verdict::Alive { reason }) => {
+                    assert!(reason.contains(fragment), "{name}: {reason}")
+                }
+                (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn dead_verdict_carries_ssh_and_evidence() {
+        let mut case = input(vec![lost("198.18.0.12")], Some(0));
+        case.ssh = SshReach::Reachable;
+        match confirm(&case) {
+            Verdict::Dead { ssh, evidence } => {
+                assert_eq!(ssh, SshReach::Reachable);
+                assert!(
+                    evidence.contains("198.18.0.12 (IO thread Connecting, error 2003"),
+                    "{evidence}"
+                );
+                assert!(evidence.contains("secondary check says the master is down"));
+                assert!(evidence.contains("SSH to the master host: reachable"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match confirm(&input(vec![], None)) {
+            Verdict::Dead { evidence, .. } => {
+                assert!(evidence.contains("no reachable replica"), "{evidence}");
+                assert!(evidence.contains("no secondary check configured"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn secondary_that_did_not_run_blocks() {
+        let case = ConfirmationInput {
+            secondary: Some(SecondaryResult::CouldNotRun("no such file".into())),
+            ..input(vec![lost("198.18.0.12")], None)
+        };
+        match confirm(&case) {
+            Verdict::Alive { reason } => assert!(reason.contains("no such file"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

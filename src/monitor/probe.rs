@@ -1,0 +1,344 @@
+//! The monitor's I/O: pinging the master, and gathering what the confirmation needs.
+//!
+//! Every call here is bounded: a ping by `ping_interval`, a replica's
+//! connect and facts by `mysql_timeout` each, the SSH check by the master's
+//! `ssh_connection_timeout`, the secondary check by `command_timeout`.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+
+use crate::config::{PingType, ServerSpec};
+use crate::monitor::verdict::{PingOutcome, ReplicaView, SecondaryResult, Seen, SshReach};
+use crate::mysql::{Connector, Db, DbError};
+use crate::topology::snapshot::Node;
+use crate::transport::{Remote, RemoteError};
+
+/// Runs the `secondary_check_script` (or anything else that can tell
+/// whether the master is down from elsewhere). Implemented over the hook
+/// runner by the composition root; tests script it.
+#[async_trait]
+pub trait SecondaryCheck: Send + Sync {
+    /// Checks `master` from other network paths. The exit code follows
+    /// `masterha_secondary_check` (0 down, 2 network problem, 3 reachable).
+    async fn run(&self, master: &ServerSpec) -> SecondaryResult;
+}
+
+/// Pings the master, keeping a connection between pings for `SELECT` and
+/// `INSERT` and opening a fresh one each time for `CONNECT`.
+pub struct Pinger {
+    spec: ServerSpec,
+    connector: Arc<dyn Connector>,
+    ping_type: PingType,
+    /// Bound on one whole ping, connect included.
+    limit: Duration,
+    /// Bound on connecting: min(ping_interval, mysql_timeout).
+    connect_timeout: Duration,
+    conn: Option<Box<dyn Db>>,
+}
+
+impl Pinger {
+    pub fn new(
+        spec: ServerSpec,
+        connector: Arc<dyn Connector>,
+        ping_type: PingType,
+        interval: Duration,
+        mysql_timeout: Duration,
+    ) -> Pinger {
+        Pinger {
+            spec,
+            connector,
+            ping_type,
+            limit: interval,
+            connect_timeout: interval.min(mysql_timeout),
+            conn: None,
+        }
+    }
+
+    /// One ping, bounded by the interval. A failed or timed-out ping drops
+    /// the connection: reusing one whose call was abandoned would wait for
+    /// the abandoned answer.
+    pub async fn ping(&mut self) -> PingOutcome {
+        let limit = self.limit;
+        let result = timeout(limit, self.attempt()).await;
+        match result {
+            Ok(Ok(())) => PingOutcome::Ok,
+            Ok(Err(e)) => {
+                self.drop_connection();
+                classify(&e)
+            }
+            Err(_) => {
+                self.drop_connection();
+                PingOutcome::Miss {
+                    reason: format!("no answer within {}s", limit.as_secs_f64()),
+                }
+            }
+        }
+    }
+
+    /// Forgets the current connection (the next ping reconnects).
+    pub fn drop_connection(&mut self) {
+        // Dropped rather than closed: a connection in doubt may not answer
+        // a polite close either, and the ping loop must not wait for it.
+        self.conn = None;
+    }
+
+    async fn attempt(&mut self) -> Result<(), DbError> {
+        if self.ping_type == PingType::Connect {
+            let db = self
+                .connector
+                .connect(&self.spec, self.connect_timeout)
+                .await?;
+            db.close().await;
+            return Ok(());
+        }
+        let db = match self.conn.take() {
+            Some(db) => db,
+            None => {
+                self.connector
+                    .connect(&self.spec, self.connect_timeout)
+                    .await?
+            }
+        };
+        let result = match self.ping_type {
+            PingType::Insert => db.ping_insert().await,
+            PingType::Select | PingType::Connect => db.ping().await,
+        };
+        // Kept only when it answered; on error it is dropped here.
+        if result.is_ok() {
+            self.conn = Some(db);
+        }
+        result
+    }
+}
+
+/// A ping error as the detector sees it.
+fn classify(err: &DbError) -> PingOutcome {
+    match err {
+        DbError::Server { code, .. } if err.proves_alive() => {
+            PingOutcome::AliveError { code: *code }
+        }
+        other => PingOutcome::Miss {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Reads every server but the master at once and says what each one
+/// thinks of the master.
+pub async fn replica_views(
+    servers: &[ServerSpec],
+    master: usize,
+    connector: Arc<dyn Connector>,
+    mysql_timeout: Duration,
+) -> Vec<ReplicaView> {
+    let Some(master_spec) = servers.get(master) else {
+        return Vec::new();
+    };
+    // Only used to ask "does this Master_Host/Master_Port name the master?".
+    let master_node = Arc::new(Node::unreachable(master_spec.clone(), ""));
+    let mut tasks = JoinSet::new();
+    for (index, spec) in servers.iter().enumerate() {
+        if index == master {
+            continue;
+        }
+        let spec = spec.clone();
+        let connector = connector.clone();
+        let master_node = master_node.clone();
+        tasks.spawn(async move {
+            let seen = look_at(&spec, connector.as_ref(), &master_node, mysql_timeout).await;
+            (
+                index,
+                ReplicaView {
+                    name: spec.hostname.clone(),
+                    seen,
+                },
+            )
+        });
+    }
+    let mut views = Vec::with_capacity(servers.len());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(pair) => views.push(pair),
+            Err(e) => tracing::error!("a replica probe task failed: {e}"),
+        }
+    }
+    views.sort_by_key(|(i, _)| *i);
+    views.into_iter().map(|(_, v)| v).collect()
+}
+
+async fn look_at(
+    spec: &ServerSpec,
+    connector: &dyn Connector,
+    master: &Node,
+    mysql_timeout: Duration,
+) -> Seen {
+    let unreachable = |reason: String| Seen::Unreachable { reason };
+    let db = match timeout(mysql_timeout, connector.connect(spec, mysql_timeout)).await {
+        Err(_) => return unreachable(format!("no answer within {}s", mysql_timeout.as_secs_f64())),
+        Ok(Err(e)) => return unreachable(e.to_string()),
+        Ok(Ok(db)) => db,
+    };
+    let facts = match timeout(mysql_timeout, db.facts()).await {
+        Err(_) => {
+            // Abandoned mid-call: dropped, not closed (see `Pinger::drop_connection`).
+            return unreachable(format!(
+                "connected, but no replica status within {}s",
+                mysql_timeout.as_secs_f64()
+            ));
+        }
+        Ok(Err(e)) => {
+            drop(db);
+            return unreachable(format!("connected, but reading its state failed: {e}"));
+        }
+        Ok(Ok(facts)) => facts,
+    };
+    // A polite close, but never let it hold up the confirmation.
+    let _ = timeout(mysql_timeout, db.close()).await;
+    match facts.replica.as_ref().filter(|_| facts.is_replica()) {
+        None => Seen::NotReplica,
+        Some(r) => Seen::Replica {
+            io: r.io,
+            last_io_errno: r.last_io_errno,
+            last_io_error: r.last_io_error.clone(),
+            points_at_master: master.is_addressed_by(&r.master_host, r.master_port),
+        },
+    }
+}
+
+/// Can the manager still SSH to the master's host? Decides whether the
+/// dead master's binlog can be saved.
+pub async fn ssh_reach(remote: &dyn Remote, master: &ServerSpec) -> SshReach {
+    let argv = ["true".to_string()];
+    match remote
+        .run(&master.ssh, &argv, master.ssh.connection_timeout)
+        .await
+    {
+        // Any exit code means a shell ran there.
+        Ok(_) => SshReach::Reachable,
+        Err(
+            RemoteError::Connect { .. } | RemoteError::Timeout { .. } | RemoteError::Session { .. },
+        ) => SshReach::Unreachable,
+        // Our own ssh options are wrong: that says nothing about the host.
+        Err(RemoteError::Options { .. }) => SshReach::Unknown,
+    }
+}
+
+/// Runs the secondary check, bounded by `limit`.
+pub async fn secondary(
+    check: &dyn SecondaryCheck,
+    master: &ServerSpec,
+    limit: Duration,
+) -> SecondaryResult {
+    match timeout(limit, check.run(master)).await {
+        Ok(result) => result,
+        Err(_) => {
+            SecondaryResult::CouldNotRun(format!("no answer within {}s", limit.as_secs_f64()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::fixture::spec;
+    use crate::transport::Output;
+
+    type Answer = fn(&str) -> Result<Output, RemoteError>;
+
+    /// Answers every command with one scripted result.
+    struct OneAnswer(Answer);
+
+    #[async_trait]
+    impl Remote for OneAnswer {
+        async fn run(
+            &self,
+            target: &crate::config::SshSpec,
+            _argv: &[String],
+            _timeout: Duration,
+        ) -> Result<Output, RemoteError> {
+            (self.0)(&target.host)
+        }
+    }
+
+    #[tokio::test]
+    async fn ssh_results_map_to_reachability() {
+        let cases: [(Answer, SshReach); 5] = [
+            (
+                |_| {
+                    Ok(Output {
+                        code: Some(0),
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    })
+                },
+                SshReach::Reachable,
+            ),
+            (
+                |_| {
+                    Ok(Output {
+                        code: Some(1),
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    })
+                },
+                SshReach::Reachable,
+            ),
+            (
+                |t| {
+                    Err(RemoteError::Connect {
+                        target: t.into(),
+                        reason: "No route to host".into(),
+                    })
+                },
+                SshReach::Unreachable,
+            ),
+            (
+                |t| {
+                    Err(RemoteError::Timeout {
+                        target: t.into(),
+                        program: "true".into(),
+                        after: Duration::from_secs(5),
+                    })
+                },
+                SshReach::Unreachable,
+            ),
+            (
+                |t| {
+                    Err(RemoteError::Options {
+                        target: t.into(),
+                        reason: "bad option".into(),
+                    })
+                },
+                SshReach::Unknown,
+            ),
+        ];
+        for (answer, want) in cases {
+            assert_eq!(ssh_reach(&OneAnswer(answer), &spec(1)).await, want);
+        }
+    }
+
+    #[test]
+    fn ping_errors_are_classified() {
+        let server = |code| DbError::Server {
+            code,
+            state: "HY000".into(),
+            message: "x".into(),
+        };
+        assert_eq!(
+            classify(&server(1040)),
+            PingOutcome::AliveError { code: 1040 }
+        );
+        assert_eq!(
+            classify(&server(1045)),
+            PingOutcome::AliveError { code: 1045 }
+        );
+        assert!(matches!(classify(&server(2013)), PingOutcome::Miss { .. }));
+        assert!(matches!(
+            classify(&DbError::Connect("Connection refused".into())),
+            PingOutcome::Miss { reason } if reason.contains("Connection refused")
+        ));
+    }
+}

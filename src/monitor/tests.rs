@@ -1,0 +1,609 @@
+//! Tier-2 tests of the monitor loop against `FakeCluster`, on paused time.
+
+use super::*;
+
+use async_trait::async_trait;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use crate::config::{resolve_str, ServerSpec, SshSpec};
+use crate::monitor::verdict::{SecondaryResult, Seen};
+use crate::mysql::fake::{FakeCluster, FakeError};
+use crate::mysql::{Db, DbError};
+use crate::topology::fixture::{master_facts, slave_facts};
+use crate::topology::status::IoState;
+use crate::transport::{Output, RemoteError};
+
+const M: &str = "198.18.0.11:3306";
+const S2: &str = "198.18.0.12:3306";
+const S3: &str = "198.18.0.13:3306";
+const INTERVAL: Duration = Duration::from_secs(3);
+
+fn config(extra: &str) -> Arc<Config> {
+    let text = format!(
+        "[server default]\nping_interval=3\n{extra}\n\
+         [server1]\nhostname=198.18.0.11\n\
+         [server2]\nhostname=198.18.0.12\n\
+         [server3]\nhostname=198.18.0.13\n"
+    );
+    Arc::new(resolve_str("app1.cnf", &text, false, None).expect("test config"))
+}
+
+fn cluster() -> FakeCluster {
+    let c = FakeCluster::new();
+    c.add(M, master_facts(1));
+    c.add(S2, slave_facts(2, 1, "mysql-bin.000010:1000"));
+    c.add(S3, slave_facts(3, 1, "mysql-bin.000010:1000"));
+    c
+}
+
+/// The replica's IO thread lost the master, as after a crash of mysqld.
+fn lose_master(c: &FakeCluster, addr: &str) {
+    c.with(addr, |s| {
+        if let Some(r) = s.facts.replica.as_mut() {
+            r.io = IoState::Connecting;
+            r.last_io_errno = 2003;
+            r.last_io_error = "error reconnecting to master 'repl@198.18.0.11:3306' - \
+                               retry-time: 60  maximum-retries: 86400  message: Can't connect \
+                               to MySQL server on '198.18.0.11' (111 \"Connection refused\")"
+                .into();
+        }
+    });
+}
+
+fn refuse_master(c: &FakeCluster) {
+    c.with(M, |s| s.refuse = Some(FakeError::Refused));
+}
+
+/// `FakeCluster` whose connects to some addresses never answer, to test
+/// the monitor's own timeouts.
+struct Hanging {
+    cluster: FakeCluster,
+    hang: Mutex<HashSet<String>>,
+}
+
+impl Hanging {
+    fn hang(&self, addr: &str) {
+        lock(&self.hang).insert(addr.to_string());
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[async_trait]
+impl Connector for Hanging {
+    async fn connect(&self, spec: &ServerSpec, timeout: Duration) -> Result<Box<dyn Db>, DbError> {
+        let addr = format!("{}:{}", spec.mysql_addr(), spec.port);
+        if lock(&self.hang).contains(&addr) {
+            std::future::pending::<()>().await;
+        }
+        self.cluster.connect(spec, timeout).await
+    }
+}
+
+/// What the fake SSH answers.
+#[derive(Debug, Clone, Copy)]
+enum Ssh {
+    Reachable,
+    Refused,
+}
+
+struct FakeRemote {
+    ssh: Ssh,
+    calls: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Remote for FakeRemote {
+    async fn run(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        lock(&self.calls).push(format!(
+            "{} {} ({}s)",
+            target.host,
+            argv.join(" "),
+            timeout.as_secs()
+        ));
+        match self.ssh {
+            Ssh::Reachable => Ok(Output {
+                code: Some(0),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            }),
+            Ssh::Refused => Err(RemoteError::Connect {
+                target: target.host.clone(),
+                reason: "Connection refused".into(),
+            }),
+        }
+    }
+}
+
+/// A secondary check that answers `result` after `delay`.
+struct Secondary {
+    result: SecondaryResult,
+    delay: Duration,
+    runs: Mutex<u32>,
+}
+
+#[async_trait]
+impl SecondaryCheck for Secondary {
+    async fn run(&self, _master: &ServerSpec) -> SecondaryResult {
+        *lock(&self.runs) += 1;
+        tokio::time::sleep(self.delay).await;
+        self.result.clone()
+    }
+}
+
+struct Harness {
+    cluster: FakeCluster,
+    connector: Arc<Hanging>,
+    remote: Arc<FakeRemote>,
+    updates: Arc<Mutex<Vec<HealthUpdate>>>,
+    secondary: Option<Arc<Secondary>>,
+    config: Arc<Config>,
+}
+
+impl Harness {
+    fn new(ssh: Ssh) -> Harness {
+        Harness::with_config(ssh, config(""))
+    }
+
+    fn with_config(ssh: Ssh, config: Arc<Config>) -> Harness {
+        let cluster = cluster();
+        Harness {
+            connector: Arc::new(Hanging {
+                cluster: cluster.clone(),
+                hang: Mutex::new(HashSet::new()),
+            }),
+            cluster,
+            remote: Arc::new(FakeRemote {
+                ssh,
+                calls: Mutex::new(Vec::new()),
+            }),
+            updates: Arc::new(Mutex::new(Vec::new())),
+            secondary: None,
+            config,
+        }
+    }
+
+    fn secondary(mut self, result: SecondaryResult, delay: Duration) -> Harness {
+        self.secondary = Some(Arc::new(Secondary {
+            result,
+            delay,
+            runs: Mutex::new(0),
+        }));
+        self
+    }
+
+    fn ctx(&self) -> MonitorCtx {
+        let updates = self.updates.clone();
+        let sink: Arc<dyn StateSink> =
+            Arc::new(move |u: &HealthUpdate| lock(&updates).push(u.clone()));
+        let ctx = MonitorCtx::new(
+            self.config.clone(),
+            0,
+            self.connector.clone(),
+            self.remote.clone(),
+            sink,
+        )
+        .expect("ctx");
+        match &self.secondary {
+            Some(s) => ctx.with_secondary(s.clone()),
+            None => ctx,
+        }
+    }
+
+    /// Runs the monitor until it ends or `stop_after` passes; returns the
+    /// exit and the virtual time it took.
+    async fn run_for(&self, stop_after: Duration) -> (MonitorExit, Duration) {
+        let start = Instant::now();
+        let exit = run(self.ctx(), tokio::time::sleep(stop_after)).await;
+        (exit, start.elapsed())
+    }
+
+    fn states(&self) -> Vec<StatusCode> {
+        lock(&self.updates).iter().map(|u| u.code).collect()
+    }
+
+    /// How many times the fake was asked for a server's facts.
+    fn facts_calls(&self, addr: &str) -> usize {
+        let want = format!("{addr}: facts");
+        self.cluster.log().iter().filter(|l| **l == want).count()
+    }
+
+    fn calls(&self, addr: &str, op: &str) -> usize {
+        let want = format!("{addr}: {op}");
+        self.cluster.log().iter().filter(|l| **l == want).count()
+    }
+}
+
+fn dead(exit: MonitorExit) -> DeadMaster {
+    match exit {
+        MonitorExit::MasterDead(d) => d,
+        other => panic!("expected MasterDead, got {other:?}"),
+    }
+}
+
+use StatusCode::{PingFailed, PingFailing, PingOk, RetryingMonitor};
+
+#[tokio::test(start_paused = true)]
+async fn healthy_master_keeps_ping_ok_until_shutdown() {
+    let h = Harness::new(Ssh::Reachable);
+    let (exit, elapsed) = h.run_for(Duration::from_secs(10)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    // Pings at 0, 3, 6, 9; shutdown at 10 while waiting for the next one.
+    assert_eq!(h.states(), vec![PingOk; 4]);
+    assert_eq!(elapsed, Duration::from_secs(10));
+    // SELECT keeps one connection.
+    assert_eq!(h.calls(M, "connect"), 1);
+    assert_eq!(h.calls(M, "ping"), 4);
+    assert_eq!(h.facts_calls(S2), 0, "no confirmation for a healthy master");
+    let last = lock(&h.updates).last().cloned().expect("updates");
+    assert_eq!(last.pings_ok, 4);
+    assert_eq!(last.master, "198.18.0.11");
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_master_with_broken_replicas_is_dead_after_ping_misses() {
+    let h = Harness::new(Ssh::Refused);
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    let d = dead(exit);
+    assert_eq!(d.index, 0);
+    assert_eq!(d.misses, 3);
+    assert_eq!(d.ssh_reachable, SshReach::Unreachable);
+    assert_eq!(h.states(), vec![PingFailing, PingFailing, PingFailed]);
+    // Misses at 0, 3 and 6 s; a refusal is instant, and so is the confirmation.
+    assert_eq!(elapsed, 2 * INTERVAL);
+    assert_eq!(d.since_first_miss, 2 * INTERVAL);
+    assert_eq!(d.replica_views.len(), 2);
+    assert!(d.replica_views.iter().all(|v| matches!(
+        v.seen,
+        Seen::Replica {
+            io: IoState::Connecting,
+            last_io_errno: 2003,
+            points_at_master: true,
+            ..
+        }
+    )));
+    assert!(
+        d.evidence
+            .contains("every reachable replica lost the master"),
+        "{}",
+        d.evidence
+    );
+    assert_eq!(
+        lock(&h.remote.calls).as_slice(),
+        ["198.18.0.11 true (5s)".to_string()]
+    );
+    // One connect per ping plus the confirmation's own try.
+    assert_eq!(h.calls(M, "connect"), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ssh_reachability_is_passed_on() {
+    let h = Harness::new(Ssh::Reachable);
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let d = dead(h.run_for(Duration::from_secs(600)).await.0);
+    assert_eq!(d.ssh_reachable, SshReach::Reachable);
+}
+
+#[tokio::test(start_paused = true)]
+async fn detection_time_after_a_crash_is_about_ping_misses_intervals() {
+    let h = Harness::new(Ssh::Refused);
+    let fault_at = Duration::from_secs(10);
+    let cluster = h.cluster.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(fault_at).await;
+        refuse_master(&cluster);
+        lose_master(&cluster, S2);
+        lose_master(&cluster, S3);
+    });
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    let d = dead(exit);
+    // The fault task and the monitor start at the same virtual instant.
+    let detect = elapsed - fault_at;
+    // Pings at 12, 15, 18 miss: detected 8 s after the fault. In general
+    // between (misses - 1) and misses intervals after the first missed ping,
+    // which comes at most one interval after the fault.
+    assert_eq!(detect, Duration::from_secs(8));
+    assert!(
+        detect >= 2 * INTERVAL && detect <= 4 * INTERVAL,
+        "{detect:?}"
+    );
+    assert_eq!(d.misses, 3);
+    assert_eq!(
+        h.states(),
+        vec![
+            PingOk,
+            PingOk,
+            PingOk,
+            PingOk,
+            PingFailing,
+            PingFailing,
+            PingFailed
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn hung_master_times_out_each_ping_and_is_detected_in_bounded_time() {
+    let h = Harness::new(Ssh::Refused);
+    h.connector.hang(M);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    let d = dead(exit);
+    assert_eq!(d.misses, 3);
+    // Three pings of one interval each, then the confirmation's own try at
+    // the master, also bounded by one interval (replicas answer at once).
+    assert_eq!(elapsed, 4 * INTERVAL);
+    assert!(d.since_first_miss <= 4 * INTERVAL);
+    let last = lock(&h.updates).last().cloned().expect("updates");
+    assert_eq!(last.last_error.as_deref(), Some("no answer within 3s"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_still_connected_keeps_the_master_alive() {
+    let h = Harness::new(Ssh::Refused);
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    // S3's IO thread still shows Yes.
+    let (exit, _) = h.run_for(Duration::from_secs(20)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    // Confirmation at 6 s and at 15 s, both Alive; a miss at 18 s.
+    assert_eq!(
+        h.states(),
+        vec![
+            PingFailing,
+            PingFailing,
+            PingFailed,
+            RetryingMonitor,
+            PingFailing,
+            PingFailing,
+            PingFailed,
+            RetryingMonitor,
+            PingFailing,
+        ]
+    );
+    assert_eq!(h.facts_calls(S3), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_master_is_dead_once_the_last_replica_notices() {
+    let h = Harness::new(Ssh::Refused);
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    let cluster = h.cluster.clone();
+    // slave_net_timeout passes for S3 at 10 s.
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        lose_master(&cluster, S3);
+    });
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    let d = dead(exit);
+    // First confirmation (6 s) alive, the second (15 s) dead.
+    assert_eq!(elapsed, Duration::from_secs(15));
+    assert_eq!(d.misses, 3);
+    assert_eq!(
+        h.states().iter().filter(|s| **s == RetryingMonitor).count(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn alive_error_codes_are_never_counted() {
+    let h = Harness::new(Ssh::Refused);
+    h.cluster.with(M, |s| {
+        s.refuse = Some(FakeError::Server(1040, "Too many connections".into()))
+    });
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let (exit, _) = h.run_for(Duration::from_secs(30)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    assert_eq!(h.states(), vec![PingOk; 10]);
+    assert_eq!(h.facts_calls(S2), 0);
+    let last = lock(&h.updates).last().cloned().expect("updates");
+    assert_eq!(last.consecutive_misses, 0);
+    assert_eq!(last.last_error.as_deref(), Some("MySQL error 1040"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn secondary_network_problem_prevents_failover() {
+    let h = Harness::new(Ssh::Refused).secondary(SecondaryResult::Exit(2), Duration::ZERO);
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let (exit, _) = h.run_for(Duration::from_secs(8)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    assert_eq!(
+        h.states(),
+        vec![PingFailing, PingFailing, PingFailed, RetryingMonitor]
+    );
+    let runs = h.secondary.as_ref().map(|s| *lock(&s.runs));
+    assert_eq!(runs, Some(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn secondary_master_down_confirms() {
+    let h = Harness::new(Ssh::Refused).secondary(SecondaryResult::Exit(0), Duration::from_secs(2));
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    let d = dead(exit);
+    assert!(d
+        .evidence
+        .contains("secondary check says the master is down"));
+    // The confirmation waited for the 2 s secondary check.
+    assert_eq!(elapsed, 2 * INTERVAL + Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_replicas_and_no_secondary_is_dead_like_mha() {
+    let h = Harness::new(Ssh::Refused);
+    refuse_master(&h.cluster);
+    h.cluster.with(S2, |s| s.refuse = Some(FakeError::Refused));
+    h.cluster.with(S3, |s| s.refuse = Some(FakeError::Timeout));
+    let d = dead(h.run_for(Duration::from_secs(600)).await.0);
+    assert!(
+        d.evidence.contains("no reachable replica"),
+        "{}",
+        d.evidence
+    );
+    assert!(d
+        .replica_views
+        .iter()
+        .all(|v| matches!(v.seen, Seen::Unreachable { .. })));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_a_running_confirmation() {
+    // The secondary check takes 5 s; shutdown comes 1 s into it.
+    let h = Harness::new(Ssh::Refused).secondary(SecondaryResult::Exit(0), Duration::from_secs(5));
+    refuse_master(&h.cluster);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let (exit, elapsed) = h.run_for(Duration::from_secs(7)).await;
+    dead(exit);
+    assert_eq!(elapsed, Duration::from_secs(11));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_miss_followed_by_an_ok_resets_the_count() {
+    let h = Harness::new(Ssh::Refused);
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let cluster = h.cluster.clone();
+    refuse_master(&h.cluster);
+    // Refused in [0, 4.5) and [7.5, 13.5): misses at 0, 3, 9, 12; answers at 6 and 15.
+    tokio::spawn(async move {
+        let ms = Duration::from_millis;
+        tokio::time::sleep(ms(4500)).await;
+        cluster.with(M, |s| s.refuse = None);
+        tokio::time::sleep(ms(3000)).await;
+        refuse_master(&cluster);
+        tokio::time::sleep(ms(6000)).await;
+        cluster.with(M, |s| s.refuse = None);
+    });
+    let (exit, _) = h.run_for(Duration::from_secs(16)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    assert_eq!(
+        h.states(),
+        vec![
+            PingFailing,
+            PingFailing,
+            PingOk,
+            PingFailing,
+            PingFailing,
+            PingOk
+        ]
+    );
+    let misses: Vec<u32> = lock(&h.updates)
+        .iter()
+        .map(|u| u.consecutive_misses)
+        .collect();
+    assert_eq!(misses, vec![1, 2, 0, 1, 2, 0]);
+    assert_eq!(h.facts_calls(S2), 0, "never confirmed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ping_types() {
+    let h = Harness::with_config(Ssh::Refused, config("ping_type=CONNECT"));
+    h.run_for(Duration::from_secs(8)).await;
+    assert_eq!(h.calls(M, "connect"), 3, "a fresh connection per ping");
+    assert_eq!(h.calls(M, "ping"), 0);
+
+    let h = Harness::with_config(Ssh::Refused, config("ping_type=INSERT"));
+    h.cluster.with(M, |s| {
+        s.failing.insert(
+            "ping_insert".into(),
+            FakeError::Server(1290, "read-only".into()),
+        );
+    });
+    lose_master(&h.cluster, S2);
+    lose_master(&h.cluster, S3);
+    let d = dead(h.run_for(Duration::from_secs(600)).await.0);
+    assert_eq!(d.misses, 3);
+    // A failed INSERT drops the connection: connect + insert each time,
+    // including the confirmation's own try.
+    assert_eq!(h.calls(M, "ping_insert"), 4);
+    assert_eq!(h.calls(M, "connect"), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_connection_is_reopened() {
+    let h = Harness::new(Ssh::Refused);
+    // The persistent connection's ping fails once (server restarted).
+    h.cluster.with(M, |s| {
+        s.failing.insert(
+            "ping".into(),
+            FakeError::Server(2013, "Lost connection".into()),
+        );
+    });
+    let cluster = h.cluster.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cluster.with(M, |s| {
+            s.failing.clear();
+        });
+    });
+    h.run_for(Duration::from_secs(5)).await;
+    assert_eq!(h.states(), vec![PingFailing, PingOk]);
+    assert_eq!(h.calls(M, "connect"), 2);
+}
+
+#[test]
+fn bad_master_index_is_refused() {
+    let h = Harness::new(Ssh::Refused);
+    let sink: Arc<dyn StateSink> = Arc::new(|_: &HealthUpdate| {});
+    let err = MonitorCtx::new(
+        h.config.clone(),
+        7,
+        h.connector.clone(),
+        h.remote.clone(),
+        sink,
+    )
+    .err()
+    .expect("must refuse");
+    assert_eq!(
+        err.to_string(),
+        "no server number 7 to monitor: the configuration has 3 servers"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_real_health_writer_records_the_monitor() {
+    use crate::state::{HealthWriter, Workdir};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workdir = Workdir::new(dir.path(), "app1");
+    let h = Harness::new(Ssh::Refused);
+    let writer = Arc::new(HealthWriter::new(workdir.clone()));
+    let ctx = MonitorCtx::new(
+        h.config.clone(),
+        0,
+        h.connector.clone(),
+        h.remote.clone(),
+        writer,
+    )
+    .expect("ctx");
+    let exit = run(ctx, tokio::time::sleep(Duration::from_secs(7))).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    let text = std::fs::read_to_string(workdir.health()).expect("health file");
+    assert_eq!(
+        text,
+        format!("{}\t0:PING_OK\tmaster:198.18.0.11", std::process::id())
+    );
+    let json = workdir.read_health_json().expect("json");
+    assert_eq!(json.pings_ok, 3);
+    assert_eq!(json.state, "PING_OK");
+}
