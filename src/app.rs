@@ -37,6 +37,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
                 check::repl::run(&config, Arc::new(MysqlConnector), seconds_behind_master).await;
             Ok(print(report))
         }
+        Command::Start(args) => {
+            let Some(config) = load(&args.conf)? else {
+                return Ok(Exit::Config);
+            };
+            crate::start_cmd::run(config, args).await
+        }
+        Command::Status(args) => {
+            let Some(config) = load(&args.conf)? else {
+                return Ok(Exit::Config);
+            };
+            let report =
+                crate::admin::status(&config, args.ping_limit.map(std::time::Duration::from_secs))?;
+            if args.json {
+                println!("{}", report.json);
+            } else {
+                println!("{}", report.line);
+                for line in &report.extra {
+                    println!("{line}");
+                }
+            }
+            Ok(Exit::Code(report.code.number()))
+        }
+        Command::Stop(args) => {
+            let Some(config) = load(&args.conf)? else {
+                return Ok(Exit::Config);
+            };
+            let timeout = std::time::Duration::from_secs(args.abort_timeout);
+            let outcome = tokio::task::spawn_blocking(move || {
+                crate::admin::stop(&config, args.abort, timeout).map(|o| (o, config.app.clone()))
+            })
+            .await??;
+            println!("{}", outcome.0.message(&outcome.1));
+            Ok(Exit::Ok)
+        }
         Command::Switch(args) => {
             let Some(config) = load(&args.conf)? else {
                 return Ok(Exit::Config);

@@ -22,8 +22,75 @@ pub enum Command {
     /// Connect to every server, validate replication and show who would be promoted.
     #[command(name = "check-repl", alias = "check_repl")]
     CheckRepl(CheckReplArgs),
+    /// Check, then monitor the master and fail over automatically when it dies.
+    #[command(alias = "manager")]
+    Start(StartArgs),
+    /// Is the manager running, and what does it see (exit code = MHA state number).
+    #[command(alias = "check_status")]
+    Status(StatusArgs),
+    /// Stop a running manager cleanly (refused during a failover unless --abort).
+    Stop(StopArgs),
     /// Manual failover of a dead master (`--master-state dead`).
     Switch(SwitchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub conf: ConfArgs,
+    /// Largest acceptable replication lag at start-up, in seconds.
+    #[arg(
+        long = "seconds-behind-master",
+        alias = "seconds_behind_master",
+        default_value_t = 30
+    )]
+    pub seconds_behind_master: u64,
+    /// No second automatic failover within this many minutes of the last one.
+    #[arg(
+        long = "last-failover-minute",
+        alias = "last_failover_minute",
+        default_value_t = 480
+    )]
+    pub last_failover_minute: u64,
+    /// Remove the failover markers first (allows a failover inside the window or after an error).
+    #[arg(long = "ignore-last-failover", alias = "ignore_last_failover")]
+    pub ignore_last_failover: bool,
+    /// After a successful failover, delete the dead master's block from the config file.
+    #[arg(
+        long = "remove-dead-master-conf",
+        aliases = ["remove_dead_master_conf", "remove_orig_master_conf"]
+    )]
+    pub remove_dead_master_conf: bool,
+    /// Exit after one failover (MHA's behaviour) instead of monitoring the new master.
+    #[arg(long = "exit-after-failover", alias = "exit_after_failover")]
+    pub exit_after_failover: bool,
+    /// Monitor; when the master dies, print the failover plan and change nothing.
+    #[arg(long = "dry-run", alias = "dry_run")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub conf: ConfArgs,
+    /// Print the state as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds after which a silent health file means the manager hangs.
+    #[arg(long = "ping-limit", alias = "ping_limit", value_name = "SECONDS")]
+    pub ping_limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub conf: ConfArgs,
+    /// Stop even during a failover (SIGKILL after the timeout).
+    #[arg(long)]
+    pub abort: bool,
+    /// Seconds to wait for the manager to exit.
+    #[arg(long = "abort-timeout", alias = "abort_timeout", default_value_t = 5)]
+    pub abort_timeout: u64,
 }
 
 /// Which kind of switch.

@@ -6,19 +6,34 @@ use std::process::ExitCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything passed / was done.
-    Ok = 0,
+    Ok,
     /// A check found problems, or the command could not do its work.
-    Failed = 1,
+    Failed,
     /// The command line was wrong (clap's own code).
-    Usage = 2,
+    Usage,
     /// The configuration could not be loaded; the message names file and line.
-    Config = 3,
+    Config,
     /// Failover done: a new master is up, but some slaves could not be recovered (MHA's 10).
-    Partial = 10,
+    Partial,
+    /// `status`: the MHA state number (0 PING_OK, 2 NOT_RUNNING, 50 FAILOVER_RUNNING, ...).
+    Code(u8),
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::Config => 3,
+            Exit::Partial => 10,
+            Exit::Code(n) => n,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
+        ExitCode::from(e.code())
     }
 }

@@ -28,6 +28,7 @@ pub mod logging;
 pub mod monitor;
 pub mod mysql;
 pub mod notify;
+pub mod start_cmd;
 pub mod state;
 pub mod switch_cmd;
 pub mod topology;

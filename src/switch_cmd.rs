@@ -53,7 +53,7 @@ pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         dry_run,
         new_master_host: args.new_master_host.clone(),
         skip_save_master_binlog: args.skip_save_master_binlog,
-        mode: "manual".into(),
+        mode: crate::journal::Mode::Manual,
     };
     let ctx = |dry_run| Ctx {
         config: config.clone(),
@@ -124,7 +124,7 @@ pub fn report(outcome: &Outcome) -> Exit {
         } => {
             println!(
                 "Got Error so couldn't continue failover from here: {}: {reason}",
-                phase.banner()
+                phase.title()
             );
             if *changed {
                 println!(

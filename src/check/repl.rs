@@ -19,6 +19,16 @@ pub async fn run(
     connector: Arc<dyn Connector>,
     seconds_behind_master: u64,
 ) -> Report {
+    evaluate(config, connector, seconds_behind_master).await.0
+}
+
+/// The check-repl report, with the topology and discovery it was made from
+/// (`start` needs to know which server is the master).
+pub async fn evaluate(
+    config: &Config,
+    connector: Arc<dyn Connector>,
+    seconds_behind_master: u64,
+) -> (Report, Topology, Discovery) {
     let topology = gather::topology(config, connector).await;
     let discovery = validate::discover(&topology);
     let rules = Rules {
@@ -40,7 +50,8 @@ pub async fn run(
             },
         )
     });
-    render(config, &topology, &discovery, election.as_ref(), &problems)
+    let report = render(config, &topology, &discovery, election.as_ref(), &problems);
+    (report, topology, discovery)
 }
 
 /// The whole report; pure so that its shape is tested without servers.

@@ -615,3 +615,57 @@ mod tests {
         assert!(cfg.settings.init_conf_load_script.is_some());
     }
 }
+
+/// Deletes the `[name]` block (INI) or `[servers.name]` table (TOML) from a
+/// config file, keeping every other line and comment; written atomically.
+pub fn remove_server_block(path: &Path, name: &str) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let is_toml = path.extension().is_some_and(|e| e == "toml");
+    let kept = without_block(&text, name, is_toml);
+    let tmp = path.with_extension("tmp-ha-manager");
+    std::fs::write(&tmp, kept)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(&tmp, meta.permissions())?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The text without the block's header and body (up to the next section header).
+pub fn without_block(text: &str, name: &str, is_toml: bool) -> String {
+    let header = if is_toml {
+        format!("[servers.{name}]")
+    } else {
+        format!("[{name}]")
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            skipping = trimmed == header;
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::without_block;
+
+    #[test]
+    fn removes_only_the_named_block_and_keeps_comments() {
+        let ini = "# top\n[server default]\nuser=x\n\n[server1]\nhostname=a\n# about 2\n[server2]\nhostname=b\n[server10]\nhostname=c\n";
+        assert_eq!(
+            without_block(ini, "server1", false),
+            "# top\n[server default]\nuser=x\n\n[server2]\nhostname=b\n[server10]\nhostname=c\n"
+        );
+        let toml = "[default]\nuser = \"x\"\n[servers.server1]\nhostname = \"a\"\n[servers.server2]\nhostname = \"b\"\n";
+        assert_eq!(
+            without_block(toml, "server2", true),
+            "[default]\nuser = \"x\"\n[servers.server1]\nhostname = \"a\"\n"
+        );
+    }
+}

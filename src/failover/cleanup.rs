@@ -25,6 +25,8 @@ pub async fn cleanup(ctx: &Ctx, checked: &Checked, promoted: &Promoted) {
         r
     }
     .await;
+    ctx.steps
+        .facts(|f| f.new_master_reset = Some(result.is_ok()));
     match result {
         Ok(()) => ctx.steps.ok(
             Phase::Cleanup,

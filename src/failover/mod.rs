@@ -22,7 +22,7 @@ use crate::mysql::Connector;
 use crate::topology::position::BinlogPos;
 use crate::transport::Remote;
 
-pub use steps::{Phase, Step, StepResult, Steps};
+pub use steps::{host_ref, Phase, StepResult, Steps};
 
 /// Everything a failover needs, passed explicitly.
 pub struct Ctx {
@@ -42,8 +42,8 @@ pub struct Options {
     pub new_master_host: Option<String>,
     /// MHA `--skip_save_master_binlog`.
     pub skip_save_master_binlog: bool,
-    /// "automatic", "manual".
-    pub mode: String,
+    /// Automatic (by the monitor) or manual (by an operator).
+    pub mode: crate::journal::Mode,
 }
 
 /// The master that was found dead, as the monitor or the operator hands it over.
@@ -119,11 +119,34 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         dead_master: ctx.config.servers[dead.index].label(),
         ..Summary::default()
     };
-    let failed = |summary: Summary, stop: Stop, changed: bool| Outcome::Failed {
-        phase: stop.phase,
-        reason: stop.reason,
-        changed,
-        summary,
+    let dead_spec = &ctx.config.servers[dead.index];
+    ctx.steps.facts(|f| {
+        f.app = ctx.config.app.clone();
+        f.mode = ctx.options.mode;
+        f.dead_master = Some(host_ref(dead_spec));
+        f.manager_host = hostname();
+        f.manager_log = ctx
+            .config
+            .settings
+            .manager_log
+            .as_ref()
+            .map(|p| p.display().to_string());
+    });
+    let failed = |summary: Summary, stop: Stop, changed: bool| {
+        ctx.steps.fail(stop.phase, None, &stop.reason);
+        ctx.steps.facts(|f| {
+            f.stopped_at = Some(crate::journal::StoppedAt {
+                phase: stop.phase,
+                step: stop.reason.clone(),
+                to_finish: None,
+            })
+        });
+        Outcome::Failed {
+            phase: stop.phase,
+            reason: stop.reason,
+            changed,
+            summary,
+        }
     };
 
     ctx.steps.banner(Phase::Check);
@@ -132,6 +155,8 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         Err(stop) => return failed(summary, stop, false),
     };
 
+    ctx.steps
+        .facts(|f| f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid);
     ctx.steps.banner(Phase::Shutdown);
     let fenced = match fence::fence(ctx, &checked).await {
         Ok(f) => f,
@@ -156,6 +181,7 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
 
     ctx.steps.banner(Phase::Cleanup);
     cleanup::cleanup(ctx, &checked, &promoted).await;
+    ctx.steps.facts(|f| f.finished = true);
     if summary.replicas.iter().all(|r| r.result.is_ok()) {
         ctx.steps.ok(
             Phase::Cleanup,
@@ -174,4 +200,11 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         );
         Outcome::Partial(summary)
     }
+}
+
+/// This machine's name, for "Check ha-manager logs at <host>:<log>".
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }

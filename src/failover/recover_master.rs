@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::apply::{self, node};
 use super::check::Checked;
 use super::fence::Fenced;
-use super::{Ctx, Phase, Stop};
+use super::{host_ref, Ctx, Phase, Stop};
 use crate::binlog::{self, LogFile};
 use crate::config::ServerSpec;
 use crate::topology::position::BinlogPos;
@@ -99,6 +99,15 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
         Some(&current.label(latest)),
         &format!("The latest slave has all relay logs for recovery (up to {latest_exec})."),
     );
+    ctx.steps.facts(|f| {
+        f.latest_slave = Some(host_ref(&topo.nodes[latest].spec));
+        f.positions.old_master = Some(latest_exec.to_string());
+        f.positions.old_master_gtid = apply::gtid_target(&latest_facts).map(|t| match t {
+            crate::mysql::WaitTarget::MariaGtid(p) => p.to_string(),
+            crate::mysql::WaitTarget::MySqlGtid(s) => s.to_string(),
+            crate::mysql::WaitTarget::Position(p) => p.to_string(),
+        });
+    });
 
     // 3.2: the dead master's binlog, from what the latest slave executed.
     ctx.steps.info(
@@ -109,20 +118,12 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
     let gtid_note = gtid_text(&latest_facts);
     let mut possibly_lost = None;
     let tail = if ctx.options.skip_save_master_binlog {
-        possibly_lost = Some(lost_text(
-            master_spec,
-            &latest_exec,
-            &gtid_note,
-            "--skip-save-master-binlog was given",
-        ));
+        let why = "--skip-save-master-binlog was given".to_owned();
+        possibly_lost = Some((lost_text(master_spec, &latest_exec, &gtid_note, &why), why));
         None
     } else if !fenced.ssh_reachable {
-        possibly_lost = Some(lost_text(
-            master_spec,
-            &latest_exec,
-            &gtid_note,
-            "its host does not answer SSH",
-        ));
+        let why = format!("SSH to {} failed", master_spec.label());
+        possibly_lost = Some((lost_text(master_spec, &latest_exec, &gtid_note, &why), why));
         None
     } else {
         match save_master_binlog(ctx, master_spec, &latest_exec).await {
@@ -151,14 +152,33 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
                     Some(&master_spec.label()),
                     &format!("could not save the binlog: {reason}"),
                 );
-                possibly_lost = Some(lost_text(master_spec, &latest_exec, &gtid_note, &reason));
+                possibly_lost = Some((
+                    lost_text(master_spec, &latest_exec, &gtid_note, &reason),
+                    reason,
+                ));
                 None
             }
         }
     };
-    if let Some(lost) = &possibly_lost {
+    if let Some((lost, why)) = &possibly_lost {
         ctx.steps.warn(Phase::MasterRecovery, None, lost);
+        let gtid = ctx
+            .steps
+            .journal()
+            .facts()
+            .positions
+            .old_master_gtid
+            .clone();
+        ctx.steps.facts(|f| {
+            f.possibly_lost = Some(crate::journal::LostRange {
+                from_pos: Some(latest_exec.to_string()),
+                after_gtid: gtid,
+                reason: why.clone(),
+                to_check: None,
+            })
+        });
     }
+    let possibly_lost = possibly_lost.map(|(text, _)| text);
 
     // 3.3: election.
     ctx.steps.info(
@@ -330,6 +350,11 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
     .await;
     db.close().await;
     promoted.position = finish.map_err(|e| stop(format!("{new_label}: {e}")))?;
+    let new_pos = promoted.position.as_ref().map(ToString::to_string);
+    ctx.steps.facts(|f| {
+        f.new_master_recovered = true;
+        f.positions.new_master = new_pos;
+    });
     ctx.steps.ok(
         Phase::MasterRecovery,
         Some(&new_label),

@@ -54,6 +54,17 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, promoted: &Promoted) -> Vec<R
                 &format!("ERROR: {reason}"),
             ),
         }
+        let outcome = crate::journal::SlaveOutcome {
+            host: super::host_ref(&topo.nodes[i].spec),
+            has_latest_relay_log: !behind(promoted, i),
+            result: match &result {
+                Ok(_) => crate::journal::SlaveResult::Ok,
+                Err(reason) => crate::journal::SlaveResult::Lost {
+                    reason: reason.clone(),
+                },
+            },
+        };
+        ctx.steps.facts(|f| f.slaves.push(outcome));
         results.push(ReplicaResult { host, result });
     }
     results

@@ -1,62 +1,49 @@
-//! What the failover did, step by step: logged as it happens and kept for the report.
+//! What the failover did, step by step: logged as it happens and recorded in
+//! the journal (the JSON-lines file and the report are made from it).
 
 use std::sync::Mutex;
 
-/// MHA's phases (their numbers are the banners' numbers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Phase {
-    Check = 1,
-    Shutdown = 2,
-    MasterRecovery = 3,
-    SlavesRecovery = 4,
-    Cleanup = 5,
-}
+use crate::config::ServerSpec;
+use crate::journal::{Facts, HostRef, Journal};
 
-impl Phase {
-    /// MHA's banner text.
-    pub fn banner(self) -> &'static str {
-        match self {
-            Phase::Check => "* Phase 1: Configuration Check Phase..",
-            Phase::Shutdown => "* Phase 2: Dead Master Shutdown Phase..",
-            Phase::MasterRecovery => "* Phase 3: Master Recovery Phase..",
-            Phase::SlavesRecovery => "* Phase 4: Slaves Recovery Phase..",
-            Phase::Cleanup => "* Phase 5: New master cleanup phase..",
-        }
-    }
-}
+pub use crate::journal::{Phase, StepResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum StepResult {
-    Ok,
-    Info,
-    Warning,
-    Failed,
-}
-
-/// One recorded step.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Step {
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub phase: Phase,
-    pub host: Option<String>,
-    pub result: StepResult,
-    pub text: String,
-}
-
-/// The steps so far; shared by the phases (and their parallel tasks).
+/// The journal, shared by the phases and their parallel tasks.
 #[derive(Debug, Default)]
 pub struct Steps {
-    steps: Mutex<Vec<Step>>,
+    journal: Mutex<Journal>,
+}
+
+/// A journal `HostRef` for a configured server.
+pub fn host_ref(spec: &ServerSpec) -> HostRef {
+    HostRef::new(spec.hostname.clone(), spec.mysql_addr(), spec.port)
 }
 
 impl Steps {
-    pub fn all(&self) -> Vec<Step> {
-        self.steps.lock().map(|s| s.clone()).unwrap_or_default()
+    pub fn new(journal: Journal) -> Self {
+        Steps {
+            journal: Mutex::new(journal),
+        }
     }
 
+    /// A copy of the journal so far.
+    pub fn journal(&self) -> Journal {
+        self.journal.lock().map(|j| j.clone()).unwrap_or_default()
+    }
+
+    /// Changes the journal's facts (written through to its file).
+    pub fn facts(&self, change: impl FnOnce(&mut Facts)) {
+        if let Ok(mut j) = self.journal.lock() {
+            if let Err(e) = j.update_facts(change) {
+                tracing::warn!("journal: {e}");
+            }
+        }
+    }
+
+    /// MHA's phase banner.
     pub fn banner(&self, phase: Phase) {
         tracing::info!("");
-        tracing::info!("{}", phase.banner());
+        tracing::info!("* {}..", phase.title());
         tracing::info!("");
     }
 
@@ -70,14 +57,10 @@ impl Steps {
             StepResult::Warning => tracing::warn!("{line}"),
             StepResult::Failed => tracing::error!("{line}"),
         }
-        if let Ok(mut steps) = self.steps.lock() {
-            steps.push(Step {
-                at: chrono::Utc::now(),
-                phase,
-                host: host.map(str::to_owned),
-                result,
-                text: text.to_owned(),
-            });
+        if let Ok(mut j) = self.journal.lock() {
+            if let Err(e) = j.record_now(phase, host, text, result, "") {
+                tracing::warn!("journal: {e}");
+            }
         }
     }
 

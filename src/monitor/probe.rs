@@ -261,6 +261,16 @@ mod tests {
         ) -> Result<Output, RemoteError> {
             (self.0)(&target.host)
         }
+
+        async fn run_with_input(
+            &self,
+            target: &crate::config::SshSpec,
+            argv: &[String],
+            _input: Vec<u8>,
+            timeout: Duration,
+        ) -> Result<Output, RemoteError> {
+            self.run(target, argv, timeout).await
+        }
     }
 
     #[tokio::test]

@@ -97,6 +97,16 @@ struct FakeRemote {
 
 #[async_trait]
 impl Remote for FakeRemote {
+    async fn run_with_input(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        _input: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        self.run(target, argv, timeout).await
+    }
+
     async fn run(
         &self,
         target: &SshSpec,

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::util::{fault, ha_manager, lab_conf, lab_dir, lab_lock, repo, slave_status, sql, wait_until};
+use crate::util::{
+    fault, ha_manager, lab_conf, lab_dir, lab_lock, repo, slave_status, sql, wait_until,
+};
 use crate::writer::{Acks, Writer};
 
 const HOSTS: [&str; 3] = ["198.18.0.11", "198.18.0.12", "198.18.0.13"];
@@ -18,12 +20,18 @@ fn fresh_lab(mode: &str) {
         .arg(lab_dir())
         .output()
         .expect("run up.sh");
-    assert!(out.status.success(), "up.sh: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "up.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn start_writer() -> Writer {
     let writer = Writer::start(HOSTS.iter().map(|h| h.to_string()).collect(), 1);
-    wait_until("the writer's first 200 rows", 30, || writer.acks().rows.len() >= 200);
+    wait_until("the writer's first 200 rows", 30, || {
+        writer.acks().rows.len() >= 200
+    });
     writer
 }
 
@@ -41,7 +49,11 @@ fn checksum(host: &str) -> String {
 /// Every acknowledged row is on `new_master`, and `others` hold exactly the same table.
 fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
     let present = ids_on(new_master);
-    let missing: Vec<u64> = acks.ids().into_iter().filter(|id| !present.contains(id)).collect();
+    let missing: Vec<u64> = acks
+        .ids()
+        .into_iter()
+        .filter(|id| !present.contains(id))
+        .collect();
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged rows missing on the new master {new_master}: {:?}",
@@ -50,9 +62,11 @@ fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
         &missing[..missing.len().min(20)]
     );
     for other in others {
-        wait_until(&format!("{other} to catch up with {new_master}"), 30, || {
-            checksum(other).split('\t').nth(1) == checksum(new_master).split('\t').nth(1)
-        });
+        wait_until(
+            &format!("{other} to catch up with {new_master}"),
+            30,
+            || checksum(other).split('\t').nth(1) == checksum(new_master).split('\t').nth(1),
+        );
     }
 }
 
@@ -70,22 +84,43 @@ fn manual_failover_after_kill9_loses_no_acknowledged_row_gtid() {
     fault("stop-io", "db2");
     fault("stop-io", "db3");
     let before = writer.acks().rows.len();
-    wait_until("100 rows no slave has", 30, || writer.acks().rows.len() >= before + 100);
+    wait_until("100 rows no slave has", 30, || {
+        writer.acks().rows.len() >= before + 100
+    });
     fault("kill-mysqld", "db1");
     let unreplicated = writer.acks().rows.len() - before;
 
-    let run = ha_manager(&["switch", "--conf", &conf(), "--master-state", "dead", "--yes"]);
+    let run = ha_manager(&[
+        "switch",
+        "--conf",
+        &conf(),
+        "--master-state",
+        "dead",
+        "--yes",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stderr.contains("saved") && run.stderr.contains("events of binlog"), "{}", run.all());
-    wait_until("writes on the new master", 30, || writer.acks().first_on(HOSTS[1]).is_some());
+    assert!(
+        run.stderr.contains("saved") && run.stderr.contains("events of binlog"),
+        "{}",
+        run.all()
+    );
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
     std::thread::sleep(Duration::from_millis(500));
     let acks = writer.finish();
-    assert!(unreplicated >= 100, "{unreplicated} rows were written after the IO threads stopped");
+    assert!(
+        unreplicated >= 100,
+        "{unreplicated} rows were written after the IO threads stopped"
+    );
     eprintln!(
         "kill -9 failover: {} rows acknowledged, {unreplicated} of them on no slave; longest write gap {:?}",
         acks.rows.len(),
         acks.longest_gap()
     );
     assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
-    assert!(slave_status("db3").contains("Master_Host: 198.18.0.12"), "db3 follows the new master");
+    assert!(
+        slave_status("db3").contains("Master_Host: 198.18.0.12"),
+        "db3 follows the new master"
+    );
 }
