@@ -1,0 +1,1 @@
+//! Tests on real relay logs and binlogs.
