@@ -517,7 +517,8 @@ mod tests {
 
     #[test]
     fn group_table() {
-        let cases: &[(&str, State, &[Role], &[Effect], State)] = &[
+        type Case<'a> = (&'a str, State, &'a [Role], &'a [Effect], State);
+        let cases: &[Case<'_>] = &[
             (
                 "MariaDB row transaction",
                 State::Idle,

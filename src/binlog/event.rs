@@ -143,6 +143,10 @@ impl<'a> Event<'a> {
     }
 
     /// True when the last four bytes are the CRC32 of the rest.
+    ///
+    /// A format description event's CRC32 is computed with the "binlog in
+    /// use" flag clear: the server sets and clears that flag in place without
+    /// rewriting the checksum.
     pub fn has_valid_crc(&self) -> bool {
         let Some(split) = self.bytes.len().checked_sub(CHECKSUM_LEN) else {
             return false;
@@ -151,7 +155,19 @@ impl<'a> Event<'a> {
             return false;
         }
         let (data, sum) = self.bytes.split_at(split);
-        u32_at(sum, 0) == Some(crc32(data))
+        let computed = if self.header.type_code == types::FORMAT_DESCRIPTION
+            && self.header.has_flag(flags::BINLOG_IN_USE)
+        {
+            // Flags are bytes 17..19, little endian; the flag is bit 0 of byte 17.
+            let mut crc = Crc32::new();
+            crc.update(&data[..17]);
+            crc.update(&[data[17] & !(flags::BINLOG_IN_USE as u8)]);
+            crc.update(&data[18..]);
+            crc.finish()
+        } else {
+            crc32(data)
+        };
+        u32_at(sum, 0) == Some(computed)
     }
 
     /// Checks the CRC32 when `alg` says the event carries one.
@@ -527,11 +543,28 @@ const CRC_TABLE: [u32; 256] = {
 
 /// CRC-32 (ISO-HDLC, as zlib's `crc32`), the binlog event checksum.
 pub fn crc32(data: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in data {
-        c = CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
+    let mut crc = Crc32::new();
+    crc.update(data);
+    crc.finish()
+}
+
+/// CRC-32 computed piece by piece.
+struct Crc32(u32);
+
+impl Crc32 {
+    fn new() -> Crc32 {
+        Crc32(0xFFFF_FFFF)
     }
-    c ^ 0xFFFF_FFFF
+
+    fn update(&mut self, data: &[u8]) {
+        for &b in data {
+            self.0 = CRC_TABLE[((self.0 ^ b as u32) & 0xff) as usize] ^ (self.0 >> 8);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        self.0 ^ 0xFFFF_FFFF
+    }
 }
 
 #[cfg(test)]
@@ -558,7 +591,12 @@ pub(crate) mod build {
         v.extend_from_slice(&flags.to_le_bytes());
         v.extend_from_slice(body);
         if crc {
-            let sum = crc32(&v);
+            // As the server does: an FDE's CRC32 is computed with the in-use flag clear.
+            let mut clear = v.clone();
+            if type_code == types::FORMAT_DESCRIPTION {
+                clear[17] &= !(flags::BINLOG_IN_USE as u8);
+            }
+            let sum = crc32(&clear);
             v.extend_from_slice(&sum.to_le_bytes());
         }
         v
@@ -715,7 +753,7 @@ mod tests {
     #[test]
     fn strict_positions_catch_garbage_headers() {
         let good = build::simple(types::XID, 1, 4 + 27, 8, false);
-        let bytes = file(&[good.clone()]);
+        let bytes = file(std::slice::from_ref(&good));
         let n = Events::new("b", &bytes)
             .expect("magic")
             .strict_positions()
@@ -766,6 +804,15 @@ mod tests {
             assert_eq!(fde.checksum, want);
             assert_eq!(ev.has_valid_crc(), crc);
         }
+        // The server sets the in-use flag without updating the CRC32.
+        let mut bytes = build::fde(3, 256, 0, 0, true);
+        bytes[17] |= flags::BINLOG_IN_USE as u8;
+        let ev = Event {
+            offset: 4,
+            header: EventHeader::parse(&bytes).expect("header"),
+            bytes: &bytes,
+        };
+        assert!(ev.has_valid_crc());
         assert!(checksum_aware("5.6.1-log"));
         assert!(!checksum_aware("5.5.62-log"));
         assert!(checksum_aware("5.5.68-MariaDB"));

@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(diff.transactions, 3);
         // From the end: nothing, but still a valid file.
         let end = BinlogPos::new("mysql-bin.000003", b.bytes.len() as u64);
-        let diff = binlog_tail(&[b.clone()], &end).expect("empty");
+        let diff = binlog_tail(std::slice::from_ref(&b), &end).expect("empty");
         assert!(diff.is_empty());
         assert_eq!(diff.to, end);
         assert_eq!(&diff.bytes[..4], &MAGIC);
