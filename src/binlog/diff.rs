@@ -294,6 +294,8 @@ pub(crate) struct DiffBuilder<'a> {
     dropped: Vec<DroppedGroup>,
     dedupe: Option<Dedupe>,
     duplicates: usize,
+    /// The first event taken must start a transaction.
+    require_group_start: bool,
 }
 
 impl<'a> DiffBuilder<'a> {
@@ -317,7 +319,13 @@ impl<'a> DiffBuilder<'a> {
             truncated: Vec::new(),
             dropped: Vec::new(),
             duplicates: 0,
+            require_group_start: false,
         }
+    }
+
+    /// The state before `from` is unknown: refuse to start with the middle of a transaction.
+    pub fn require_group_start(&mut self) {
+        self.require_group_start = true;
     }
 
     pub fn fde(&self) -> Option<&FormatDescription> {
@@ -389,7 +397,23 @@ impl<'a> DiffBuilder<'a> {
                 }
             }
         }
-        let fed = self.tracker.feed(role(event, alg, qph));
+        let role = role(event, alg, qph);
+        if std::mem::take(&mut self.require_group_start)
+            && !matches!(
+                role,
+                Role::MariadbGtid { .. }
+                    | Role::MysqlGtid
+                    | Role::Begin
+                    | Role::Statement
+                    | Role::Prelude
+            )
+        {
+            return Err(BinlogError::StartInsideTransaction {
+                start: self.from.clone(),
+                group_start: None,
+            });
+        }
+        let fed = self.tracker.feed(role);
         if fed.interrupted {
             self.drop_pending(DropReason::Interrupted);
         }

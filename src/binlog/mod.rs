@@ -88,10 +88,11 @@ pub enum BinlogError {
         file: String,
         end: u64,
     },
-    #[error("{start} is inside a transaction that began at {group_start}; a diff must start between transactions (use the slave's Exec_Master_Log_Pos, not Read_Master_Log_Pos)")]
+    #[error("{start} is inside a transaction{}; a diff must start between transactions (use the slave's Exec_Master_Log_Pos, not Read_Master_Log_Pos)", began_at(.group_start))]
     StartInsideTransaction {
         start: BinlogPos,
-        group_start: BinlogPos,
+        /// Where the transaction began, when the logs show it.
+        group_start: Option<BinlogPos>,
     },
     #[error("binlog files are not consecutive: {prev} is followed by {next}")]
     NotConsecutive { prev: String, next: String },
@@ -126,4 +127,11 @@ pub enum BinlogError {
         offset: u64,
         resume_at: BinlogPos,
     },
+}
+
+fn began_at(group_start: &Option<BinlogPos>) -> String {
+    match group_start {
+        Some(p) => format!(" that began at {p}"),
+        None => String::new(),
+    }
 }

@@ -1,6 +1,8 @@
 //! Relay logs: where another slave's master position lies in them, and the diff from there.
 //!
-//! What a MariaDB 10.11 relay log holds (seen in the fixtures; MySQL is alike):
+//! What a MariaDB 10.11 relay log holds (seen in the fixtures; MySQL's relay
+//! logs follow the same scheme, plus previous-GTIDs events, but no MySQL
+//! fixture backs that here):
 //! - every relay log starts with the slave's own format description event
 //!   (the slave's server id, flag `LOG_EVENT_RELAY_LOG_F`);
 //! - when the IO thread connects, the master sends a fake rotate (`log_pos` 0,
@@ -15,7 +17,10 @@
 //! - when only the relay log rotates (`max_relay_log_size`), the new one holds
 //!   the slave's FDE and a copy of the master's FDE (artificial, `log_pos` 0),
 //!   and no name of the master's file: it carries over from the older relay logs;
-//! - every relay log but the last ends with the slave's own rotate to the next one.
+//! - every relay log but the last ends with the slave's own rotate to the next one;
+//! - after a reconnection in the middle of a transaction the master either
+//!   goes on from there (file/position) or sends the whole transaction again
+//!   (GTID); a resent event is recognised by its master position and copied once.
 //!
 //! Every other event is the master's, header untouched, so its `log_pos` is the
 //! master position after it in the master file named by the last rotate.
@@ -49,6 +54,11 @@ pub enum FindError {
     },
     #[error("{target} is ahead of the relay logs, which end at master position {latest}: this slave has not read that far")]
     BeyondRelayLogs {
+        target: BinlogPos,
+        latest: BinlogPos,
+    },
+    #[error("{target} is in a binlog the relay logs do not hold: they hold the master's {}.* files, up to {latest}", .latest.stem())]
+    OtherBinlogName {
         target: BinlogPos,
         latest: BinlogPos,
     },
@@ -113,6 +123,9 @@ pub fn find_master_pos(relay_logs: &[LogFile], target: &BinlogPos) -> Result<Rel
     }
     let target = target.clone();
     match (earliest, latest) {
+        (Some(_), Some(latest)) if latest.stem() != target.stem() => {
+            Err(FindError::OtherBinlogName { target, latest })
+        }
         (Some(earliest), Some(latest)) => {
             if target < earliest {
                 Err(FindError::NotInRelayLogs {
@@ -193,10 +206,8 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
                 }
                 match &step.kind {
                     Kind::MasterFde(fde) => {
-                        if fde.create_timestamp != 0
-                            && !step.event.header.has_flag(flags::ARTIFICIAL)
-                        {
-                            // A restarted master: the server drops any open transaction.
+                        if master_restarted(&step.event, fde) {
+                            // The server drops any open transaction here.
                             tracker = Tracker::new(State::Idle);
                         }
                         master_fde = Some((step.file_index, step.event, fde.clone()));
@@ -249,10 +260,15 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
     if tracker.in_group() {
         return Err(BinlogError::StartInsideTransaction {
             start: from,
-            group_start: group_start.unwrap_or_else(|| BinlogPos::new("?", 0)),
+            group_start,
         });
     }
     let mut builder = DiffBuilder::new(from, true);
+    if tracker.state == State::Unknown {
+        // Nothing before the cut showed where transactions end (the relay logs
+        // before it were purged): the first event after it must start one.
+        builder.require_group_start();
+    }
     if let Some((index, event, fde)) = master_fde {
         builder.set_fde(&relay_logs[index].name, &event, fde)?;
     }
@@ -285,9 +301,7 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
                                     offset: step.event.offset,
                                 });
                             }
-                            if fde.create_timestamp != 0
-                                && !step.event.header.has_flag(flags::ARTIFICIAL)
-                            {
+                            if master_restarted(&step.event, &fde) {
                                 builder.drop_pending(DropReason::MasterRestarted);
                             }
                         }
@@ -331,6 +345,15 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
         }
     }
     Ok(builder.finish())
+}
+
+/// A format description event that starts a restarted master's first binlog:
+/// `created` is set only there, and the master zeroes it (and `log_pos`) when
+/// it sends a file from the middle.
+fn master_restarted(event: &Event<'_>, fde: &FormatDescription) -> bool {
+    fde.create_timestamp != 0
+        && event.header.log_pos != 0
+        && !event.header.has_flag(flags::ARTIFICIAL)
 }
 
 /// What a relay log event is.
@@ -489,9 +512,10 @@ impl<'a> Walker<'a> {
                 file: file_name.clone(),
                 offset: event.offset,
             });
-        } else if h.has_flag(flags::RELAY_LOG)
-            || (h.type_code == types::ROTATE && Some(h.server_id) == self.own_server_id)
-        {
+        } else if h.has_flag(flags::RELAY_LOG) || Some(h.server_id) == self.own_server_id {
+            // The slave's own bookkeeping (its rotate to the next relay log; in
+            // MySQL also its previous-GTIDs event). The IO thread never writes a
+            // master event carrying the slave's own server id.
             Kind::RelayOwn
         } else {
             match h.type_code {
@@ -840,6 +864,69 @@ mod tests {
         );
         assert_eq!(diff.to, BinlogPos::new("mysql-bin.000002", 700));
         assert!(diff.incomplete_tail().is_none());
+    }
+
+    /// File/position mode: the IO thread reconnects in the middle of a
+    /// transaction and the master goes on from there; the FDE it sends for a
+    /// mid-file start (log_pos 0) is no restart, even with `created` set.
+    #[test]
+    fn a_mid_transaction_reconnection_continues_the_transaction() {
+        let t2 = trx(2, 1200);
+        let logs = vec![
+            log(
+                "relay-bin.000002",
+                &cat(vec![
+                    vec![own_fde(), fake_rotate("mysql-bin.000001", 4)],
+                    vec![build::fde(MASTER, 256, 0, 1_700_000_000, true)],
+                    trx(1, 800),
+                    t2[..2].to_vec(),
+                    vec![own_rotate("relay-bin.000003")],
+                ]),
+            ),
+            log(
+                "relay-bin.000003",
+                &cat(vec![
+                    vec![own_fde(), fake_rotate("mysql-bin.000001", 1000)],
+                    vec![build::fde(MASTER, 0, 0, 1_700_000_000, true)],
+                    t2[2..].to_vec(),
+                ]),
+            ),
+        ];
+        let cut = find_master_pos(&logs, &BinlogPos::new("mysql-bin.000001", 800)).expect("found");
+        let diff = cut_diff(&logs, &cut).expect("diff");
+        assert_eq!((diff.transactions, diff.events, diff.duplicates), (1, 4, 0));
+        assert!(diff.dropped.is_empty());
+        assert_eq!(diff.to, BinlogPos::new("mysql-bin.000001", 1200));
+    }
+
+    /// Relay logs purged up to the middle of a transaction: a cut before its
+    /// end cannot be told from a boundary by what comes before, so the event
+    /// after it decides.
+    #[test]
+    fn a_cut_where_the_transaction_state_is_unknown() {
+        let t1 = trx(1, 1200);
+        let logs = vec![log(
+            "relay-bin.000009",
+            &cat(vec![
+                vec![own_fde(), build::fde(MASTER, 0, flags::ARTIFICIAL, 0, true)],
+                t1[1..].to_vec(),
+                trx(2, 1600),
+                vec![build::rotate(MASTER, 1647, 0, "mysql-bin.000008", 4, true)],
+            ]),
+        )];
+        let err = find_master_pos(&logs, &BinlogPos::new("mysql-bin.000007", 1100))
+            .map_err(|e| e.to_string())
+            .and_then(|cut| cut_diff(&logs, &cut).map_err(|e| e.to_string()))
+            .expect_err("inside");
+        assert!(
+            err.contains(
+                "mysql-bin.000007:1100 is inside a transaction; a diff must start between"
+            ),
+            "{err}"
+        );
+        let cut = find_master_pos(&logs, &BinlogPos::new("mysql-bin.000007", 1200)).expect("found");
+        let diff = cut_diff(&logs, &cut).expect("after the XID");
+        assert_eq!(diff.transactions, 1);
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, BinlogE
                     if before_start.in_group() {
                         return Err(BinlogError::StartInsideTransaction {
                             start: start.clone(),
-                            group_start,
+                            group_start: Some(group_start),
                         });
                     }
                 }

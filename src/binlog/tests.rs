@@ -526,6 +526,14 @@ fn positions_outside_the_relay_logs() {
                 .contains("no event in the relay logs ends at"),
             "{err}"
         );
+        let other = BinlogPos::new("master-bin.000003", 4);
+        let err = find_master_pos(&s.relay, &other).expect_err("other name");
+        assert!(matches!(err, FindError::OtherBinlogName { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("they hold the master's mysql-bin.* files"),
+            "{err}"
+        );
         let older = BinlogPos::new("mysql-bin.000000", 4);
         let err = find_master_pos(&s.relay, &older).expect_err("older");
         assert!(matches!(err, FindError::NotInRelayLogs { .. }), "{err}");
