@@ -1,29 +1,137 @@
 //! Binary log and relay log files: event headers, finding a master position in relay logs, cutting diffs.
-// TEMPORARY STUB (replaced by the binlog branch)
-#[derive(Debug, Clone)]
+//!
+//! Pure (L0): everything works on bytes already in memory (the caller fetches
+//! the files over SSH and ships the result back); no I/O, no clock, no logging.
+//!
+//! - [`event`]: the v4 event header, [`Events`] over a file's bytes, the few
+//!   event bodies we read (format description, rotate, query text, MariaDB GTID).
+//! - [`relay`]: [`find_master_pos`] finds where a slave's master position lies
+//!   in another slave's relay logs; [`cut_diff`] turns the rest of the relay
+//!   logs into a binlog file that `mysqlbinlog FILE | mysql` applies.
+//! - [`tail`]: [`binlog_tail`] saves the dead master's binlog from a position
+//!   to the end, as one file.
+//! - [`diff`]: the [`Diff`] both produce, always ending on a transaction
+//!   boundary, with what was left out and why.
+//!
+//! Relay logs keep each event's header as the master wrote it, so the
+//! `end_log_pos` of an event copied from a relay log is the master's position
+//! after it; the relay log's own bookkeeping (its format description events,
+//! rotates to the next relay log, fake rotates naming the master's file) tells
+//! which master file that position is in.
+
+pub mod diff;
+pub mod event;
+pub mod relay;
+pub mod tail;
+
+#[cfg(test)]
+mod tests;
+
+use thiserror::Error;
+
+use crate::topology::position::BinlogPos;
+
+pub use diff::{Diff, DropReason, DroppedGroup};
+pub use event::{ChecksumAlg, Event, EventHeader, Events, FormatDescription, Rotate, Truncation};
+pub use relay::{cut_diff, find_master_pos, FindError, RelayCut};
+pub use tail::binlog_tail;
+
+/// One binlog or relay log file, fetched whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFile {
+    /// The file name as the server names it (`mysql-bin.000002`, `relay-bin.000017`).
     pub name: String,
     pub bytes: Vec<u8>,
 }
-pub struct Diff {
-    pub bytes: Vec<u8>,
-    pub events: usize,
-    pub from: crate::topology::position::BinlogPos,
-    pub to: crate::topology::position::BinlogPos,
+
+impl LogFile {
+    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> LogFile {
+        LogFile {
+            name: name.into(),
+            bytes,
+        }
+    }
 }
-pub struct RelayCut;
-pub fn find_master_pos(
-    _: &[LogFile],
-    _: &crate::topology::position::BinlogPos,
-) -> Result<RelayCut, String> {
-    Err("stub".into())
+
+/// A binlog or relay log that cannot be used as asked.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BinlogError {
+    #[error("{file} is not a binlog or relay log: it does not start with the binlog magic bytes \\xfebin ({len} bytes)")]
+    BadMagic { file: String, len: u64 },
+    #[error("{file} is damaged at offset {offset}: {reason}")]
+    Corrupt {
+        file: String,
+        offset: u64,
+        reason: String,
+    },
+    #[error("{file}: the event at offset {offset} (type {type_code}) fails its CRC32 checksum; the file is damaged")]
+    BadChecksum {
+        file: String,
+        offset: u64,
+        type_code: u8,
+    },
+    #[error("{file}: encrypted binlog events from offset {offset} (encrypt_binlog); they cannot be copied")]
+    Encrypted { file: String, offset: u64 },
+    #[error("no log files were given")]
+    NoFiles,
+    #[error("the first binlog file given is {first}, but the start position is {start}")]
+    StartFileMismatch { first: String, start: BinlogPos },
+    #[error("{start} is not an event boundary: the event there starts at {event_start} and ends at {event_end}")]
+    NotAnEventBoundary {
+        start: BinlogPos,
+        event_start: u64,
+        event_end: u64,
+    },
+    #[error("{start} is past the last complete event of {file}, which ends at {end}")]
+    StartBeyondEnd {
+        start: BinlogPos,
+        file: String,
+        end: u64,
+    },
+    #[error("{start} is inside a transaction{}; a diff must start between transactions (use the slave's Exec_Master_Log_Pos, not Read_Master_Log_Pos)", began_at(.group_start))]
+    StartInsideTransaction {
+        start: BinlogPos,
+        /// Where the transaction began, when the logs show it.
+        group_start: Option<BinlogPos>,
+    },
+    #[error("binlog files are not consecutive: {prev} is followed by {next}")]
+    NotConsecutive { prev: String, next: String },
+    #[error("the master changed binlog_checksum from {before} to {after} ({file} offset {offset}); one diff file cannot hold events of both")]
+    ChecksumChanged {
+        before: ChecksumAlg,
+        after: ChecksumAlg,
+        file: String,
+        offset: u64,
+    },
+    #[error("relay log cut {file} offset {offset} is not usable: {reason}")]
+    BadCut {
+        file: String,
+        offset: u64,
+        reason: String,
+    },
+    #[error(
+        "{file} offset {offset}: no format description event of the master comes before this event"
+    )]
+    NoMasterFormatDescription { file: String, offset: u64 },
+    #[error("{file} offset {offset}: the relay logs do not say which master binlog file this point is in (the relay logs before it were purged)")]
+    UnknownMasterFile { file: String, offset: u64 },
+    #[error("the relay logs hold two different events ending at master position {pos} (the second in {file} at offset {offset}); was the master's binlog reset?")]
+    Conflict {
+        pos: BinlogPos,
+        file: String,
+        offset: u64,
+    },
+    #[error("{file} ends with a partial event at offset {offset}, and the next relay log does not resume the master's stream at or before {resume_at}: events may be missing")]
+    RelayGap {
+        file: String,
+        offset: u64,
+        resume_at: BinlogPos,
+    },
 }
-pub fn cut_diff(_: &[LogFile], _: &RelayCut) -> Result<Diff, String> {
-    Err("stub".into())
-}
-pub fn binlog_tail(
-    _: &[LogFile],
-    _: &crate::topology::position::BinlogPos,
-) -> Result<Diff, String> {
-    Err("stub".into())
+
+fn began_at(group_start: &Option<BinlogPos>) -> String {
+    match group_start {
+        Some(p) => format!(" that began at {p}"),
+        None => String::new(),
+    }
 }
