@@ -312,11 +312,24 @@ pub fn pid_alive(pid: u32) -> bool {
     match i32::try_from(pid) {
         // 0 would probe our own process group, not a process.
         Ok(p) if p > 0 => match raw_kill(p, 0) {
-            Ok(()) => true,
+            Ok(()) => !is_zombie(pid),
             Err(e) => e.raw_os_error() == Some(libc::EPERM),
         },
         _ => false,
     }
+}
+
+/// A zombie has exited and only waits for its parent to reap it: it is not
+/// running, although signal 0 still reaches it.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The state follows the command name, which is in parentheses and may contain spaces.
+            let after = stat.rsplit_once(')')?.1;
+            after.split_whitespace().next().map(|state| state == "Z")
+        })
+        .unwrap_or(false)
 }
 
 fn send_signal(pid: u32, signal: libc::c_int) -> Result<(), AdminError> {
@@ -346,6 +359,22 @@ fn raw_kill(pid: i32, signal: libc::c_int) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod zombie_tests {
+    use super::*;
+
+    #[test]
+    fn an_exited_unreaped_child_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Give it time to exit; it stays a zombie until we wait for it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!pid_alive(pid), "zombie counted as alive");
+        child.wait().unwrap();
+        assert!(pid_alive(std::process::id()));
     }
 }
 

@@ -18,3 +18,9 @@ mod writer;
 
 #[path = "integration/lab_failover.rs"]
 mod lab_failover;
+
+#[path = "integration/manager.rs"]
+mod manager;
+
+#[path = "integration/lab_auto.rs"]
+mod lab_auto;

@@ -232,6 +232,8 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
             master_spec.label()
         ),
     );
+    ctx.steps
+        .facts(|f| f.new_master = Some(host_ref(&topo.nodes[new_master].spec)));
 
     let mut promoted = Promoted {
         new_master,

@@ -10,10 +10,10 @@ use crate::util::{
 };
 use crate::writer::{Acks, Writer};
 
-const HOSTS: [&str; 3] = ["198.18.0.11", "198.18.0.12", "198.18.0.13"];
+pub const HOSTS: [&str; 3] = ["198.18.0.11", "198.18.0.12", "198.18.0.13"];
 
 /// A fresh lab for each failover test (about 3 s), so no test inherits another's topology.
-fn fresh_lab(mode: &str) {
+pub fn fresh_lab(mode: &str) {
     let out = std::process::Command::new("bash")
         .arg(repo().join("scripts/lab/up.sh"))
         .args(["--hosts", "3", "--mode", mode, "--dir"])
@@ -27,7 +27,7 @@ fn fresh_lab(mode: &str) {
     );
 }
 
-fn start_writer() -> Writer {
+pub fn start_writer() -> Writer {
     let writer = Writer::start(HOSTS.iter().map(|h| h.to_string()).collect(), 1);
     wait_until("the writer's first 200 rows", 30, || {
         writer.acks().rows.len() >= 200
@@ -35,19 +35,19 @@ fn start_writer() -> Writer {
     writer
 }
 
-fn ids_on(host: &str) -> BTreeSet<u64> {
+pub fn ids_on(host: &str) -> BTreeSet<u64> {
     sql(host, "SELECT id FROM test.t")
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
 
-fn checksum(host: &str) -> String {
+pub fn checksum(host: &str) -> String {
     sql(host, "CHECKSUM TABLE test.t").trim().to_owned()
 }
 
 /// Every acknowledged row is on `new_master`, and `others` hold exactly the same table.
-fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
+pub fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
     let present = ids_on(new_master);
     let missing: Vec<u64> = acks
         .ids()
@@ -70,7 +70,7 @@ fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
     }
 }
 
-fn conf() -> String {
+pub fn conf() -> String {
     lab_conf().to_string_lossy().into_owned()
 }
 

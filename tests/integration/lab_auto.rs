@@ -1,0 +1,242 @@
+//! `ha-manager start` on the real lab: monitor, detect, fail over, keep watching.
+//! Each scenario runs a writer, makes a real fault, and counts acknowledged rows.
+
+use std::time::Duration;
+
+use crate::lab_failover::{assert_no_loss, conf, fresh_lab, start_writer, HOSTS};
+use crate::manager::{now, secs, Manager};
+use crate::util::{fault, ha_manager, lab_dir, lab_lock, slave_status, sql, variant, wait_until};
+
+/// Prints the scenario's timings (fault → death declared → every slave repointed).
+fn timings(name: &str, m: &Manager, fault_at: chrono::NaiveDateTime) {
+    let dead = m.time_of("is dead:");
+    let done = m
+        .time_of("completed successfully")
+        .or_else(|| m.time_of("Master failover completed"));
+    eprintln!(
+        "TIMING {name}: fault→dead {:.3}s, dead→all repointed {:.3}s, total {:.3}s",
+        secs(fault_at, dead),
+        dead.map(|d| secs(d, done)).unwrap_or(f64::NAN),
+        secs(fault_at, done)
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn kill9_master_gtid_no_acknowledged_row_lost() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
+    // From here on, rows reach no slave: only the master's binlog has them.
+    fault("stop-io", "db2");
+    fault("stop-io", "db3");
+    let before = writer.acks().rows.len();
+    wait_until("100 rows no slave has", 30, || {
+        writer.acks().rows.len() >= before + 100
+    });
+    let fault_at = now();
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    timings("kill9-gtid", &m, fault_at);
+    let log = m.text();
+    assert!(
+        log.contains("events of binlog"),
+        "the dead master's binlog was saved:\n{log}"
+    );
+    assert!(log.contains("----- Failover Report -----"), "{log}");
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    eprintln!(
+        "kill9-gtid: {} rows acknowledged; write gap {:?}",
+        acks.rows.len(),
+        acks.longest_gap()
+    );
+    assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
+    let status = ha_manager(&["status", "--conf", &conf()]);
+    assert_eq!(
+        status.code,
+        2,
+        "manager exited: NOT_RUNNING: {}",
+        status.all()
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn host_down_then_back_is_fenced_read_only() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &[]);
+    let fault_at = now();
+    fault("link-down", "db1");
+    m.wait_log("completed successfully", 60);
+    timings("host-down", &m, fault_at);
+    let log = m.text();
+    assert!(
+        log.contains("may be lost"),
+        "the report names what may be lost:\n{log}"
+    );
+    let journal = std::fs::read_to_string(lab_dir().join("manager/app1.journal.jsonl")).unwrap();
+    assert!(
+        journal.contains("possibly_lost") && journal.contains("mysql-bin."),
+        "journal: {journal}"
+    );
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    let acks = writer.finish();
+    // Rows acknowledged by db1 after the link went down cannot be anywhere else;
+    // every row acknowledged by the new master must be there.
+    let on_new: Vec<u64> = acks
+        .rows
+        .iter()
+        .filter(|r| r.1 == HOSTS[1])
+        .map(|r| r.0)
+        .collect();
+    let present = crate::lab_failover::ids_on(HOSTS[1]);
+    assert!(on_new.iter().all(|id| present.contains(id)));
+    assert!(
+        m.is_running(),
+        "the manager keeps running after the failover:\n{}",
+        m.text()
+    );
+
+    // The old master comes back with mysqld still writable: it must be fenced.
+    fault("link-up", "db1");
+    wait_until("db1 set read-only by the manager", 20, || {
+        sql("db1", "SELECT @@read_only").trim() == "1"
+    });
+    m.wait_log("came back WRITABLE", 10);
+    let stop = ha_manager(&["stop", "--conf", &conf()]);
+    assert_eq!(stop.code, 0, "{}", stop.all());
+    assert_eq!(m.wait_exit(15), 0, "{}", m.text());
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn lagging_slave_catches_up_gtid() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
+    fault("stop-io", "db3");
+    let before = writer.acks().rows.len();
+    wait_until("db3 falls behind", 30, || {
+        writer.acks().rows.len() >= before + 300
+    });
+    let fault_at = now();
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    timings("lagging-gtid", &m, fault_at);
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    let acks = writer.finish();
+    assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn lagging_slave_gets_relay_log_diff_filepos() {
+    let _lab = lab_lock();
+    fresh_lab("filepos");
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
+    fault("stop-io", "db3");
+    let before = writer.acks().rows.len();
+    wait_until("db3 falls behind", 30, || {
+        writer.acks().rows.len() >= before + 300
+    });
+    let fault_at = now();
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    timings("lagging-filepos", &m, fault_at);
+    let log = m.text();
+    assert!(log.contains("file/position mode"), "{log}");
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    let acks = writer.finish();
+    assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
+    assert!(
+        slave_status("db3").contains("Master_Host: 198.18.0.12"),
+        "db3 follows the new master"
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn no_master_latest_slave_still_feeds_the_candidate() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().unwrap();
+    // db2 (the latest) may never be master; db3 (lagging) is the candidate.
+    let cnf = variant(&lab_dir().join("app1.cnf"), dir.path(), |t| {
+        t.replace(
+            "[server2]\nhostname=198.18.0.12\ncandidate_master=1",
+            "[server2]\nhostname=198.18.0.12\nno_master=1",
+        )
+        .replace(
+            "[server3]\nhostname=198.18.0.13",
+            "[server3]\nhostname=198.18.0.13\ncandidate_master=1",
+        )
+    });
+    let cnf = cnf.to_string_lossy().into_owned();
+    assert!(std::fs::read_to_string(&cnf)
+        .unwrap()
+        .contains("no_master=1"));
+    let writer = start_writer();
+    let mut m = Manager::start(&cnf, &["--exit-after-failover"]);
+    fault("stop-io", "db3");
+    let before = writer.acks().rows.len();
+    wait_until("db3 falls behind", 30, || {
+        writer.acks().rows.len() >= before + 300
+    });
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    let log = m.text();
+    assert!(
+        log.contains("198.18.0.13(198.18.0.13:3306): Selected as the new master"),
+        "{log}"
+    );
+    assert!(log.contains("caught up from 198.18.0.12"), "{log}");
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[2]).is_some()
+    });
+    let acks = writer.finish();
+    assert_no_loss(&acks, HOSTS[2], &[HOSTS[1]]);
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn cut_path_to_master_only_is_no_failover() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let mut m = Manager::start(&conf(), &[]);
+    fault("cut-manager", "db1");
+    m.wait_log("reachable from replicas", 30);
+    fault("heal-manager", "db1");
+    wait_until("PING_OK again", 30, || {
+        ha_manager(&["status", "--conf", &conf()]).code == 0
+    });
+    assert!(m.is_running(), "{}", m.text());
+    assert!(
+        !m.text().contains("Phase 1: Configuration Check"),
+        "no failover started:\n{}",
+        m.text()
+    );
+    assert_eq!(
+        sql("db2", "SELECT @@read_only").trim(),
+        "1",
+        "db2 was not promoted"
+    );
+    assert!(slave_status("db2").contains("Master_Host: 198.18.0.11"));
+    let stop = ha_manager(&["stop", "--conf", &conf()]);
+    assert_eq!(stop.code, 0, "{}", stop.all());
+    m.wait_exit(15);
+}

@@ -1,0 +1,107 @@
+//! A running `ha-manager start` in the background, its log, and its timings.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Manager {
+    child: Option<Child>,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Manager {
+    /// Starts `ha-manager start --conf CONF EXTRA...` and waits until it reports PING_OK.
+    pub fn start(conf: &str, extra: &[&str]) -> Manager {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("manager.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ha-manager"))
+            .args(["start", "--conf", conf])
+            .args(extra)
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start ha-manager");
+        let m = Manager {
+            child: Some(child),
+            log,
+            _dir: dir,
+        };
+        m.wait_log("Monitoring ", 30);
+        crate::util::wait_until("status PING_OK", 15, || {
+            crate::util::ha_manager(&["status", "--conf", conf]).code == 0
+        });
+        m
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.text().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "timed out after {secs}s waiting for '{needle}' in the manager log:\n{}",
+            self.text()
+        );
+    }
+
+    /// Waits for the manager to exit on its own; returns its exit code.
+    pub fn wait_exit(&mut self, secs: u64) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                panic!("manager still running after {secs}s:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// The log line timestamp (`2026-11-22 02:01:41.662`) of the first line containing `needle`.
+    pub fn time_of(&self, needle: &str) -> Option<chrono::NaiveDateTime> {
+        self.text()
+            .lines()
+            .find(|l| l.contains(needle))
+            .and_then(|l| {
+                chrono::NaiveDateTime::parse_from_str(l.get(..23)?, "%Y-%m-%d %H:%M:%S%.3f").ok()
+            })
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        // Only the child this test started.
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Local wall time in the log's format, for timing from a fault.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Local::now().naive_local()
+}
+
+pub fn secs(from: chrono::NaiveDateTime, to: Option<chrono::NaiveDateTime>) -> f64 {
+    to.map(|t| (t - from).num_milliseconds() as f64 / 1000.0)
+        .unwrap_or(f64::NAN)
+}
