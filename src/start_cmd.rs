@@ -98,7 +98,14 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
 
         if args.dry_run {
             let ctx = failover_ctx(&config, &connector, &remote, true, Journal::default());
-            let outcome = failover::run(&ctx, DeadMaster { index: dead.index }).await;
+            let outcome = failover::run(
+                &ctx,
+                DeadMaster {
+                    index: dead.index,
+                    ssh_reachable: ssh_known(dead.ssh_reachable),
+                },
+            )
+            .await;
             tracing::info!("--dry-run: nothing was changed.");
             return Ok(match outcome {
                 Outcome::Failed { .. } => Exit::Failed,
@@ -117,7 +124,14 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
             tracing::warn!("journal file: {e}");
         }
         let ctx = failover_ctx(&config, &connector, &remote, false, journal);
-        let outcome = failover::run(&ctx, DeadMaster { index: dead.index }).await;
+        let outcome = failover::run(
+            &ctx,
+            DeadMaster {
+                index: dead.index,
+                ssh_reachable: ssh_known(dead.ssh_reachable),
+            },
+        )
+        .await;
         let report = notify::report::render(&ctx.steps.journal());
         eprintln!("{}", report.log_text());
         let delivery = notify::Notifier::from_config(&config)
@@ -305,5 +319,14 @@ impl Shutdown {
                 return;
             }
         }
+    }
+}
+
+fn ssh_known(reach: crate::monitor::verdict::SshReach) -> Option<bool> {
+    use crate::monitor::verdict::SshReach;
+    match reach {
+        SshReach::Reachable => Some(true),
+        SshReach::Unreachable => Some(false),
+        SshReach::Unknown => None,
     }
 }

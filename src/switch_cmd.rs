@@ -64,7 +64,14 @@ pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     };
 
     if args.dry_run || ask {
-        let outcome = failover::run(&ctx(true), DeadMaster { index: master }).await;
+        let outcome = failover::run(
+            &ctx(true),
+            DeadMaster {
+                index: master,
+                ssh_reachable: None,
+            },
+        )
+        .await;
         if let Outcome::Failed { reason, .. } = &outcome {
             tracing::error!("{reason}");
             return Ok(Exit::Failed);
@@ -81,7 +88,14 @@ pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         }
     }
     let ctx = ctx(false);
-    let outcome = failover::run(&ctx, DeadMaster { index: master }).await;
+    let outcome = failover::run(
+        &ctx,
+        DeadMaster {
+            index: master,
+            ssh_reachable: None,
+        },
+    )
+    .await;
     Ok(report(&outcome))
 }
 

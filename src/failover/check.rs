@@ -6,6 +6,9 @@ use crate::mysql::gather;
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, ReplMode};
 
+/// MHA's double check: a fresh connection to the dead master, bounded by 1 s.
+const DOUBLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The topology as phase 1 found it.
 pub struct Checked {
     pub topology: Topology,
@@ -17,8 +20,16 @@ pub struct Checked {
 
 pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
     let stop = |reason: String| Stop::new(Phase::Check, reason);
-    let topology = gather::topology(&ctx.config, ctx.connector.clone()).await;
     let master = dead.index;
+    let normal = ctx.config.settings.mysql_timeout;
+    let topology = gather::topology_with(&ctx.config, ctx.connector.clone(), |i| {
+        if i == master {
+            DOUBLE_CHECK.min(normal)
+        } else {
+            normal
+        }
+    })
+    .await;
     let master_label = topology.label(master);
 
     // Double check: a fresh connection to the master must fail.

@@ -13,7 +13,7 @@ pub struct Fenced {
     pub ssh_reachable: bool,
 }
 
-pub async fn fence(ctx: &Ctx, checked: &Checked) -> Result<Fenced, Stop> {
+pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Result<Fenced, Stop> {
     let topology = &checked.topology;
     let timeout = ctx.config.settings.mysql_timeout;
     if !ctx.options.dry_run {
@@ -52,10 +52,14 @@ pub async fn fence(ctx: &Ctx, checked: &Checked) -> Result<Fenced, Stop> {
     let master = &topology.nodes[checked.master].spec;
     let label = master.label();
     let ssh_timeout = master.ssh.connection_timeout + std::time::Duration::from_secs(5);
-    let ssh_reachable = matches!(
-        ctx.remote.run(&master.ssh, &["true".to_owned()], ssh_timeout).await,
-        Ok(out) if out.success()
-    );
+    // The monitor just checked; asking again would only wait out the same timeout.
+    let ssh_reachable = match known_ssh {
+        Some(known) => known,
+        None => matches!(
+            ctx.remote.run(&master.ssh, &["true".to_owned()], ssh_timeout).await,
+            Ok(out) if out.success()
+        ),
+    };
     if ssh_reachable {
         ctx.steps.info(
             Phase::Shutdown,

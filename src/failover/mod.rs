@@ -51,6 +51,8 @@ pub struct Options {
 pub struct DeadMaster {
     /// Index in `config.servers`.
     pub index: usize,
+    /// Whether its host answered SSH when death was confirmed (`None`: not checked yet).
+    pub ssh_reachable: Option<bool>,
 }
 
 /// One slave's fate in phase 4.
@@ -158,7 +160,7 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     ctx.steps
         .facts(|f| f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid);
     ctx.steps.banner(Phase::Shutdown);
-    let fenced = match fence::fence(ctx, &checked).await {
+    let fenced = match fence::fence(ctx, &checked, dead.ssh_reachable).await {
         Ok(f) => f,
         Err(stop) => return failed(summary, stop, !ctx.options.dry_run),
     };

@@ -10,10 +10,20 @@ use crate::topology::snapshot::{Node, NodeState, Observed, Topology};
 
 /// Reads every server at once; an unreachable one is recorded with the reason, not an error.
 pub async fn topology(config: &Config, connector: Arc<dyn Connector>) -> Topology {
-    let timeout = config.settings.mysql_timeout;
+    topology_with(config, connector, |_| config.settings.mysql_timeout).await
+}
+
+/// As [`topology`], with a connect/read bound per server (a server believed
+/// dead gets a short one, as MHA's 1 s double check).
+pub async fn topology_with(
+    config: &Config,
+    connector: Arc<dyn Connector>,
+    timeout_of: impl Fn(usize) -> Duration,
+) -> Topology {
     let mut tasks = JoinSet::new();
     for (index, spec) in config.servers.iter().cloned().enumerate() {
         let connector = connector.clone();
+        let timeout = timeout_of(index);
         tasks.spawn(async move {
             let state = observe(&spec, connector.as_ref(), timeout).await;
             (index, Node { spec, state })

@@ -2,7 +2,7 @@
 //! each broken cluster fails with the right host and reason named.
 
 use crate::util::{
-    fault, ha_manager, lab_conf, lab_lock, slave_status, sql, variant, wait_until, Restore,
+    fault, ha_manager, lab_conf, pristine_lab, slave_status, sql, variant, wait_until, Restore,
 };
 
 const DB1: &str = "198.18.0.11(198.18.0.11:3306)";
@@ -26,7 +26,7 @@ fn slave_running(host: &str) -> bool {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn healthy_cluster_passes_both_checks() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     let ssh = ha_manager(&["check-ssh", "--conf", &conf()]);
     assert_eq!(ssh.code, 0, "{}", ssh.all());
     assert!(
@@ -92,7 +92,7 @@ fn healthy_cluster_passes_both_checks() {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn stopped_sql_thread_is_named() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     fault("stop-sql", "db3");
     let _restore = Restore(|| {
         fault("start-slave", "db3");
@@ -123,7 +123,7 @@ fn stopped_sql_thread_is_named() {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn slave_of_the_wrong_master_is_named() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     // db3 replicates from db2 instead of db1 (GTID keeps it consistent).
     let repoint = |host: &str| {
         sql(
@@ -159,7 +159,7 @@ fn slave_of_the_wrong_master_is_named() {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn stopped_sshd_is_named() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     fault("stop-sshd", "db2");
     let _restore = Restore(|| fault("start-sshd", "db2"));
     let ssh = ha_manager(&["check-ssh", "--conf", &conf()]);
@@ -181,7 +181,7 @@ fn stopped_sshd_is_named() {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn wrong_admin_password_is_named() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     let dir = tempfile::tempdir().unwrap();
     let bad = variant(&lab_conf(), dir.path(), |t| {
         t.replace("password=hapass", "password=wrong-pass")
@@ -212,7 +212,7 @@ fn wrong_admin_password_is_named() {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn all_slaves_no_master_is_refused() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     let dir = tempfile::tempdir().unwrap();
     let conf = variant(&lab_conf(), dir.path(), |t| {
         t.replace("[server2]", "[server2]\nno_master=1")
@@ -237,7 +237,7 @@ fn all_slaves_no_master_is_refused() {
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn unknown_key_in_a_lab_config_changes_nothing() {
-    let _lab = lab_lock();
+    let _lab = pristine_lab();
     let before = sql("db1", "SELECT @@read_only, @@gtid_binlog_pos");
     let dir = tempfile::tempdir().unwrap();
     let conf = variant(&lab_conf(), dir.path(), |t| {

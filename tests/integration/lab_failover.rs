@@ -5,26 +5,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::util::{
-    fault, ha_manager, lab_conf, lab_dir, lab_lock, repo, slave_status, sql, wait_until,
-};
+use crate::util::{fault, ha_manager, lab_conf, lab_lock, slave_status, sql, wait_until};
 use crate::writer::{Acks, Writer};
 
 pub const HOSTS: [&str; 3] = ["198.18.0.11", "198.18.0.12", "198.18.0.13"];
 
 /// A fresh lab for each failover test (about 3 s), so no test inherits another's topology.
 pub fn fresh_lab(mode: &str) {
-    let out = std::process::Command::new("bash")
-        .arg(repo().join("scripts/lab/up.sh"))
-        .args(["--hosts", "3", "--mode", mode, "--dir"])
-        .arg(lab_dir())
-        .output()
-        .expect("run up.sh");
-    assert!(
-        out.status.success(),
-        "up.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::util::rebuild_lab(mode);
 }
 
 pub fn start_writer() -> Writer {

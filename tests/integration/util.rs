@@ -40,6 +40,34 @@ pub fn lab_dir() -> PathBuf {
 }
 
 /// Lab tests change the shared cluster: one at a time, even under a parallel runner.
+/// A test that fails over leaves the lab changed and marks it so; the next
+/// test that needs the original cluster rebuilds it.
+pub fn pristine_lab() -> MutexGuard<'static, ()> {
+    let guard = lab_lock();
+    if DIRTY.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        rebuild_lab("gtid");
+    }
+    guard
+}
+
+static DIRTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A fresh lab (about 3 s); the cluster counts as changed until the next rebuild.
+pub fn rebuild_lab(mode: &str) {
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/lab/up.sh"))
+        .args(["--hosts", "3", "--mode", mode, "--dir"])
+        .arg(lab_dir())
+        .output()
+        .expect("run up.sh");
+    assert!(
+        out.status.success(),
+        "up.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    DIRTY.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 pub fn lab_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -78,9 +106,17 @@ pub fn fault(action: &str, host: &str) {
     lab_script("fault.sh", &[action, host]);
 }
 
-/// Runs SQL on a lab host through its local socket.
+/// Runs SQL on a lab host (`db2` or `198.18.0.12`) through its local socket.
 pub fn sql(host: &str, statement: &str) -> String {
-    lab_script("sql.sh", &[host, statement])
+    lab_script("sql.sh", &[&lab_name(host), statement])
+}
+
+/// `198.18.0.12` → `db2`; names pass through.
+pub fn lab_name(host: &str) -> String {
+    match host.strip_prefix("198.18.0.1") {
+        Some(n) if n.len() == 1 => format!("db{n}"),
+        _ => host.to_owned(),
+    }
 }
 
 /// `SHOW SLAVE STATUS\G` on a lab host, with column names.
