@@ -60,6 +60,9 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
             Ok(out) if out.success()
         ),
     };
+    super::hooks::ip_stop(ctx, master, ssh_reachable).await?;
+    // shutdown_script exit 0 means the host was powered off: SSH is gone with it.
+    let ssh_reachable = super::hooks::shutdown(ctx, master, ssh_reachable).await?;
     if ssh_reachable {
         ctx.steps.info(
             Phase::Shutdown,

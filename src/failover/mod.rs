@@ -10,6 +10,7 @@ mod check;
 mod cleanup;
 mod fence;
 pub mod guard;
+mod hooks;
 mod recover_master;
 mod recover_replicas;
 pub mod steps;
@@ -210,3 +211,6 @@ fn hostname() -> String {
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into())
 }
+
+#[cfg(test)]
+mod tests;

@@ -340,6 +340,9 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
             Some(&new_label),
             "OK: Applying all logs succeeded.",
         );
+        super::hooks::ip_start(ctx, master_spec, new_spec)
+            .await
+            .map_err(|e| e.reason)?;
         let facts = db
             .facts()
             .await

@@ -1,0 +1,279 @@
+//! Tier-2 tests: whole failovers against the scripted fake cluster, a fake SSH
+//! transport and real hook scripts, for fault paths the lab cannot make.
+
+use async_trait::async_trait;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::config::{resolve_str, SshSpec};
+use crate::mysql::fake::{FakeCluster, FakeError};
+use crate::topology::fixture::{master_facts, slave_facts};
+use crate::topology::status::MariaUsingGtid;
+use crate::transport::{Output, RemoteError};
+
+/// SSH to the dead master's host: answers `true` and lists its binlog, and
+/// either serves or drops the binlog copy.
+struct FakeRemote {
+    master_reachable: bool,
+    drop_copy: bool,
+    calls: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Remote for FakeRemote {
+    async fn run(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        _t: Duration,
+    ) -> Result<Output, RemoteError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", target.host, argv.join(" ")));
+        let ok = |stdout: &str| {
+            Ok(Output {
+                code: Some(0),
+                stdout: stdout.as_bytes().to_vec(),
+                stderr: Vec::new(),
+            })
+        };
+        let master = target.host == "198.18.0.11";
+        if master && !self.master_reachable {
+            return Err(RemoteError::Connect {
+                target: target.host.clone(),
+                reason: "Connection timed out".into(),
+            });
+        }
+        match argv.first().map(String::as_str) {
+            Some("ls") => ok("mysql-bin.000010\n"),
+            Some("cat") if self.drop_copy => Err(RemoteError::Session {
+                target: target.host.clone(),
+                reason: "the connection was terminated".into(),
+            }),
+            _ => ok(""),
+        }
+    }
+
+    async fn run_with_input(
+        &self,
+        t: &SshSpec,
+        argv: &[String],
+        _i: Vec<u8>,
+        d: Duration,
+    ) -> Result<Output, RemoteError> {
+        self.run(t, argv, d).await
+    }
+}
+
+/// A hook script that logs each `--command` and exits with `stop`/`start` codes.
+fn hook(dir: &Path, stop: i32, start: i32) -> String {
+    let log = dir.join("hook.log");
+    let path = dir.join("master_ip_failover");
+    let script = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --command=*) cmd=\"${{a#--command=}}\";; esac; done\n\
+         echo \"$cmd\" >> {}\ncase \"$cmd\" in stop|stopssh) exit {stop};; start) exit {start};; esac\nexit 0\n",
+        log.display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+/// Three servers, GTID mode, the master refusing connections.
+fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
+    let text = format!(
+        "[server default]\nuser=root\npassword=secret\n{extra}\n\
+         [server1]\nhostname=198.18.0.11\n[server2]\nhostname=198.18.0.12\ncandidate_master=1\n\
+         [server3]\nhostname=198.18.0.13\n"
+    );
+    let config = resolve_str("app1.cnf", &text, false, None).unwrap();
+    let cluster = FakeCluster::new();
+    cluster.add("198.18.0.11:3306", master_facts(1));
+    cluster.with("198.18.0.11:3306", |s| s.refuse = Some(FakeError::Refused));
+    for n in [2, 3] {
+        let mut facts = slave_facts(n, 1, "mysql-bin.000010:1000");
+        if let Some(r) = facts.replica.as_mut() {
+            r.using_gtid = Some(MariaUsingGtid::SlavePos);
+        }
+        cluster.add(&format!("198.18.0.1{n}:3306"), facts);
+    }
+    let ctx = Ctx {
+        config: Arc::new(config),
+        connector: Arc::new(cluster.clone()),
+        remote: Arc::new(remote),
+        options: Options::default(),
+        steps: Steps::default(),
+    };
+    (ctx, cluster)
+}
+
+fn remote(master_reachable: bool, drop_copy: bool) -> FakeRemote {
+    FakeRemote {
+        master_reachable,
+        drop_copy,
+        calls: Mutex::new(Vec::new()),
+    }
+}
+
+fn dead() -> DeadMaster {
+    DeadMaster {
+        index: 0,
+        ssh_reachable: None,
+    }
+}
+
+fn made_writable(cluster: &FakeCluster) -> Vec<String> {
+    cluster
+        .log()
+        .into_iter()
+        .filter(|l| l.ends_with("set_read_only false"))
+        .collect()
+}
+
+#[tokio::test]
+async fn hook_exit_10_on_stop_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = hook(dir.path(), 10, 0);
+    let (ctx, cluster) = setup(
+        &format!("master_ip_failover_script={script}"),
+        remote(false, false),
+    );
+    let outcome = run(&ctx, dead()).await;
+    assert!(matches!(outcome, Outcome::Complete(_)), "{outcome:?}");
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.12:3306: set_read_only false"]
+    );
+    let calls = std::fs::read_to_string(dir.path().join("hook.log")).unwrap();
+    assert_eq!(
+        calls, "stop\nstart\n",
+        "stop (no SSH), then start before writes"
+    );
+    assert_eq!(
+        ctx.steps
+            .journal()
+            .facts()
+            .ip_stop
+            .as_ref()
+            .and_then(|h| h.code),
+        Some(10)
+    );
+}
+
+#[tokio::test]
+async fn hook_exit_1_on_stop_aborts_before_any_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = hook(dir.path(), 1, 0);
+    let (ctx, cluster) = setup(
+        &format!("master_ip_failover_script={script}"),
+        remote(false, false),
+    );
+    let outcome = run(&ctx, dead()).await;
+    match outcome {
+        Outcome::Failed { phase, changed, .. } => {
+            assert_eq!(phase, Phase::Shutdown);
+            assert!(changed, "IO threads were stopped: an error marker is due");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(made_writable(&cluster).is_empty(), "{:?}", cluster.log());
+    assert!(!cluster.log().iter().any(|l| l.contains("change_master")));
+}
+
+#[tokio::test]
+async fn hook_failing_on_start_leaves_the_new_master_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = hook(dir.path(), 0, 1);
+    let (ctx, cluster) = setup(
+        &format!("master_ip_failover_script={script}"),
+        remote(false, false),
+    );
+    let outcome = run(&ctx, dead()).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                phase: Phase::MasterRecovery,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        made_writable(&cluster).is_empty(),
+        "no writes without the IP: {:?}",
+        cluster.log()
+    );
+    let report = crate::notify::report::render(&ctx.steps.journal());
+    assert!(report.body.contains("Got Error"), "{}", report.body);
+}
+
+#[tokio::test]
+async fn a_slave_dying_mid_recovery_is_lost_and_the_others_go_on() {
+    let (ctx, cluster) = setup("", remote(false, false));
+    cluster.with("198.18.0.13:3306", |s| {
+        s.failing.insert("change_master".into(), FakeError::Timeout);
+    });
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Partial(summary) = outcome else {
+        panic!("expected a partial failover")
+    };
+    assert_eq!(
+        summary.new_master.as_deref(),
+        Some("198.18.0.12(198.18.0.12:3306)")
+    );
+    let lost: Vec<_> = summary
+        .replicas
+        .iter()
+        .filter(|r| r.result.is_err())
+        .collect();
+    assert_eq!(lost.len(), 1);
+    assert!(lost[0].host.contains("198.18.0.13"));
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.12:3306: set_read_only false"]
+    );
+    let report = crate::notify::report::render(&ctx.steps.journal());
+    assert!(
+        !report.headline.ends_with("succeeded"),
+        "{}",
+        report.headline
+    );
+}
+
+#[tokio::test]
+async fn ssh_dropping_during_the_binlog_copy_is_reported_as_possible_loss() {
+    let (ctx, _cluster) = setup("", remote(true, true));
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Complete(summary) = outcome else {
+        panic!("the failover goes on without the binlog")
+    };
+    let lost = summary.possibly_lost.expect("the range that may be lost");
+    assert!(lost.contains("mysql-bin.000010:1000"), "{lost}");
+    assert!(lost.contains("terminated"), "says why: {lost}");
+    let facts = ctx.steps.journal().facts().clone();
+    assert!(facts.possibly_lost.is_some());
+}
+
+#[tokio::test]
+async fn a_master_that_answers_is_never_failed_over() {
+    let (ctx, cluster) = setup("", remote(true, false));
+    cluster.with("198.18.0.11:3306", |s| s.refuse = None);
+    let outcome = run(&ctx, dead()).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                phase: Phase::Check,
+                changed: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert!(!cluster.log().iter().any(|l| l.contains("stop_replica_io")));
+}
