@@ -357,6 +357,9 @@ CREATE USER 'hauser'@'198.18.0.%' IDENTIFIED BY 'hapass';
 GRANT ALL PRIVILEGES ON *.* TO 'hauser'@'198.18.0.%' WITH GRANT OPTION;
 CREATE USER 'repl'@'198.18.0.%' IDENTIFIED BY 'replpass';
 GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'198.18.0.%';
+-- The application's account: no SUPER, so read_only applies to it (a freeze is real).
+CREATE USER 'app'@'198.18.0.%' IDENTIFIED BY 'apppass';
+GRANT SELECT, INSERT, UPDATE, DELETE ON test.* TO 'app'@'198.18.0.%';
 CREATE DATABASE IF NOT EXISTS test;
 CREATE TABLE test.t (id BIGINT PRIMARY KEY, v VARCHAR(64));
 " || die "db1: creating users and test schema failed"

@@ -198,7 +198,7 @@ mod tests {
     fn config() -> Config {
         resolve_str(
             "app1.cnf",
-            "[server default]\nshutdown_script=/bin/fence\n[server1]\nhostname=198.18.0.11\n\
+            "[server default]\nclient_libdir=/opt/mysql/lib\n[server1]\nhostname=198.18.0.11\n\
              [server2]\nhostname=198.18.0.12\ncandidate_master=1\n[server3]\nhostname=198.18.0.13\n",
             false,
             None,
@@ -242,7 +242,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("not yet acted on by this version: shutdown_script"),
+            text.contains("not yet acted on by this version: client_libdir"),
             "{text}"
         );
     }

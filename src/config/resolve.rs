@@ -951,12 +951,12 @@ mod tests {
     #[test]
     fn not_yet_acted_on_reports_set_keys() {
         let cfg = ini_ok(
-            "[server default]\nshutdown_script=/bin/fence\nping_misses=4\nping_interval=2\n\
-             [server1]\nhostname=h\nignore_fail=1\n",
+            "[server default]\nshutdown_script=/bin/fence\nclient_libdir=/opt/lib\nping_interval=2\n\
+             [server1]\nhostname=h\nignore_fail=1\ndisable_log_bin=1\n",
         );
         assert_eq!(
             keys::not_yet_acted_on(&cfg),
-            ["shutdown_script", "ping_misses"]
+            ["disable_log_bin", "client_libdir"]
         );
         assert!(keys::not_yet_acted_on(&ini_ok("[server1]\nhostname=h\n")).is_empty());
     }

@@ -85,8 +85,9 @@ async fn connect(host: &str) -> Option<mysql_async::Conn> {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname(host)
         .tcp_port(3306)
-        .user(Some("hauser"))
-        .pass(Some("hapass"))
+        // The application's account: read_only applies to it, as to a real application.
+        .user(Some("app"))
+        .pass(Some("apppass"))
         .prefer_socket(false);
     let mut conn = tokio::time::timeout(Duration::from_millis(500), mysql_async::Conn::new(opts))
         .await
