@@ -6,10 +6,13 @@
 //!
 //! | layer | modules | may use |
 //! |---|---|---|
-//! | L0 pure core | [`topology`], `config::{model, raw, cnf, toml_file, resolve, keys}` | std, serde, thiserror, toml |
-//! | L1 adapters | [`mysql`], [`transport`], `config` (file loading) | L0 |
-//! | L2 use cases | [`check`] | L0, L1 traits and plain types |
-//! | L3 edge | `main.rs`, [`cli`], [`app`], [`exit`], [`logging`] | everything |
+//! | L0 pure core | [`topology`], [`binlog`], `config::{model, raw, cnf, toml_file, resolve, keys, layers, value, words, secrets, init_script}`, `monitor::verdict`, `failover::guard`, `notify::{report, hook_args}` | std, serde, thiserror, toml, chrono types |
+//! | L1 adapters | [`mysql`], [`transport`], [`notify`] (hooks, mail), [`state`], [`journal`], `config` (file loading) | L0 |
+//! | L2 use cases | [`check`], [`monitor`], [`failover`] | L0, L1 traits and plain types |
+//! | L3 edge | `main.rs`, [`cli`], [`app`], [`start_cmd`], [`switch_cmd`], [`admin`], [`exit`], [`logging`] | everything |
+//!
+//! `scripts/check-layers.sh` (run by CI) rejects I/O, clocks and logging in L0
+//! and adapters that reach up into use cases.
 //!
 //! Decisions (who is the master, who would be promoted and why, what is wrong
 //! with the topology) are pure functions in L0 with table tests; I/O stays in
