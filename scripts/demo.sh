@@ -64,9 +64,11 @@ writer=
 echo; echo "== the manager exited with $code; its report:"
 sed -n '/----- Failover Report -----/,$p' "$dir/manager.log"
 
-new=$(for i in 2 3; do
-	[ "$(bash scripts/lab/sql.sh --dir "$dir" "db$i" 'SELECT @@read_only')" = 0 ] && echo "db$i"
-done)
+new=
+for i in 2 3; do
+	if [ "$(bash scripts/lab/sql.sh --dir "$dir" "db$i" 'SELECT @@read_only')" = 0 ]; then new=db$i; fi
+done
+[ -n "$new" ] || { echo "no writable new master found" >&2; exit 1; }
 acked=$(wc -l <"$dir/acked")
 present=$(bash scripts/lab/sql.sh --dir "$dir" "$new" "SELECT id FROM test.t" | sort -n)
 lost=$(cut -d' ' -f1 "$dir/acked" | sort -n | comm -23 - <(echo "$present") | wc -l)

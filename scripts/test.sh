@@ -10,6 +10,9 @@ cargo build --all-targets --quiet
 echo "== tier 1 and 2: unit and fake-driven tests"
 cargo test --quiet --all-targets
 echo "== tier 3: the lab ($HA_LAB_DIR)"
+# One lab per machine (namespace names are global): wait for anyone else using it.
+exec 9>/run/ha-lab.lock
+flock 9
 trap 'bash scripts/lab/down.sh --dir "$HA_LAB_DIR" >/dev/null 2>&1 || true' EXIT
 bash scripts/lab/up.sh --hosts 3 --mode gtid --dir "$HA_LAB_DIR"
 # Lab tests share one cluster and change it: one at a time.
