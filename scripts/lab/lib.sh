@@ -239,9 +239,12 @@ mysqld_start() {
 		return 0
 	fi
 	# setsid: detach from the caller's process group (no job control here, so no fork).
-	setsid nsenter --net="/run/netns/$(host_netns "$i")" --mount="$d/mntns" --uts="$d/utsns" -- \
-		/usr/sbin/mariadbd --defaults-file=/etc/mysql/my.cnf --user=mysql \
-		</dev/null >>"$d/mariadbd.out" 2>&1 &
+	# The subshell execs, so $! is the daemon; it keeps no descriptor of ours.
+	(
+		close_inherited_fds
+		exec setsid nsenter --net="/run/netns/$(host_netns "$i")" --mount="$d/mntns" --uts="$d/utsns" -- \
+			/usr/sbin/mariadbd --defaults-file=/etc/mysql/my.cnf --user=mysql
+	) </dev/null >>"$d/mariadbd.out" 2>&1 &
 	pid=$!
 	pid_record "$(mysqld_pidfile "$i")" "$pid"
 	mysqld_wait_up "$i" "$pid"
@@ -274,8 +277,11 @@ sshd_start() {
 		log "db$i: sshd already running (pid $pid)"
 		return 0
 	fi
-	setsid nsenter --net="/run/netns/$(host_netns "$i")" --mount="$d/mntns" --uts="$d/utsns" -- \
-		/usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" </dev/null >>"$d/sshd.out" 2>&1 &
+	(
+		close_inherited_fds
+		exec setsid nsenter --net="/run/netns/$(host_netns "$i")" --mount="$d/mntns" --uts="$d/utsns" -- \
+			/usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log"
+	) </dev/null >>"$d/sshd.out" 2>&1 &
 	pid=$!
 	pid_record "$(sshd_pidfile "$i")" "$pid"
 	local st
@@ -292,4 +298,16 @@ sshd_start() {
 	local comm
 	comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
 	[[ $comm == sshd ]] || die "db$i: recorded pid $pid is '$comm', not sshd"
+}
+
+# Daemons must not keep the caller's descriptors: a `flock` lock held on one
+# would outlive the caller and block every later lab user.
+close_inherited_fds() {
+	local fd
+	for fd in /proc/"$BASHPID"/fd/*; do
+		fd=${fd##*/}
+		if [ "$fd" -gt 2 ] 2>/dev/null; then
+			eval "exec $fd>&-" 2>/dev/null || true
+		fi
+	done
 }

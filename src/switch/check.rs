@@ -132,10 +132,11 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
                     master,
                     &long,
                     format!(
-                        "{} write(s) running for more than {} s (running_updates_limit); \
-                         read_only=1 would wait for them and freeze writes that long",
-                        long.len(),
-                        opts.running_updates_limit
+                        "{} running for more than {} s (running_updates_limit); read_only=1 \
+                         would wait for {} and freeze writes that long",
+                        count(long.len(), "write", "writes"),
+                        opts.running_updates_limit,
+                        if long.len() == 1 { "it" } else { "them" }
                     ),
                     "wait for them to finish (or kill them), then run the switch again; \
                      --running-updates-limit raises the limit",
@@ -158,9 +159,9 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
                         new_master,
                         &long,
                         format!(
-                            "{} quer(ies) running for {} s or more on the new master \
+                            "{} running for {} s or more on the new master \
                              (running_seconds_limit)",
-                            long.len(),
+                            count(long.len(), "query", "queries"),
                             opts.running_seconds_limit
                         ),
                         "wait for them to finish (or kill them), then run the switch again; \
@@ -230,6 +231,11 @@ async fn processes(
     .await;
     db.close().await;
     result
+}
+
+/// `1 write`, `3 writes`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn threads_problem(

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::freeze::Frozen;
-use super::{check, online_change_hook, Checked, Ctx, Outcome, Summary, Undone};
+use super::{check, online_change_hook, rules, Checked, Ctx, Outcome, Summary, Undone};
 use crate::journal::{Phase, StoppedAt};
 use crate::mysql::{Db, DbError};
 use crate::notify::{HookVerdict, OnlineChangeCommand};
@@ -282,8 +282,16 @@ async fn rollback(ctx: &Ctx, checked: &Checked, conns: Option<&Conns>, done: &Do
     }
     let old_was_read_only = topo.facts(checked.master).is_some_and(|f| f.read_only);
     if done.old_read_only && !old_was_read_only {
-        let r = on_fresh(ctx, old_spec, timeout, |db| {
-            Box::pin(async move { db.set_read_only(false).await })
+        let user = old_spec.user.clone();
+        let r = on_fresh(ctx, old_spec, timeout, move |db| {
+            Box::pin(async move {
+                if let Ok(procs) = db.processlist().await {
+                    for p in procs.iter().filter(|p| rules::is_pending_freeze(p, &user)) {
+                        let _ = db.kill_connection(p.id).await;
+                    }
+                }
+                db.set_read_only(false).await
+            })
         })
         .await;
         step(

@@ -162,6 +162,23 @@ pub fn sessions_to_kill(procs: &[Process], in_trx: &[u64], exempt: &Exempt) -> V
     out
 }
 
+/// A freeze statement of the manager's own account still waiting on the
+/// server (`SET GLOBAL read_only=1` or FTWRL whose call timed out): the undo
+/// ends it, or it would take effect after the old master was made writable again.
+pub fn is_pending_freeze(p: &Process, user: &str) -> bool {
+    let info = p
+        .info
+        .as_deref()
+        .unwrap_or("")
+        .trim_start()
+        .to_ascii_uppercase();
+    p.user == user
+        && p.command == "Query"
+        && (info.starts_with("SET GLOBAL READ_ONLY")
+            || info.starts_with("SET GLOBAL SUPER_READ_ONLY")
+            || info.starts_with("FLUSH TABLES WITH READ LOCK"))
+}
+
 /// The part of the old master's GTID position `freeze` that a server at
 /// `have` (its `gtid_current_pos`) still lacks: the domains where it is
 /// behind. `MASTER_GTID_WAIT` compares with `gtid_slave_pos` only, so a domain

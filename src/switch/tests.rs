@@ -122,6 +122,18 @@ fn the_freeze_kills_sessions_that_could_still_write() {
     assert_eq!(all, vec![10, 11, 12, 13, 14]);
 }
 
+#[test]
+fn a_timed_out_freeze_statement_is_recognised() {
+    let pending = |user: &str, info: &str| {
+        rules::is_pending_freeze(&proc(1, user, "Query", 3, Some(info)), "hauser")
+    };
+    assert!(pending("hauser", "SET GLOBAL read_only = 1"));
+    assert!(pending("hauser", "set global super_read_only = 1"));
+    assert!(pending("hauser", "FLUSH TABLES WITH READ LOCK"));
+    assert!(!pending("app", "SET GLOBAL read_only = 1"));
+    assert!(!pending("hauser", "SELECT 1"));
+}
+
 fn gpos(text: &str) -> MariaGtidPos {
     MariaGtidPos::parse(text).unwrap()
 }
