@@ -239,6 +239,42 @@ mod tests {
     }
 
     #[test]
+    fn online_switch_takes_mhas_spellings() {
+        let cli = Cli::try_parse_from([
+            "ha-manager",
+            "switch",
+            "--conf=/etc/app1.cnf",
+            "--master_state=alive",
+            "--orig_master_is_new_slave",
+            "--running_updates_limit=2",
+            "--new_master_host=db2",
+            "--check_only",
+            "--interactive=0",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Switch(a) => {
+                assert_eq!(a.master_state, MasterState::Alive);
+                assert!(a.orig_master_is_new_slave && a.dry_run);
+                assert_eq!(a.running_updates_limit, 2);
+                assert_eq!(a.running_seconds_limit, 10);
+                assert_eq!(a.catchup_timeout, 10);
+                assert_eq!(a.new_master_host.as_deref(), Some("db2"));
+                assert_eq!(a.interactive, Some(0));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from([
+            "ha-manager",
+            "switch",
+            "--conf=x",
+            "--master-state=alive",
+            "--catchup-timeout=0",
+        ])
+        .is_err());
+    }
+
+    #[test]
     fn conf_is_required() {
         assert!(Cli::try_parse_from(["ha-manager", "check-ssh"]).is_err());
     }
