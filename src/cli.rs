@@ -30,7 +30,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Stop a running manager cleanly (refused during a failover unless --abort).
     Stop(StopArgs),
-    /// Manual failover of a dead master (`--master-state dead`).
+    /// Manual failover of a dead master (`--master-state dead`), or a planned online
+    /// switchover of a healthy one (`--master-state alive`).
     Switch(SwitchArgs),
 }
 
@@ -98,6 +99,8 @@ pub struct StopArgs {
 pub enum MasterState {
     /// The master is dead: run the failover recovery by hand.
     Dead,
+    /// The master is healthy: planned online switchover with a short write freeze.
+    Alive,
 }
 
 #[derive(Debug, Args)]
@@ -130,12 +133,58 @@ pub struct SwitchArgs {
     /// MHA's spelling: --interactive=0 is --yes.
     #[arg(long, value_name = "0|1")]
     pub interactive: Option<u8>,
-    /// Print the checks, the election and the plan; change nothing.
-    #[arg(long = "dry-run", alias = "dry_run")]
+    /// Print the checks, the election and the plan; change nothing (MHA: --check_only).
+    #[arg(long = "dry-run", aliases = ["dry_run", "check-only", "check_only"])]
     pub dry_run: bool,
-    /// Do not try to copy the dead master's binlog.
+    /// Do not try to copy the dead master's binlog (dead only).
     #[arg(long = "skip-save-master-binlog", alias = "skip_save_master_binlog")]
     pub skip_save_master_binlog: bool,
+    /// alive: make the old master a slave of the new one (needs repl_password in the config).
+    #[arg(long = "orig-master-is-new-slave", alias = "orig_master_is_new_slave")]
+    pub orig_master_is_new_slave: bool,
+    /// alive: refuse while a write on the master has run for this many seconds + 1.
+    #[arg(
+        long = "running-updates-limit",
+        alias = "running_updates_limit",
+        value_name = "SECONDS",
+        default_value_t = 1
+    )]
+    pub running_updates_limit: u64,
+    /// alive: refuse while a query on the new master has run for this many seconds.
+    #[arg(
+        long = "running-seconds-limit",
+        alias = "running_seconds_limit",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub running_seconds_limit: u64,
+    /// alive: largest replication lag a slave may have.
+    #[arg(
+        long = "seconds-behind-master",
+        alias = "seconds_behind_master",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub seconds_behind_master: u64,
+    /// alive: how long the new master may take to execute everything up to the
+    /// frozen position; past it the switch is rolled back.
+    #[arg(
+        long = "catchup-timeout",
+        alias = "catchup_timeout",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub catchup_timeout: u64,
+    /// alive: after read_only=1, how long writes that read_only stops may finish
+    /// before their connections are killed.
+    #[arg(
+        long = "kill-grace-ms",
+        alias = "kill_grace_ms",
+        value_name = "MS",
+        default_value_t = 100
+    )]
+    pub kill_grace_ms: u64,
 }
 
 /// Options every command that reads a configuration takes.
@@ -187,6 +236,42 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn online_switch_takes_mhas_spellings() {
+        let cli = Cli::try_parse_from([
+            "ha-manager",
+            "switch",
+            "--conf=/etc/app1.cnf",
+            "--master_state=alive",
+            "--orig_master_is_new_slave",
+            "--running_updates_limit=2",
+            "--new_master_host=db2",
+            "--check_only",
+            "--interactive=0",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Switch(a) => {
+                assert_eq!(a.master_state, MasterState::Alive);
+                assert!(a.orig_master_is_new_slave && a.dry_run);
+                assert_eq!(a.running_updates_limit, 2);
+                assert_eq!(a.running_seconds_limit, 10);
+                assert_eq!(a.catchup_timeout, 10);
+                assert_eq!(a.new_master_host.as_deref(), Some("db2"));
+                assert_eq!(a.interactive, Some(0));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from([
+            "ha-manager",
+            "switch",
+            "--conf=x",
+            "--master-state=alive",
+            "--catchup-timeout=0",
+        ])
+        .is_err());
     }
 
     #[test]

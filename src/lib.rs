@@ -33,6 +33,7 @@ pub mod mysql;
 pub mod notify;
 pub mod start_cmd;
 pub mod state;
+pub mod switch;
 pub mod switch_cmd;
 pub mod topology;
 pub mod transport;

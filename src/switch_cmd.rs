@@ -1,17 +1,34 @@
-//! `switch --master-state dead`: the operator's manual failover of a dead master.
+//! `switch`: the operator's manual failover of a dead master
+//! (`--master-state dead`), or a planned online switchover of a healthy one
+//! (`--master-state alive`, see [`crate::switch`]).
 
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::cli::SwitchArgs;
+use crate::cli::{MasterState, SwitchArgs};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::failover::{self, Ctx, DeadMaster, Options, Outcome, Steps};
+use crate::journal::{Facts, Journal};
 use crate::mysql::{gather, Connector, MysqlConnector};
+use crate::state::{AppLock, LockHolder, StateError, StatusCode, Workdir};
+use crate::switch;
+use crate::topology::validate::Problem;
 use crate::transport::{Remote, SshRemote};
 
 pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
+    match args.master_state {
+        MasterState::Dead => dead(config, args).await,
+        MasterState::Alive => alive(config, args).await,
+    }
+}
+
+async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
+    if args.orig_master_is_new_slave {
+        anyhow::bail!("--orig-master-is-new-slave applies to --master-state alive only");
+    }
     let config = Arc::new(config);
     let connector: Arc<dyn Connector> = Arc::new(MysqlConnector);
     let remote: Arc<dyn Remote> = Arc::new(
@@ -146,6 +163,183 @@ pub fn report(outcome: &Outcome) -> Exit {
                 );
             }
             Exit::Failed
+        }
+    }
+}
+
+/// `switch --master-state alive`.
+///
+/// A running `ha-manager start` for the same application would watch the old
+/// master through the switch (and kill-and-reconnect its session during the
+/// freeze), then keep watching a server that is no longer the master. So the
+/// switch refuses while one runs (it holds the application lock) and tells the
+/// operator to stop it first and start it again afterwards; while the switch
+/// runs it holds the lock itself, so no manager can start in the middle.
+async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
+    if args.dead_master_host.is_some() || args.skip_save_master_binlog {
+        anyhow::bail!(
+            "--dead-master-host and --skip-save-master-binlog apply to --master-state dead only"
+        );
+    }
+    let conf = args.conf.conf.display().to_string();
+    let workdir = Workdir::of(&config);
+    let mut blocked = Vec::new();
+    if let Ok(Some((record, _))) = workdir.read_health() {
+        if record.code == StatusCode::FailoverRunning {
+            blocked.push(Problem::error(
+                config.app.clone(),
+                format!(
+                    "{} says a failover is running (pid {})",
+                    workdir.health().display(),
+                    record.pid
+                ),
+                format!(
+                    "let it finish (ha-manager status --conf {conf}), check the topology \
+                     (ha-manager check-repl --conf {conf}), then run the switch"
+                ),
+            ));
+        }
+    }
+    let running = |pid: Option<u32>| {
+        Problem::error(
+            config.app.clone(),
+            format!(
+                "ha-manager is monitoring this application{}; it would take the switch for a \
+                 failure and keep watching the old master",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            ),
+            format!(
+                "stop it first (ha-manager stop --conf {conf}), run the switch, then start it \
+                 again (ha-manager start --conf {conf})"
+            ),
+        )
+    };
+    let _lock = if args.dry_run {
+        if let Ok(LockHolder::Held { pid }) = workdir.lock_holder() {
+            blocked.push(running(pid));
+        }
+        None
+    } else {
+        std::fs::create_dir_all(workdir.dir()).with_context(|| {
+            format!("cannot create manager_workdir {}", workdir.dir().display())
+        })?;
+        match AppLock::acquire(&workdir) {
+            Ok(lock) => Some(lock),
+            Err(StateError::AlreadyRunning { pid, .. }) => {
+                blocked.push(running(pid));
+                None
+            }
+            Err(e) => return Err(e).context("cannot take the application lock"),
+        }
+    };
+
+    let ask =
+        !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
+    let ctx = switch::Ctx {
+        config: Arc::new(config),
+        connector: Arc::new(MysqlConnector),
+        options: switch::Options {
+            dry_run: args.dry_run,
+            new_master_host: args.new_master_host.clone(),
+            orig_master_is_new_slave: args.orig_master_is_new_slave,
+            seconds_behind_master: args.seconds_behind_master,
+            running_updates_limit: args.running_updates_limit,
+            running_seconds_limit: args.running_seconds_limit,
+            catchup_timeout: Duration::from_secs(args.catchup_timeout),
+            kill_grace: Duration::from_millis(args.kill_grace_ms),
+            blocked,
+        },
+        log: switch::Record::new(Journal::new(Facts::default())),
+    };
+    let outcome = switch::run(&ctx, ask.then_some(&confirm as switch::Confirm<'_>)).await;
+    Ok(report_alive(&ctx, &outcome))
+}
+
+/// Prints how the switch ended and maps it to the exit code.
+pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
+    use switch::Outcome as O;
+    let freeze_line = |s: &switch::Summary| {
+        format!(
+            "Write freeze: {:.3} s (read_only=1 on {} to read_only=0 on {}); {} session(s) \
+             killed; total switch time {:.3} s.",
+            s.freeze_window.unwrap_or_default().as_secs_f64(),
+            s.old_master,
+            s.new_master,
+            s.killed,
+            s.total.as_secs_f64()
+        )
+    };
+    match outcome {
+        O::Refused(problems) => {
+            println!("Online master switch refused; nothing was changed:");
+            for p in problems {
+                println!("{p}");
+            }
+            Exit::Failed
+        }
+        O::DryRun {
+            old_master,
+            new_master,
+        } => {
+            println!(
+                "--dry-run: the checks passed; the switch from {old_master} to {new_master} \
+                 would run as planned above. Nothing was changed."
+            );
+            Exit::Ok
+        }
+        O::Aborted(reason) => {
+            println!("Online master switch aborted: {reason}.");
+            Exit::Failed
+        }
+        O::RolledBack { reason, undone, .. } => {
+            eprintln!(
+                "{}",
+                crate::notify::report::render(&ctx.log.journal()).log_text()
+            );
+            println!("Got error so couldn't continue the switch: {reason}");
+            for u in undone {
+                match &u.result {
+                    Ok(()) => println!("Rolled back: {}", u.what),
+                    Err(e) => println!("FAILED to roll back: {}: {e}", u.what),
+                }
+            }
+            if undone.iter().all(|u| u.result.is_ok()) {
+                println!("The switch was rolled back: the old master takes writes again.");
+            } else {
+                println!("The switch was NOT fully rolled back: finish the steps above by hand.");
+            }
+            Exit::Failed
+        }
+        O::Complete(s) => {
+            println!(
+                "Switching master to {} completed successfully.",
+                s.new_master
+            );
+            println!("{}", freeze_line(s));
+            Exit::Ok
+        }
+        O::Partial(s) => {
+            eprintln!(
+                "{}",
+                crate::notify::report::render(&ctx.log.journal()).log_text()
+            );
+            for r in &s.slaves {
+                if let Err(e) = &r.result {
+                    println!("{}: ERROR: {e}", r.host);
+                }
+            }
+            if let Some(Err(e)) = &s.orig_master {
+                println!("{} (old master): ERROR: {e}", s.old_master);
+            }
+            if let Some(Err(e)) = &s.reset {
+                println!("{} (new master): ERROR: {e}", s.new_master);
+            }
+            println!(
+                "Switching master to {} done, but switching slaves partially failed.",
+                s.new_master
+            );
+            println!("{}", freeze_line(s));
+            Exit::Partial
         }
     }
 }

@@ -24,3 +24,6 @@ mod manager;
 
 #[path = "integration/lab_auto.rs"]
 mod lab_auto;
+
+#[path = "integration/lab_switch.rs"]
+mod lab_switch;

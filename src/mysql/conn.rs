@@ -300,6 +300,41 @@ impl Db for MysqlDb {
         self.exec("killing a connection", &[&statement]).await
     }
 
+    async fn transaction_threads(&self) -> Result<Vec<u64>, DbError> {
+        let rows = self
+            .rows("reading open transactions", sql::TRANSACTION_THREADS)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next()?.1?.parse().ok())
+            .collect())
+    }
+
+    async fn read_only_exempt_users(&self) -> Result<Vec<String>, DbError> {
+        let rows = self
+            .rows(
+                "reading who may write despite read_only",
+                sql::READ_ONLY_EXEMPT_GRANTEES,
+            )
+            .await?;
+        let mut users: Vec<String> = rows
+            .into_iter()
+            .filter_map(|row| sql::grantee_user(&row.into_iter().next()?.1?))
+            .collect();
+        users.sort();
+        users.dedup();
+        Ok(users)
+    }
+
+    async fn flush_tables_with_read_lock(&self) -> Result<(), DbError> {
+        self.exec("locking all tables", &[sql::FLUSH_TABLES_WITH_READ_LOCK])
+            .await
+    }
+
+    async fn unlock_tables(&self) -> Result<(), DbError> {
+        self.exec("unlocking tables", &[sql::UNLOCK_TABLES]).await
+    }
+
     async fn close(self: Box<Self>) {
         if let Some(conn) = self.conn.into_inner() {
             let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;

@@ -22,6 +22,12 @@ pub struct FakeServer {
     /// Operation name → error it fails with (e.g. `"change_master"`).
     pub failing: HashMap<String, FakeError>,
     pub processes: Vec<Process>,
+    /// Thread ids with an open transaction.
+    pub transactions: Vec<u64>,
+    /// Accounts that may write despite read_only.
+    pub exempt_users: Vec<String>,
+    /// `wait_for` answers "not reached" (the limit passed).
+    pub wait_times_out: bool,
 }
 
 /// A cloneable description of a `DbError` to inject.
@@ -74,6 +80,9 @@ impl FakeCluster {
                 refuse: None,
                 failing: HashMap::new(),
                 processes: Vec::new(),
+                transactions: Vec::new(),
+                exempt_users: Vec::new(),
+                wait_times_out: false,
             },
         );
     }
@@ -224,10 +233,19 @@ impl Db for FakeDb {
             format!("{}:{} {:?}", to.host, to.port, to.from),
         )?;
         self.change(|f| {
-            if let Some(r) = f.replica.as_mut() {
-                r.master_host = to.host.clone();
-                r.master_port = to.port;
-            }
+            // A former master gets a (stopped) replica status, as on a real server.
+            let r = f.replica.get_or_insert_with(|| {
+                let mut r = crate::topology::fixture::replica_status(
+                    0,
+                    "mysql-bin.000001:4",
+                    "mysql-bin.000001:4",
+                );
+                r.io = crate::topology::status::IoState::No;
+                r.sql_running = false;
+                r
+            });
+            r.master_host = to.host.clone();
+            r.master_port = to.port;
         });
         Ok(())
     }
@@ -246,7 +264,7 @@ impl Db for FakeDb {
 
     async fn wait_for(&self, target: &WaitTarget, _limit: Duration) -> Result<bool, DbError> {
         self.call("wait_for", format!("{target:?}"))?;
-        Ok(true)
+        Ok(!self.cluster.lock().servers[&self.addr].wait_times_out)
     }
 
     async fn processlist(&self) -> Result<Vec<Process>, DbError> {
@@ -255,7 +273,28 @@ impl Db for FakeDb {
     }
 
     async fn kill_connection(&self, id: u64) -> Result<(), DbError> {
-        self.call("kill_connection", id.to_string())
+        self.call("kill_connection", id.to_string())?;
+        self.cluster
+            .with(&self.addr, |s| s.processes.retain(|p| p.id != id));
+        Ok(())
+    }
+
+    async fn transaction_threads(&self) -> Result<Vec<u64>, DbError> {
+        self.call("transaction_threads", String::new())?;
+        Ok(self.cluster.lock().servers[&self.addr].transactions.clone())
+    }
+
+    async fn read_only_exempt_users(&self) -> Result<Vec<String>, DbError> {
+        self.call("read_only_exempt_users", String::new())?;
+        Ok(self.cluster.lock().servers[&self.addr].exempt_users.clone())
+    }
+
+    async fn flush_tables_with_read_lock(&self) -> Result<(), DbError> {
+        self.call("flush_tables_with_read_lock", String::new())
+    }
+
+    async fn unlock_tables(&self) -> Result<(), DbError> {
+        self.call("unlock_tables", String::new())
     }
 
     async fn close(self: Box<Self>) {}

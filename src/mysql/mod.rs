@@ -85,6 +85,15 @@ pub trait Db: Send + Sync {
     async fn wait_for(&self, target: &WaitTarget, limit: Duration) -> Result<bool, DbError>;
     async fn processlist(&self) -> Result<Vec<Process>, DbError>;
     async fn kill_connection(&self, id: u64) -> Result<(), DbError>;
+    /// Thread ids of the sessions with an open InnoDB transaction (`INNODB_TRX`).
+    async fn transaction_threads(&self) -> Result<Vec<u64>, DbError>;
+    /// Names of the accounts whose sessions may write while `read_only=1`
+    /// (SUPER, MariaDB's READ_ONLY ADMIN); `super_read_only`, where set, stops them too.
+    async fn read_only_exempt_users(&self) -> Result<Vec<String>, DbError>;
+    /// `FLUSH TABLES WITH READ LOCK`: held as long as this connection lives or
+    /// until [`Db::unlock_tables`].
+    async fn flush_tables_with_read_lock(&self) -> Result<(), DbError>;
+    async fn unlock_tables(&self) -> Result<(), DbError>;
     /// Close the connection politely.
     async fn close(self: Box<Self>);
 }

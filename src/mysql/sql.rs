@@ -30,6 +30,28 @@ pub const SESSION_SETUP: &str =
 pub const PROCESSLIST: &str = "SELECT ID, USER, HOST, DB, COMMAND, TIME, STATE, INFO \
 FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()";
 
+/// Sessions with an open InnoDB transaction.
+pub const TRANSACTION_THREADS: &str =
+    "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX";
+
+/// Accounts that may write while `read_only=1`: SUPER (MySQL without
+/// super_read_only, MariaDB before 11.0) and MariaDB's READ_ONLY ADMIN (10.5.2+).
+/// ALL PRIVILEGES includes them.
+pub const READ_ONLY_EXEMPT_GRANTEES: &str = "SELECT DISTINCT GRANTEE FROM \
+information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ_ONLY ADMIN', \
+'READ ONLY ADMIN', 'CONNECTION_ADMIN')";
+
+pub const FLUSH_TABLES_WITH_READ_LOCK: &str = "FLUSH TABLES WITH READ LOCK";
+
+pub const UNLOCK_TABLES: &str = "UNLOCK TABLES";
+
+/// The user name of an information_schema `GRANTEE` (`'app'@'10.0.%'` → `app`).
+pub fn grantee_user(grantee: &str) -> Option<String> {
+    let body = grantee.trim().strip_prefix('\'')?;
+    let (user, _host) = body.rsplit_once("'@'")?;
+    Some(user.replace("''", "'"))
+}
+
 /// MHA's `ping_type=INSERT` table, created on first use.
 pub const PING_INSERT: [&str; 3] = [
     "CREATE DATABASE IF NOT EXISTS infra",
@@ -90,6 +112,9 @@ pub fn replica_cmd(flavor: Flavor, version: Version, cmd: ReplicaCmd) -> &'stati
 pub enum ReplicateFrom {
     /// MariaDB `MASTER_USE_GTID=slave_pos`.
     MariaSlavePos,
+    /// MariaDB `MASTER_USE_GTID=current_pos`: for a former master, whose own
+    /// binlog (not `gtid_slave_pos`) says how far it is.
+    MariaCurrentPos,
     /// MySQL `MASTER_AUTO_POSITION=1`.
     MySqlAutoPosition,
     /// Binlog coordinates on the new source.
@@ -122,6 +147,7 @@ pub fn change_master(
     sql.push_str(&format!(", {key}_CONNECT_RETRY=1"));
     match (from, flavor) {
         (ReplicateFrom::MariaSlavePos, _) => sql.push_str(", MASTER_USE_GTID=slave_pos"),
+        (ReplicateFrom::MariaCurrentPos, _) => sql.push_str(", MASTER_USE_GTID=current_pos"),
         (ReplicateFrom::MySqlAutoPosition, _) => sql.push_str(&format!(", {key}_AUTO_POSITION=1")),
         (ReplicateFrom::Position(pos), Flavor::MariaDb) => sql.push_str(&format!(
             ", MASTER_LOG_FILE={}, MASTER_LOG_POS={}, MASTER_USE_GTID=no",
@@ -245,6 +271,27 @@ mod tests {
             &ReplicateFrom::MariaSlavePos,
         );
         assert_eq!(sql, "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos");
+    }
+
+    #[test]
+    fn grantee_user_names() {
+        assert_eq!(grantee_user("'hauser'@'198.18.0.%'"), Some("hauser".into()));
+        assert_eq!(grantee_user("'o''brien'@'%'"), Some("o'brien".into()));
+        assert_eq!(grantee_user("'a@b'@'localhost'"), Some("a@b".into()));
+        assert_eq!(grantee_user("PUBLIC"), None);
+    }
+
+    #[test]
+    fn change_master_current_pos_for_a_former_master() {
+        let sql = change_master(
+            Flavor::MariaDb,
+            v(10, 11, 6),
+            "h",
+            3306,
+            None,
+            &ReplicateFrom::MariaCurrentPos,
+        );
+        assert!(sql.ends_with("MASTER_USE_GTID=current_pos"), "{sql}");
     }
 
     #[test]

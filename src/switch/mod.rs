@@ -1,0 +1,534 @@
+//! Online switch (`switch --master-state alive`): a planned change of master
+//! while the master is healthy, with a short write freeze (MHA's
+//! `MasterRotate.pm`, orchestrator's graceful-master-takeover).
+//!
+//! The phases, each returning the value the next one takes:
+//!
+//! 1. [`check`] → `Checked`: every slave healthy and within the lag limit, no
+//!    long write on the master, no long query on the new master, the new
+//!    master eligible; or a refusal listing every reason. Nothing changed.
+//! 2. [`freeze`] → `Frozen`: `master_ip_online_change_script --command=stop`,
+//!    `read_only=1` on the old master (FTWRL only where that fails), a short
+//!    grace, then KILL of the sessions that could still write; the frozen
+//!    binlog position and GTID position are recorded.
+//! 3. [`promote`] → `Promoted`: the new master executes up to the frozen
+//!    position (bounded), its replication is stopped, the old master is
+//!    checked not to have moved, `--command=start`, `read_only=0`. Any failure
+//!    up to here is undone ([`promote::rollback`]): the old master takes writes
+//!    again and the slaves stay where they were.
+//! 4. [`slaves`]: every other slave, in parallel, waits for the frozen position
+//!    and replicates from the new master; `--orig-master-is-new-slave` makes the
+//!    old master one of them; then `RESET SLAVE ALL` on the new master.
+//!
+//! Decisions are pure functions in [`rules`]; these files gather facts, act,
+//! and record each step in the journal (`Mode::Switch`).
+
+mod check;
+mod freeze;
+mod promote;
+pub mod rules;
+mod slaves;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, ServerSpec};
+use crate::journal::{Facts, HookRan, HostRef, Journal, Mode, Phase, StepResult};
+use crate::mysql::{Connector, ReplicateFrom, WaitTarget};
+use crate::notify::{self, hook_args, HookVerdict, OnlineChangeCommand};
+use crate::topology::gtid::{GtidSet, MariaGtidPos};
+use crate::topology::position::BinlogPos;
+use crate::topology::status::Flavor;
+use crate::topology::validate::Problem;
+
+pub use check::Checked;
+
+/// Everything a switch needs, passed explicitly.
+pub struct Ctx {
+    pub config: Arc<Config>,
+    pub connector: Arc<dyn Connector>,
+    pub options: Options,
+    pub log: Record,
+}
+
+/// The operator's choices.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run the checks and print the plan; change nothing.
+    pub dry_run: bool,
+    /// `--new-master-host`.
+    pub new_master_host: Option<String>,
+    /// `--orig-master-is-new-slave`.
+    pub orig_master_is_new_slave: bool,
+    /// Largest tolerated slave lag (`--seconds-behind-master`, 30).
+    pub seconds_behind_master: u64,
+    /// MHA `--running_updates_limit` (1 s).
+    pub running_updates_limit: u64,
+    /// MHA `--running_seconds_limit` (10 s).
+    pub running_seconds_limit: u64,
+    /// Bound on the new master's catch-up to the frozen position.
+    pub catchup_timeout: Duration,
+    /// After read_only=1, how long writes it stops may run before being killed.
+    pub kill_grace: Duration,
+    /// Refusals the caller found before any server was read (a running
+    /// manager, a failover in progress).
+    pub blocked: Vec<Problem>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dry_run: false,
+            new_master_host: None,
+            orig_master_is_new_slave: false,
+            seconds_behind_master: 30,
+            running_updates_limit: 1,
+            running_seconds_limit: 10,
+            catchup_timeout: Duration::from_secs(10),
+            kill_grace: Duration::from_millis(100),
+            blocked: Vec::new(),
+        }
+    }
+}
+
+/// Asks the operator; `true` = go on.
+pub type Confirm<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+
+/// One slave's fate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaveResult {
+    pub host: String,
+    /// `Ok(what was done)` or `Err(why it was not repointed)`.
+    pub result: Result<String, String>,
+}
+
+/// What happened, for the summary and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub old_master: String,
+    pub new_master: String,
+    /// The old master's binlog position (and GTID position) at the freeze.
+    pub freeze_pos: Option<String>,
+    /// The new master's binlog position when it was promoted.
+    pub new_master_pos: Option<String>,
+    /// From `read_only=1` on the old master to `read_only=0` on the new one.
+    pub freeze_window: Option<Duration>,
+    /// Sessions killed on the old master.
+    pub killed: usize,
+    pub slaves: Vec<SlaveResult>,
+    /// `--orig-master-is-new-slave`: the old master's own result.
+    pub orig_master: Option<Result<String, String>>,
+    /// `RESET SLAVE ALL` on the new master (`None` = skipped, skip_reset_slave).
+    pub reset: Option<Result<(), String>>,
+    pub total: Duration,
+}
+
+impl Summary {
+    /// Every slave (and the old master, when asked) follows the new master.
+    pub fn all_ok(&self) -> bool {
+        self.slaves.iter().all(|s| s.result.is_ok())
+            && self.orig_master.as_ref().is_none_or(Result::is_ok)
+            && self.reset.as_ref().is_none_or(Result::is_ok)
+    }
+}
+
+/// One undo action and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undone {
+    pub what: String,
+    pub result: Result<(), String>,
+}
+
+/// How a switch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The checks failed; nothing was changed. Every problem names its host.
+    Refused(Vec<Problem>),
+    /// `--dry-run`: the checks passed, the plan was printed, nothing was changed.
+    DryRun {
+        old_master: String,
+        new_master: String,
+    },
+    /// Stopped before the freeze (not confirmed, or the stop hook said so);
+    /// ha-manager changed nothing.
+    Aborted(String),
+    /// Failed before the new master accepted writes; what had been done was undone.
+    RolledBack {
+        reason: String,
+        undone: Vec<Undone>,
+        summary: Summary,
+    },
+    /// The new master takes writes and every slave follows it.
+    Complete(Summary),
+    /// The new master takes writes, but a slave, the old master or the new
+    /// master's RESET SLAVE failed (MHA's exit code 10).
+    Partial(Summary),
+}
+
+/// The journal of the switch, logged as it is written.
+#[derive(Debug, Default)]
+pub struct Record {
+    journal: Mutex<Journal>,
+}
+
+impl Record {
+    pub fn new(journal: Journal) -> Self {
+        Record {
+            journal: Mutex::new(journal),
+        }
+    }
+
+    pub fn journal(&self) -> Journal {
+        self.journal.lock().map(|j| j.clone()).unwrap_or_default()
+    }
+
+    pub fn facts(&self, change: impl FnOnce(&mut Facts)) {
+        if let Ok(mut j) = self.journal.lock() {
+            if let Err(e) = j.update_facts(change) {
+                tracing::warn!("journal: {e}");
+            }
+        }
+    }
+
+    /// MHA's `* Phase N: ...Phase..` banner.
+    pub fn banner(&self, title: &str) {
+        tracing::info!("");
+        tracing::info!("* {title}..");
+        tracing::info!("");
+    }
+
+    /// A plain log line, not a journal step (trees, plans).
+    pub fn line(&self, text: &str) {
+        tracing::info!("{text}");
+    }
+
+    fn record(&self, host: Option<&str>, result: StepResult, text: &str) {
+        let line = match host {
+            Some(h) => format!("{h}: {text}"),
+            None => text.to_owned(),
+        };
+        match result {
+            StepResult::Ok | StepResult::Info => tracing::info!("{line}"),
+            StepResult::Warning => tracing::warn!("{line}"),
+            StepResult::Failed => tracing::error!("{line}"),
+        }
+        if let Ok(mut j) = self.journal.lock() {
+            if let Err(e) = j.record_now(Phase::Switch, host, text, result, "") {
+                tracing::warn!("journal: {e}");
+            }
+        }
+    }
+
+    pub fn ok(&self, host: Option<&str>, text: &str) {
+        self.record(host, StepResult::Ok, text);
+    }
+
+    pub fn info(&self, host: Option<&str>, text: &str) {
+        self.record(host, StepResult::Info, text);
+    }
+
+    pub fn warn(&self, host: Option<&str>, text: &str) {
+        self.record(host, StepResult::Warning, text);
+    }
+
+    pub fn fail(&self, host: Option<&str>, text: &str) {
+        self.record(host, StepResult::Failed, text);
+    }
+}
+
+/// The frozen position of the old master, in the forms the servers wait on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezePos {
+    pub binlog: BinlogPos,
+    pub gtid: FreezeGtid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FreezeGtid {
+    /// MariaDB `gtid_binlog_pos` of the old master.
+    Maria(MariaGtidPos),
+    /// MySQL `gtid_executed` of the old master.
+    MySql(GtidSet),
+    None,
+}
+
+impl FreezePos {
+    /// What a server must wait for to have everything the old master wrote:
+    /// by GTID in GTID mode (`current` = the server's `gtid_current_pos` as
+    /// last read, see [`rules::gtid_to_wait`]), else by binlog position.
+    /// `None`: nothing to wait for.
+    pub fn target(&self, gtid_mode: bool, current: Option<&MariaGtidPos>) -> Option<WaitTarget> {
+        match (&self.gtid, gtid_mode) {
+            (FreezeGtid::Maria(pos), true) => {
+                let missing = match current {
+                    Some(have) => rules::gtid_to_wait(pos, have),
+                    None => pos.clone(),
+                };
+                (!missing.is_empty()).then_some(WaitTarget::MariaGtid(missing))
+            }
+            (FreezeGtid::MySql(set), true) => Some(WaitTarget::MySqlGtid(set.clone())),
+            _ => Some(WaitTarget::Position(self.binlog.clone())),
+        }
+    }
+
+    /// `mysql-bin.000003:1234, GTID 0-1-57`.
+    pub fn describe(&self) -> String {
+        match &self.gtid {
+            FreezeGtid::Maria(p) if !p.is_empty() => format!("{}, GTID {p}", self.binlog),
+            FreezeGtid::MySql(s) if !s.is_empty() => format!("{}, GTID {s}", self.binlog),
+            _ => self.binlog.to_string(),
+        }
+    }
+}
+
+/// How a replica should start from a new source in GTID mode (the same rule
+/// as the failover's).
+pub fn gtid_from(flavor: Flavor) -> ReplicateFrom {
+    match flavor {
+        Flavor::MariaDb => ReplicateFrom::MariaSlavePos,
+        Flavor::MySql => ReplicateFrom::MySqlAutoPosition,
+    }
+}
+
+/// The configured replication credentials, or none (keep the current ones).
+pub fn credentials(spec: &ServerSpec) -> Option<(String, crate::config::Secret)> {
+    match (&spec.repl_user, &spec.repl_password) {
+        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+        _ => None,
+    }
+}
+
+fn host_ref(spec: &ServerSpec) -> HostRef {
+    HostRef::new(spec.hostname.clone(), spec.mysql_addr(), spec.port)
+}
+
+/// Runs `master_ip_online_change_script --command=...`, if configured.
+/// `orig` gives up writes, `new` takes them. `None` = no script configured.
+async fn online_change_hook(
+    ctx: &Ctx,
+    command: OnlineChangeCommand,
+    orig: &ServerSpec,
+    new: &ServerSpec,
+    orig_master_is_new_slave: bool,
+) -> Option<(HookVerdict, HookRan)> {
+    let script = ctx
+        .config
+        .settings
+        .master_ip_online_change_script
+        .as_ref()?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let args = hook_args::online_change_args(
+        command,
+        &hook_args::HookServer::from_spec(orig, &user),
+        &hook_args::HookServer::from_spec(new, &user),
+        orig_master_is_new_slave,
+    )
+    .env("app", &ctx.config.app);
+    let secrets = vec![
+        (
+            hook_args::ORIG_MASTER_PASSWORD.to_owned(),
+            orig.password.clone(),
+        ),
+        (
+            hook_args::NEW_MASTER_PASSWORD.to_owned(),
+            new.password.clone(),
+        ),
+    ];
+    ctx.log.info(
+        None,
+        &format!(
+            "Executing master_ip_online_change_script: {}",
+            notify::command_line(script, &args)
+        ),
+    );
+    let outcome =
+        notify::run_hook(script, &args, &secrets, ctx.config.settings.command_timeout).await;
+    for (name, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::info!("  [{name}] {line}");
+        }
+    }
+    let verdict = notify::verdict(&outcome);
+    let text = format!(
+        "master_ip_online_change_script --command={}: {}",
+        command.as_str(),
+        outcome.describe()
+    );
+    match verdict {
+        HookVerdict::Done => ctx.log.ok(None, &text),
+        HookVerdict::FailedButContinue => ctx.log.warn(None, &format!("{text}; proceeding")),
+        HookVerdict::Abort => ctx.log.fail(None, &text),
+    }
+    Some((verdict, outcome.fact()))
+}
+
+/// Runs the whole switch. `confirm`, when given, is asked once the plan is
+/// printed and before anything is changed.
+pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
+    let started = Instant::now();
+    ctx.log.facts(|f| {
+        f.app = ctx.config.app.clone();
+        f.mode = Mode::Switch;
+        f.manager_host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into());
+        f.manager_log = ctx
+            .config
+            .settings
+            .manager_log
+            .as_ref()
+            .map(|p| p.display().to_string());
+    });
+    ctx.log.line("Starting online master switch..");
+    ctx.log.banner("Phase 1: Configuration Check Phase");
+    let checked = match check::check(ctx).await {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in &problems {
+                ctx.log
+                    .fail(Some(&p.host), &format!("{}. Fix: {}", p.what, p.fix));
+            }
+            return Outcome::Refused(problems);
+        }
+    };
+    let topo = &checked.topology;
+    let (old_label, new_label) = (topo.label(checked.master), topo.label(checked.new_master));
+    ctx.log.facts(|f| {
+        f.gtid = checked.gtid_mode;
+        f.dead_master = Some(host_ref(&topo.nodes[checked.master].spec));
+        f.new_master = Some(host_ref(&topo.nodes[checked.new_master].spec));
+    });
+    for line in rules::migration_tree(
+        topo,
+        checked.master,
+        checked.new_master,
+        &checked.slaves,
+        ctx.options.orig_master_is_new_slave,
+    ) {
+        ctx.log.line(&line);
+    }
+    ctx.log.line("");
+    for line in check::plan(ctx, &checked) {
+        ctx.log.line(&line);
+    }
+    ctx.log
+        .line("** Phase 1: Configuration Check Phase completed.");
+    if ctx.options.dry_run {
+        return Outcome::DryRun {
+            old_master: old_label,
+            new_master: new_label,
+        };
+    }
+    if let Some(ask) = confirm {
+        if !ask(&format!(
+            "Starting master switch from {old_label} to {new_label}? (yes/NO): "
+        )) {
+            return Outcome::Aborted("not confirmed: nothing was changed".into());
+        }
+    }
+
+    let mut summary = Summary {
+        old_master: old_label.clone(),
+        new_master: new_label.clone(),
+        ..Summary::default()
+    };
+    ctx.log.banner("Phase 2: Rejecting updates Phase");
+    let old_spec = &topo.nodes[checked.master].spec;
+    let new_spec = &topo.nodes[checked.new_master].spec;
+    let mut done = promote::Done::default();
+    let flag = ctx.options.orig_master_is_new_slave;
+    match online_change_hook(ctx, OnlineChangeCommand::Stop, old_spec, new_spec, flag).await {
+        None => ctx.log.warn(
+            None,
+            "master_ip_online_change_script is not defined: applications must find the new \
+             master themselves",
+        ),
+        Some((HookVerdict::Abort, ran)) => {
+            ctx.log.facts(|f| f.ip_stop = Some(ran));
+            return Outcome::Aborted(
+                "master_ip_online_change_script --command=stop failed: ha-manager changed \
+                 nothing; check what the script did"
+                    .into(),
+            );
+        }
+        Some((_, ran)) => {
+            ctx.log.facts(|f| f.ip_stop = Some(ran));
+            done.stop_hook_ran = true;
+        }
+    }
+    let conns = match promote::Conns::open(ctx, &checked).await {
+        Ok(c) => c,
+        Err(reason) => return promote::fail(ctx, &checked, None, &done, reason, summary).await,
+    };
+    let frozen = match freeze::freeze(ctx, &checked, &conns, &mut done).await {
+        Ok(f) => f,
+        Err(reason) => {
+            let out = promote::fail(ctx, &checked, Some(&conns), &done, reason, summary).await;
+            conns.close().await;
+            return out;
+        }
+    };
+    summary.killed = frozen.killed;
+    summary.freeze_pos = Some(frozen.pos.describe());
+
+    ctx.log.banner("Phase 3: New master promotion Phase");
+    let promoted = match promote::promote(ctx, &checked, &conns, &frozen, &mut done).await {
+        Ok(p) => p,
+        Err(reason) => {
+            let out = promote::fail(ctx, &checked, Some(&conns), &done, reason, summary).await;
+            conns.close().await;
+            return out;
+        }
+    };
+    summary.freeze_window = Some(promoted.writable_at.duration_since(frozen.at));
+    summary.new_master_pos = Some(promoted.position.to_string());
+    ctx.log.facts(|f| {
+        f.new_master_recovered = true;
+        f.positions.old_master = Some(frozen.pos.binlog.to_string());
+        f.positions.old_master_gtid = match &frozen.pos.gtid {
+            FreezeGtid::Maria(p) => Some(p.to_string()),
+            FreezeGtid::MySql(s) => Some(s.to_string()),
+            FreezeGtid::None => None,
+        };
+        f.positions.new_master = Some(promoted.position.to_string());
+    });
+    ctx.log.ok(
+        Some(&new_label),
+        &format!(
+            "accepts writes; the write freeze lasted {:.3} s",
+            summary.freeze_window.unwrap_or_default().as_secs_f64()
+        ),
+    );
+
+    ctx.log.banner("Phase 4: Switching slaves in parallel");
+    let (slave_results, orig) = slaves::switch_all(ctx, &checked, &conns, &frozen, &promoted).await;
+    summary.slaves = slave_results;
+    summary.orig_master = orig;
+
+    ctx.log.banner("Phase 5: New master cleanup phase");
+    summary.reset = slaves::cleanup(ctx, &checked, &conns).await;
+    conns.close().await;
+    summary.total = started.elapsed();
+    ctx.log.facts(|f| {
+        f.finished = true;
+        f.new_master_reset = summary.reset.as_ref().map(Result::is_ok);
+    });
+    if summary.all_ok() {
+        ctx.log.ok(
+            None,
+            &format!("Switching master to {new_label} completed successfully."),
+        );
+        Outcome::Complete(summary)
+    } else {
+        ctx.log.fail(
+            None,
+            &format!(
+                "Switching master to {new_label} done, but switching slaves partially failed."
+            ),
+        );
+        Outcome::Partial(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests;
