@@ -245,3 +245,40 @@ fn cut_path_to_master_only_is_no_failover() {
     assert_eq!(stop.code, 0, "{}", stop.all());
     m.wait_exit(15);
 }
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let mut m = Manager::start(&conf(), &["--dry-run"]);
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    let log = m.text();
+    assert!(log.contains("Selected as the new master"), "{log}");
+    assert!(
+        log.contains("Plan: promote 198.18.0.12(198.18.0.12:3306)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Plan: repoint 198.18.0.13(198.18.0.13:3306)"),
+        "{log}"
+    );
+    assert!(log.contains("nothing was changed"), "{log}");
+    assert_eq!(
+        sql("db2", "SELECT @@read_only").trim(),
+        "1",
+        "db2 not promoted"
+    );
+    for host in ["db2", "db3"] {
+        let status = slave_status(host);
+        assert!(
+            status.contains("Master_Host: 198.18.0.11"),
+            "{host} untouched: {status}"
+        );
+        assert!(
+            !status.contains("Slave_IO_Running: No"),
+            "{host}'s IO thread not stopped: {status}"
+        );
+    }
+}

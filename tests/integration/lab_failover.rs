@@ -112,3 +112,43 @@ fn manual_failover_after_kill9_loses_no_acknowledged_row_gtid() {
         "db3 follows the new master"
     );
 }
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn manual_failover_to_a_lagging_slave_brings_it_fully_up_to_date() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let writer = start_writer();
+    // db3 falls behind; db2 stays the latest slave.
+    fault("stop-io", "db3");
+    let before = writer.acks().rows.len();
+    wait_until("db3 falls behind", 30, || {
+        writer.acks().rows.len() >= before + 300
+    });
+    fault("kill-mysqld", "db1");
+    let run = ha_manager(&[
+        "switch",
+        "--conf",
+        &conf(),
+        "--master-state",
+        "dead",
+        "--new-master-host",
+        "198.18.0.13",
+        "--yes",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("caught up from 198.18.0.12"),
+        "{}",
+        run.all()
+    );
+    wait_until("writes on db3", 30, || {
+        writer.acks().first_on(HOSTS[2]).is_some()
+    });
+    let acks = writer.finish();
+    assert_no_loss(&acks, HOSTS[2], &[HOSTS[1]]);
+    assert!(
+        slave_status("db2").contains("Master_Host: 198.18.0.13"),
+        "db2 follows db3"
+    );
+}
