@@ -173,7 +173,6 @@ pub const KEYS: &[KeyInfo] = &[
 /// Parameters ha-manager recognises and validates but does not act on yet. Later work
 /// implements them; until then the CLI can warn when one is set (see [`not_yet_acted_on`]).
 pub const NOT_YET_ACTED_ON: &[&str] = &[
-    "master_ip_online_change_script",
     "disable_log_bin",
     "handle_raw_binlog",
     "client_libdir",
