@@ -601,7 +601,8 @@ def run_one(args):
             writer.stop()
     out.write_text(json.dumps(res, indent=1, default=str))
     summary = {k: res.get(k) for k in ("tool", "scenario", "run", "ok", "t_detect", "t_writable",
-                                        "t_repointed", "t_done", "write_gap", "lost", "error")}
+                                        "t_repointed", "t_done", "write_gap", "lost", "lag_rows",
+                                        "slaves_consistent", "error")}
     print(json.dumps(summary))
     return 0
 
@@ -623,6 +624,21 @@ def count_lost(acks, new_master):
     return lost
 
 
+def same_table(master, others, timeout=15):
+    """Every other server ends up with the new master's test.t (the writer has stopped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            want = query(master, "CHECKSUM TABLE test.t", timeout=10)[0][1]
+            if all(query(o, "CHECKSUM TABLE test.t", timeout=10)[0][1] == want for o in others):
+                return True
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+
+
 def run_failover(args, res, mgr, writer, poller):
     tool = args.tool
     t_ready = mgr.wait_line(READY[tool], 90)
@@ -635,17 +651,16 @@ def run_failover(args, res, mgr, writer, poller):
 
     if args.scenario.startswith("lag"):
         lab("fault.sh", "stop-io", "db3")
+        n_stop = len(writer.acks())
         time.sleep(3.0)
-        res["lag_rows"] = None
-    acks_before = len(writer.acks())
     t_fault = time.monotonic()
     action = "link-down" if args.scenario == "linkdown" else "kill-mysqld"
     lab("fault.sh", action, "db1")
     res["fault_cmd_s"] = round(time.monotonic() - t_fault, 3)
     res["fault"] = f"{action} db1"
     if args.scenario.startswith("lag"):
-        # rows db3 had not received (acknowledged while its IO thread was stopped, up to the fault)
-        res["acked_before_fault"] = acks_before
+        # rows acknowledged while db3's IO thread was stopped: db3 never received them from db1
+        res["lag_rows"] = sum(1 for _, _, t in writer.acks() if t < t_fault) - n_stop
 
     code = mgr.wait(120)
     t_exit = time.monotonic()
@@ -681,6 +696,7 @@ def run_failover(args, res, mgr, writer, poller):
     res["lost"] = len(lost)
     res["lost_ids_sample"] = lost[:20]
     res["write_gap"] = round(longest_gap(acks, t_fault - 1), 3)
+    res["slaves_consistent"] = same_table(new, others)
     problems = []
     if code != 0:
         problems.append(f"exit code {code}")
@@ -690,6 +706,8 @@ def run_failover(args, res, mgr, writer, poller):
         problems.append("the writer never wrote on the new master")
     if res["t_repointed"] is None:
         problems.append("not every remaining slave replicates from the new master")
+    elif not res["slaves_consistent"]:
+        problems.append("a remaining slave's test.t differs from the new master's (CHECKSUM TABLE, 15 s)")
     if problems:
         res["error"] = "; ".join(problems) + (f" | {tail_errors(mgr.text())}" if code != 0 else "")
     res["ok"] = not problems
@@ -720,9 +738,12 @@ def run_switch(args, res, conf, rundir, writer, poller):
     res["t_writable"] = rnd(t_w, t0)
     rep = [poller.first_following(o, new, t0) for o in others]
     res["t_repointed"] = rnd(max(rep), t0) if all(r is not None for r in rep) else None
-    res["write_gap"] = round(longest_gap(acks, t0 - 0.5, t_end + 1.0), 3)
+    gap, (g0, g1) = longest_gap(acks, t0 - 0.5, t_end + 1.0, where=True)
+    res["write_gap"] = round(gap, 3)
+    res["gap_start"], res["gap_end"] = rnd(g0, t0), rnd(g1, t0)
     res["acked"] = len(acks)
     if res["new_master"]:
+        res["slaves_consistent"] = same_table(res["new_master"], [h for h in HOSTS if h != res["new_master"]])
         lost = count_lost(acks, res["new_master"])
         res["lost"] = len(lost)
         res["lost_ids_sample"] = lost[:20]
@@ -735,6 +756,8 @@ def run_switch(args, res, conf, rundir, writer, poller):
         problems.append("the writer never wrote on the new master")
     if res["t_repointed"] is None:
         problems.append("db1 and db3 do not both replicate from db2")
+    elif not res.get("slaves_consistent"):
+        problems.append("db1 or db3 has a test.t different from db2's (CHECKSUM TABLE, 15 s)")
     if problems:
         res["error"] = "; ".join(problems) + f" | {tail_errors(proc.text())}"
     res["ok"] = not problems
@@ -744,15 +767,15 @@ def rnd(t, t0):
     return None if t is None else round(t - t0, 3)
 
 
-def longest_gap(acks, start, end=None):
+def longest_gap(acks, start, end=None, where=False):
     """Longest time between two consecutive acknowledgements, for gaps that end after `start`
-    (and start before `end`)."""
+    (and start before `end`); with where=True also (gap start, gap end)."""
     times = sorted(t for _, _, t in acks)
-    best = 0.0
+    best, at = 0.0, (None, None)
     for a, b in zip(times, times[1:]):
-        if b >= start and (end is None or a <= end):
-            best = max(best, b - a)
-    return best
+        if b >= start and (end is None or a <= end) and b - a > best:
+            best, at = b - a, (a, b)
+    return (best, at) if where else best
 
 
 # ----------------------------------------------------------------------------- idle resources
@@ -836,6 +859,7 @@ METRICS_SWITCH = [
     ("t_writable", "start → first insert on new master (s)"),
     ("t_repointed", "start → db1, db3 replicate from db2 (s)"),
     ("t_cmd", "switch command wall time (s)"),
+    ("gap_start", "start → the write gap begins (s)"),
     ("lost", "acknowledged rows lost"),
 ]
 
@@ -893,7 +917,7 @@ def report(args):
             ok = [r for r in rs if r.get("ok")]
             entry = {"runs": len(rs), "ok": len(ok),
                      "unavailable": any(r.get("unavailable") for r in rs),
-                     "errors": sorted({r["error"] for r in rs if r.get("error")})}
+                     "errors": sorted({r["error"] for r in rs if r.get("error") and not r.get("unavailable")})}
             for key, _ in metrics:
                 entry[key] = agg([r.get(key) for r in ok])
             if sc != "switch":
@@ -933,15 +957,21 @@ def report(args):
         ok_ha = "—" if ha["unavailable"] else f"{ha['ok']}/{ha['runs']}"
         md.append(f"| successful runs | {ok_ha} | {mh['ok']}/{mh['runs']} | |")
         md.append("")
+        notes = []
+        if ha["unavailable"]:
+            notes.append("- ha-manager: not available in this build (`ha-manager switch --help` "
+                         "does not list `--master-state alive`)")
         for tool, e in (("ha", ha), ("mha", mh)):
             for err in e["errors"]:
-                md.append(f"- {TOOLS[tool]}: {err}")
-        if ha["errors"] or mh["errors"]:
+                notes.append(f"- {TOOLS[tool]}, failed run: {err}")
+        if notes:
+            md.extend(notes)
             md.append("")
     if idle_res:
         md.append(f"**Resource use while monitoring** (no fault, ping_interval="
-                  f"{meta.get('ping_interval', '?')} s; the manager's process tree: "
-                  f"MHA's ping children, ha-manager's ssh control masters)")
+                  f"{meta.get('ping_interval', '?')} s, no writer; summed over the manager's whole process "
+                  f"tree, including children it forks and reaps, e.g. MHA's one-per-ping child, "
+                  f"and helpers that daemonize, e.g. ssh control masters)")
         md.append("")
         md.append("| | ha-manager | MHA 0.58 | ratio |")
         md.append("|---|---|---|---|")
@@ -965,7 +995,8 @@ def report(args):
                     cells.append(f"{v / 1024:.1f}")
                 else:
                     cells.append(f.format(v))
-            rt = f"{vals[0] / vals[1]:.2f}" if key != "window_s" and None not in vals and vals[1] else ""
+            rt = f"{vals[0] / vals[1]:.2f}" if key not in ("window_s", "procs_median") \
+                and None not in vals and vals[1] else ""
             md.append(f"| {label} | {cells[0]} | {cells[1]} | {rt} |")
         for tool in TOOLS:
             r = idle_res.get(tool)
@@ -992,10 +1023,11 @@ def chart(summary, scen_order, path, meta):
     fig, axes = plt.subplots(n, 1, figsize=(10, 1.55 * n + 1.0), squeeze=False)
     colors = {"detect": "#d9822b", "recover": "#2b6cb0", "gap": "#c53030"}
     xmax = 1.0
+    seen = set()
     for sc in scen_order:
         for tool in TOOLS:
             e = summary[sc]["tools"][tool]
-            for k in ("t_repointed", "t_writable", "write_gap"):
+            for k in ("t_repointed", "t_writable", "gap_end"):
                 if e.get(k):
                     xmax = max(xmax, e[k]["max"])
     for ax, sc in zip(axes[:, 0], scen_order):
@@ -1012,24 +1044,40 @@ def chart(summary, scen_order, path, meta):
                 continue
             if sc == "switch":
                 g = e["write_gap"]["median"]
-                ax.barh(y, g, color=colors["gap"], height=0.5, label="write gap" if y == 0 else None)
-                rp = e.get("t_repointed")
-                if rp:
-                    ax.plot([rp["median"]], [y], marker="|", markersize=18, color="black")
-                ax.text(max(g, rp["median"] if rp else 0) + 0.01 * xmax, y,
-                        f"gap {g:.2f}s" + (f", all repointed {rp['median']:.2f}s" if rp else ""),
+                g0 = e["gap_start"]["median"] if e.get("gap_start") else 0.0
+                ax.barh(y, max(g, 0.02 * xmax), left=g0, color=colors["gap"], height=0.5,
+                        label="longest write gap" if "gap" not in seen else None)
+                seen.add("gap")
+                rp = e["t_repointed"]["median"] if e.get("t_repointed") else None
+                w = e["t_writable"]["median"] if e.get("t_writable") else None
+                if rp is not None:
+                    ax.plot([rp], [y], marker="|", markersize=18, color="black",
+                            label="all slaves repointed" if "rp" not in seen else None)
+                    seen.add("rp")
+                if w is not None:
+                    ax.plot([w], [y], marker="v", color="black", markersize=7,
+                            label="first insert on new master" if "w" not in seen else None)
+                    seen.add("w")
+                ax.text(max(g0 + g, rp or 0, w or 0) + 0.01 * xmax, y,
+                        f"write gap {g:.2f}s" + (f", all repointed at {rp:.2f}s" if rp else ""),
                         va="center", fontsize=8)
             else:
                 d = e["t_detect"]["median"] if e.get("t_detect") else 0
                 rp = e["t_repointed"]["median"] if e.get("t_repointed") else d
-                ax.barh(y, d, color=colors["detect"], height=0.5, label="detect" if y == 0 else None)
+                ax.barh(y, d, color=colors["detect"], height=0.5,
+                        label="detect (fault → death declared)" if "d" not in seen else None)
                 ax.barh(y, max(rp - d, 0), left=d, color=colors["recover"], height=0.5,
-                        label="recover (to all repointed)" if y == 0 else None)
+                        label="recover (→ all slaves replicate from the new master)"
+                        if "d" not in seen else None)
+                seen.add("d")
                 w = e["t_writable"]["median"] if e.get("t_writable") else None
                 if w is not None:
                     ax.plot([w], [y], marker="v", color="black", markersize=7,
-                            label="first insert on new master" if y == 0 else None)
-                ax.text(rp + 0.01 * xmax, y, f"{d:.2f} + {rp - d:.2f} = {rp:.2f}s", va="center", fontsize=8)
+                            label="first insert on new master" if "w" not in seen else None)
+                    seen.add("w")
+                ax.text(max(rp, w or 0) + 0.01 * xmax, y,
+                        f"{d:.2f} + {rp - d:.2f} = {rp:.2f}s", va="center", fontsize=8)
+        ax.set_ylim(-0.6, 1.6)
         ax.set_yticks([0, 1])
         ax.set_yticklabels(labels)
         ax.set_xlim(0, xmax * 1.25)
@@ -1043,10 +1091,10 @@ def chart(summary, scen_order, path, meta):
             if ll not in lbls:
                 handles.append(hh)
                 lbls.append(ll)
-    fig.legend(handles, lbls, loc="upper right", fontsize=8, ncol=4)
+    fig.legend(handles, lbls, loc="lower center", fontsize=8, ncol=3)
     fig.suptitle(f"ha-manager vs MHA 0.58 on the lab (ping_interval={meta.get('ping_interval', '?')} s, "
-                 f"{meta.get('runs', '?')} runs each)", fontsize=10, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+                 f"medians of {meta.get('runs', '?')} runs each)", fontsize=10, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     fig.savefig(path, dpi=110)
 
 

@@ -80,7 +80,9 @@ fi
 [[ -x $HA_MANAGER_BIN ]] || { echo "no ha-manager binary at $HA_MANAGER_BIN" >&2; exit 1; }
 # A private copy: a shared target dir may be rebuilt or cleaned while the bench runs.
 mkdir -p "$work/bin"
-cp -f "$HA_MANAGER_BIN" "$work/bin/ha-manager"
+if [[ $(realpath "$HA_MANAGER_BIN") != $(realpath -m "$work/bin/ha-manager") ]]; then
+	cp -f "$HA_MANAGER_BIN" "$work/bin/ha-manager"
+fi
 HA_MANAGER_BIN=$work/bin/ha-manager
 export HA_MANAGER_BIN
 
