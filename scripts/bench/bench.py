@@ -126,8 +126,8 @@ def lab_setup_common(work):
 MHA_FIXES = [
     ("NodeUtil.pm",
      "parse_mysql_version: use only the first three numbers of the version string "
-     "('10.11.19-MariaDB-0+deb12u1-log' has six; Perl >= 5.22 makes the extra sprintf "
-     "arguments a fatal 'Redundant argument in sprintf')",
+     "('10.11.19-MariaDB-0+deb12u1-log' has six; Perl >= 5.22 warns 'Redundant argument in "
+     "sprintf' and MHA's `use warnings FATAL => 'all'` makes every MHA command die on it)",
      "  my $result = sprintf( '%03d%03d%03d', $str =~ m/(\\d+)/g );",
      "  my $result = sprintf( '%03d%03d%03d', ( $str =~ m/(\\d+)/g )[ 0 .. 2 ] );"),
     ("NodeUtil.pm",
@@ -137,7 +137,8 @@ MHA_FIXES = [
     ("SlaveUtil.pm",
      "check_if_super_read_only: MariaDB has no super_read_only; read it with SHOW GLOBAL "
      "VARIABLES (no row = not enabled) instead of SELECT @@global.super_read_only, which fails "
-     "with 'Unknown system variable' before every log apply",
+     "with 'Unknown system variable' (apply_diff_relay_logs --command=test fails, so "
+     "masterha_check_repl / masterha_manager refuse to start; also used before every log apply)",
      """  my $sth = $dbh->prepare("SELECT \\@\\@global.super_read_only as Value");
   $sth->execute();
   my $href = $sth->fetchrow_hashref;
@@ -938,6 +939,9 @@ def report(args):
               f"MHA `{meta.get('mha_version', '0.58')}`; ping_interval={meta.get('ping_interval', '?')} s; "
               f"runs per scenario and tool: {meta.get('runs', '?')}, alternating the tools. "
               f"Values: median (min–max) in seconds; ratio = ha-manager median / MHA median.")
+    if meta.get("notes"):
+        md.append("")
+        md.append(f"Note: {meta['notes']}")
     md.append("")
     for sc in scen_order:
         s = summary[sc]
