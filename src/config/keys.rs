@@ -172,11 +172,7 @@ pub const KEYS: &[KeyInfo] = &[
 
 /// Parameters ha-manager recognises and validates but does not act on yet. Later work
 /// implements them; until then the CLI can warn when one is set (see [`not_yet_acted_on`]).
-pub const NOT_YET_ACTED_ON: &[&str] = &[
-    "disable_log_bin",
-    "handle_raw_binlog",
-    "client_libdir",
-];
+pub const NOT_YET_ACTED_ON: &[&str] = &["disable_log_bin", "handle_raw_binlog", "client_libdir"];
 
 /// The description of `name`, if it is a parameter (names are case-sensitive, as in MHA).
 pub fn lookup(name: &str) -> Option<&'static KeyInfo> {

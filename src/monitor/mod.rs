@@ -28,6 +28,7 @@ use crate::config::{Config, PingType};
 use crate::mysql::Connector;
 use crate::state::{HealthUpdate, StateSink, StatusCode};
 use crate::transport::Remote;
+use verdict::SecondaryResult;
 
 use probe::Pinger;
 pub use probe::SecondaryCheck;
@@ -145,6 +146,7 @@ pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> Monitor
     let mut counters = Counters::default();
     let mut first_miss: Option<Instant> = None;
     let mut announced = false;
+    let mut background: Option<BackgroundChecks> = None;
 
     let report = |state: MonitorState, detector: &Detector, counters: &Counters| {
         ctx.sink.update(&HealthUpdate {
@@ -163,6 +165,9 @@ pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> Monitor
         let step = detector.observe(&outcome);
         match &outcome {
             PingOutcome::Ok => {
+                if let Some(checks) = background.take() {
+                    checks.abort();
+                }
                 counters.pings_ok += 1;
                 counters.last_error = None;
                 if first_miss.take().is_some() {
@@ -189,6 +194,11 @@ pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> Monitor
                 counters.pings_missed += 1;
                 counters.last_error = Some(reason.clone());
                 first_miss.get_or_insert_with(Instant::now);
+                // As MHA: SSH and the secondary check start at the first miss, in the
+                // background, so their timeouts overlap the remaining pings.
+                if background.is_none() {
+                    background = Some(start_background_checks(&ctx));
+                }
                 tracing::warn!(
                     "Got error on MySQL ping of master {label}: {reason} ({}/{} misses)",
                     detector.misses(),
@@ -203,7 +213,10 @@ pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> Monitor
                 "Master {label} missed {misses} pings in a row; asking the other servers, \
                  SSH and the secondary check whether it is really down"
             );
-            let input = gather(&ctx, &mut pinger).await;
+            let checks = background
+                .take()
+                .unwrap_or_else(|| start_background_checks(&ctx));
+            let input = gather(&ctx, &mut pinger, checks).await;
             match confirm(&input) {
                 Verdict::Dead { ssh, evidence } => {
                     tracing::error!("Master {label} is down: {evidence}");
@@ -237,28 +250,32 @@ pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> Monitor
 
 /// Asks everything at once: the master once more (same ping kind, fresh
 /// connection), the other servers, SSH to the master's host, the secondary check.
-async fn gather(ctx: &MonitorCtx, pinger: &mut Pinger) -> ConfirmationInput {
+async fn gather(
+    ctx: &MonitorCtx,
+    pinger: &mut Pinger,
+    checks: BackgroundChecks,
+) -> ConfirmationInput {
     let settings = &ctx.config.settings;
     let master = &ctx.config.servers[ctx.master];
     pinger.drop_connection();
     let master_again = pinger.ping();
-    let replicas = probe::replica_views(
-        &ctx.config.servers,
-        ctx.master,
-        ctx.connector.clone(),
-        settings.mysql_timeout,
-    );
-    let ssh = probe::ssh_reach(ctx.remote.as_ref(), master);
-    let secondary = async {
-        match &ctx.secondary {
-            Some(check) => {
-                Some(probe::secondary(check.as_ref(), master, settings.command_timeout).await)
-            }
-            None => None,
-        }
+    let read_replicas = || {
+        probe::replica_views(
+            &ctx.config.servers,
+            ctx.master,
+            ctx.connector.clone(),
+            settings.mysql_timeout,
+        )
     };
-    let (master_again, replicas, ssh, secondary) =
-        tokio::join!(master_again, replicas, ssh, secondary);
+    // The replicas are read once SSH and the secondary check have finished: the
+    // verdict uses their latest view (a replica notices a vanished master only
+    // after slave_net_timeout), not the one from the start of the confirmation.
+    let replicas_after_checks = async {
+        let done = checks.wait().await;
+        (read_replicas().await, done)
+    };
+    let (master_again, (replicas, (ssh, secondary))) =
+        tokio::join!(master_again, replicas_after_checks);
     if let Some(result) = &secondary {
         tracing::info!("Secondary check for master {}: {result:?}", master.label());
     }
@@ -269,6 +286,46 @@ async fn gather(ctx: &MonitorCtx, pinger: &mut Pinger) -> ConfirmationInput {
         ssh,
         secondary,
     }
+}
+
+/// SSH reachability and the secondary check, running in the background.
+struct BackgroundChecks {
+    ssh: tokio::task::JoinHandle<SshReach>,
+    secondary: Option<tokio::task::JoinHandle<SecondaryResult>>,
+}
+
+impl BackgroundChecks {
+    async fn wait(self) -> (SshReach, Option<SecondaryResult>) {
+        let ssh = self.ssh.await.unwrap_or(SshReach::Unknown);
+        let secondary = match self.secondary {
+            Some(handle) => Some(
+                handle
+                    .await
+                    .unwrap_or_else(|e| SecondaryResult::CouldNotRun(e.to_string())),
+            ),
+            None => None,
+        };
+        (ssh, secondary)
+    }
+
+    fn abort(self) {
+        self.ssh.abort();
+        if let Some(h) = self.secondary {
+            h.abort();
+        }
+    }
+}
+
+fn start_background_checks(ctx: &MonitorCtx) -> BackgroundChecks {
+    let master = ctx.config.servers[ctx.master].clone();
+    let remote = ctx.remote.clone();
+    let spec = master.clone();
+    let ssh = tokio::spawn(async move { probe::ssh_reach(remote.as_ref(), &spec).await });
+    let limit = ctx.config.settings.command_timeout;
+    let secondary = ctx.secondary.clone().map(|check| {
+        tokio::spawn(async move { probe::secondary(check.as_ref(), &master, limit).await })
+    });
+    BackgroundChecks { ssh, secondary }
 }
 
 fn ping_type_name(t: PingType) -> &'static str {

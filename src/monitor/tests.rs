@@ -454,8 +454,9 @@ async fn secondary_master_down_confirms() {
     assert!(d
         .evidence
         .contains("secondary check says the master is down"));
-    // The confirmation waited for the 2 s secondary check.
-    assert_eq!(elapsed, 2 * INTERVAL + Duration::from_secs(2));
+    // The 2 s secondary check started at the first miss (as MHA's does), so it
+    // was done when the third miss asked for confirmation: no extra wait.
+    assert_eq!(elapsed, 2 * INTERVAL);
 }
 
 #[tokio::test(start_paused = true)]
@@ -478,14 +479,16 @@ async fn no_replicas_and_no_secondary_is_dead_like_mha() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_waits_for_a_running_confirmation() {
-    // The secondary check takes 5 s; shutdown comes 1 s into it.
-    let h = Harness::new(Ssh::Refused).secondary(SecondaryResult::Exit(0), Duration::from_secs(5));
+    // The secondary check starts at the first miss (t=0) and takes 8 s; the
+    // confirmation starts at the third miss (t=6) and waits for it; shutdown
+    // comes at t=7, in the middle: the confirmation still finishes.
+    let h = Harness::new(Ssh::Refused).secondary(SecondaryResult::Exit(0), Duration::from_secs(8));
     refuse_master(&h.cluster);
     lose_master(&h.cluster, S2);
     lose_master(&h.cluster, S3);
     let (exit, elapsed) = h.run_for(Duration::from_secs(7)).await;
     dead(exit);
-    assert_eq!(elapsed, Duration::from_secs(11));
+    assert_eq!(elapsed, Duration::from_secs(8));
 }
 
 #[tokio::test(start_paused = true)]
@@ -616,4 +619,23 @@ async fn the_real_health_writer_records_the_monitor() {
     let json = workdir.read_health_json().expect("json");
     assert_eq!(json.pings_ok, 3);
     assert_eq!(json.state, "PING_OK");
+}
+
+#[tokio::test(start_paused = true)]
+async fn replicas_are_read_when_the_slow_checks_are_done() {
+    // The master vanishes; the replicas still say IO Yes until t=7 (their
+    // slave_net_timeout). The secondary check (started at t=0) ends at t=8; the
+    // confirmation (third miss, t=6) waits for it and then reads the replicas:
+    // they have lost the master by then, so death is declared at once.
+    let h = Harness::new(Ssh::Refused).secondary(SecondaryResult::Exit(0), Duration::from_secs(8));
+    refuse_master(&h.cluster);
+    let cluster = h.cluster.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        lose_master(&cluster, S2);
+        lose_master(&cluster, S3);
+    });
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    dead(exit);
+    assert_eq!(elapsed, Duration::from_secs(8));
 }
