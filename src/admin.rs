@@ -370,8 +370,12 @@ mod zombie_tests {
     fn an_exited_unreaped_child_is_not_alive() {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
-        // Give it time to exit; it stays a zombie until we wait for it.
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // It stays a zombie until we wait for it; give it (bounded) time to exit.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(is_zombie(pid), "the child did not exit within 10 s");
         assert!(!pid_alive(pid), "zombie counted as alive");
         child.wait().unwrap();
         assert!(pid_alive(std::process::id()));
