@@ -1044,8 +1044,25 @@ def report(args):
             md.append(f"- `{f['file']}`: {f['fix']}")
         md.append("")
     (outdir / "latest.md").write_text("\n".join(md))
+    if args.readme:
+        splice_readme(Path(args.readme), "\n".join(md))
     chart(summary, scen_order, outdir / "latest.png", meta)
     print("\n".join(md))
+
+
+README_BEGIN = "<!-- bench:results:begin (written by scripts/bench/bench.py report) -->"
+README_END = "<!-- bench:results:end -->"
+
+
+def splice_readme(path, text):
+    """Replace the results between the two markers in the README (if both are there)."""
+    doc = path.read_text()
+    if README_BEGIN not in doc or README_END not in doc:
+        print(f"{path}: no results markers, not updated", file=sys.stderr)
+        return
+    head, rest = doc.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_BEGIN}\n{text.rstrip()}\n{README_END}{tail}")
 
 
 def chart(summary, scen_order, path, meta):
@@ -1063,7 +1080,7 @@ def chart(summary, scen_order, path, meta):
             e = summary[sc]["tools"][tool]
             for k in ("t_repointed", "t_writable", "gap_end"):
                 if e.get(k):
-                    xmax = max(xmax, e[k]["max"])
+                    xmax = max(xmax, e[k]["median"])
     for ax, sc in zip(axes[:, 0], scen_order):
         s = summary[sc]
         labels = []
@@ -1110,11 +1127,11 @@ def chart(summary, scen_order, path, meta):
                             label="first insert on new master" if "w" not in seen else None)
                     seen.add("w")
                 ax.text(max(rp, w or 0) + 0.01 * xmax, y,
-                        f"{d:.2f} + {rp - d:.2f} = {rp:.2f}s", va="center", fontsize=8)
+                        f"dead at {d:.2f}s, all repointed at {rp:.2f}s", va="center", fontsize=8)
         ax.set_ylim(-0.6, 1.6)
         ax.set_yticks([0, 1])
         ax.set_yticklabels(labels)
-        ax.set_xlim(0, xmax * 1.25)
+        ax.set_xlim(0, xmax * 1.45)
         ax.set_title(f"{sc}: {s['description']}", fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("seconds from the fault (switch: from the command's start) — medians")
@@ -1154,6 +1171,7 @@ def main():
     p = sub.add_parser("report")
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
+    p.add_argument("--readme", help="also put the tables into this README, between the markers")
     args = ap.parse_args()
     # SIGTERM (timeout, Ctrl-C of run.sh) → normal exit path, so `finally` cleans up.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

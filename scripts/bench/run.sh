@@ -17,8 +17,8 @@
 # Needs root, Debian 12 (apt: mha4mysql-manager, mha4mysql-node), python3 with pip (PyMySQL,
 # matplotlib), cargo. Traffic stays on loopback and the lab's 198.18.0.0/24.
 set -euo pipefail
-# The whole script is one function, parsed before it runs: editing this file while a
-# benchmark runs cannot change what the running one does.
+# The whole script is one function, parsed before it runs, and the last line exits: editing
+# this file while a benchmark runs cannot change what the running one does.
 main() {
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -156,8 +156,10 @@ fi
 flock "$LOCK" bash "$REPO/scripts/lab/down.sh" --dir "$LAB_DIR" >/dev/null 2>&1 || true
 say "all runs done in $(($(date +%s) - t_start))s"
 
-"$PY" "$BENCH" report --work "$work" --results "$results"
+readme=()
+[[ $(realpath -m "$results") == "$HERE/results" ]] && readme=(--readme "$REPO/README.md")
+"$PY" "$BENCH" report --work "$work" --results "$results" "${readme[@]}"
 say "results: $results/latest.md, latest.json, latest.png (logs and per-run JSON in $work/runs)"
 }
-main "$@"
-exit
+# On one line: bash has read `exit` before main runs, so it never reads this file again.
+main "$@"; exit $?
