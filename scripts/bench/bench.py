@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+# run.sh runs a snapshot of this file from the work dir and says where the repository is.
+REPO = Path(os.environ.get("BENCH_REPO", HERE.parent.parent))
 LAB = REPO / "scripts" / "lab"
 LAB_DIR = Path(os.environ.get("BENCH_LAB_DIR", "/run/ha-lab"))
 IPS = {"db1": "198.18.0.11", "db2": "198.18.0.12", "db3": "198.18.0.13"}
@@ -331,6 +332,19 @@ def proc_rss_kb(pid):
     return 0
 
 
+def proc_pss_kb(pid):
+    """Proportional set size: shared pages (a forked child's copy-on-write pages) split
+    between the processes that share them, so a sum over processes is not inflated."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def proc_name(pid):
     try:
         with open(f"/proc/{pid}/comm") as f:
@@ -563,7 +577,8 @@ def run_one(args):
     rundir.mkdir(parents=True)
     res = {"tool": args.tool, "scenario": args.scenario, "run": args.run,
            "ping_interval": args.ping_interval, "ok": False, "error": None,
-           "rundir": str(rundir)}
+           "rundir": str(rundir), **lock_wait()}
+    t_begin = time.monotonic()
     out = Path(args.out) if args.out else rundir / "result.json"
 
     if args.scenario == "switch" and args.tool == "ha" and not ha_has_alive_switch():
@@ -600,12 +615,21 @@ def run_one(args):
                                    for h, ch in poller.changes.items()}
         if writer is not None:
             writer.stop()
+    res["wall_s"] = round(time.monotonic() - t_begin, 1)
     out.write_text(json.dumps(res, indent=1, default=str))
     summary = {k: res.get(k) for k in ("tool", "scenario", "run", "ok", "t_detect", "t_writable",
                                         "t_repointed", "t_done", "write_gap", "lost", "lag_rows",
                                         "slaves_consistent", "error")}
     print(json.dumps(summary))
     return 0
+
+
+def lock_wait():
+    """How long run.sh waited for the lab lock before this run (BENCH_QUEUED_AT, epoch seconds)."""
+    try:
+        return {"lock_wait_s": round(time.time() - float(os.environ["BENCH_QUEUED_AT"]), 1)}
+    except (KeyError, ValueError):
+        return {}
 
 
 def find_new_master(candidates):
@@ -788,7 +812,7 @@ def idle(args):
         shutil.rmtree(rundir)
     rundir.mkdir(parents=True)
     res = {"tool": args.tool, "seconds": args.seconds, "ping_interval": args.ping_interval,
-           "ok": False, "error": None}
+           "ok": False, "error": None, **lock_wait()}
     mgr = None
     try:
         lab_up("gtid")
@@ -802,7 +826,7 @@ def idle(args):
 
         def snapshot():
             pids = [p for p in mgr.tree() if p != mgr.pid or True]
-            return {p: (proc_cpu_ticks(p), proc_rss_kb(p), proc_name(p)) for p in pids}
+            return {p: (proc_cpu_ticks(p), proc_pss_kb(p), proc_name(p)) for p in pids}
 
         s0 = snapshot()
         t0 = time.monotonic()
@@ -811,7 +835,7 @@ def idle(args):
         while time.monotonic() - t0 < args.seconds:
             time.sleep(1.0)
             snap = snapshot()
-            rss_total.append(sum(v[1] for v in snap.values()))
+            rss_total.append(sum(v[1] for v in snap.values()))  # PSS, see proc_pss_kb
             rss_main.append(proc_rss_kb(mgr.pid))
             nprocs.append(len(snap))
             if mgr.p.poll() is not None:
@@ -832,8 +856,8 @@ def idle(args):
             "cpu_pct": round(100.0 * cpu_s / window, 3),
             "cpu_s_per_min": round(cpu_s * 60.0 / window, 3),
             "rss_main_kb_max": max(rss_main),
-            "rss_total_kb_max": max(rss_total),
-            "rss_total_kb_median": int(statistics.median(rss_total)),
+            "pss_tree_kb_max": max(rss_total),
+            "pss_tree_kb_median": int(statistics.median(rss_total)),
             "procs_median": statistics.median(nprocs),
             "procs": sorted({v[2] for v in s1.values()}),
         })
@@ -939,6 +963,12 @@ def report(args):
               f"MHA `{meta.get('mha_version', '0.58')}`; ping_interval={meta.get('ping_interval', '?')} s; "
               f"runs per scenario and tool: {meta.get('runs', '?')}, alternating the tools. "
               f"Values: median (min–max) in seconds; ratio = ha-manager median / MHA median.")
+    walls = [r["wall_s"] for r in runs if r.get("wall_s") is not None]
+    waits = [r["lock_wait_s"] for r in runs if r.get("lock_wait_s") is not None]
+    if walls:
+        md.append(f"Lab time of the {len(walls)} scenario runs: {sum(walls) / 60:.1f} min"
+                  + (f"; waiting for the shared lab lock before them: {sum(waits) / 60:.1f} min."
+                     if waits else "."))
     if meta.get("notes"):
         md.append("")
         md.append(f"Note: {meta['notes']}")
@@ -982,8 +1012,8 @@ def report(args):
         rows = [("window (s)", "window_s", "{:.0f}"),
                 ("CPU (s of CPU per minute)", "cpu_s_per_min", "{:.3f}"),
                 ("CPU (% of one core)", "cpu_pct", "{:.2f}"),
-                ("RSS of the manager process, max (MiB)", "rss_main_kb_max", "mib"),
-                ("RSS of the whole tree, max (MiB)", "rss_total_kb_max", "mib"),
+                ("VmRSS of the manager process, max (MiB)", "rss_main_kb_max", "mib"),
+                ("PSS of the whole tree, max (MiB)", "pss_tree_kb_max", "mib"),
                 ("processes in the tree (median)", "procs_median", "{:.0f}")]
         for label, key, f in rows:
             vals = []
@@ -1014,8 +1044,25 @@ def report(args):
             md.append(f"- `{f['file']}`: {f['fix']}")
         md.append("")
     (outdir / "latest.md").write_text("\n".join(md))
+    if args.readme:
+        splice_readme(Path(args.readme), "\n".join(md))
     chart(summary, scen_order, outdir / "latest.png", meta)
     print("\n".join(md))
+
+
+README_BEGIN = "<!-- bench:results:begin (written by scripts/bench/bench.py report) -->"
+README_END = "<!-- bench:results:end -->"
+
+
+def splice_readme(path, text):
+    """Replace the results between the two markers in the README (if both are there)."""
+    doc = path.read_text()
+    if README_BEGIN not in doc or README_END not in doc:
+        print(f"{path}: no results markers, not updated", file=sys.stderr)
+        return
+    head, rest = doc.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_BEGIN}\n{text.rstrip()}\n{README_END}{tail}")
 
 
 def chart(summary, scen_order, path, meta):
@@ -1033,7 +1080,7 @@ def chart(summary, scen_order, path, meta):
             e = summary[sc]["tools"][tool]
             for k in ("t_repointed", "t_writable", "gap_end"):
                 if e.get(k):
-                    xmax = max(xmax, e[k]["max"])
+                    xmax = max(xmax, e[k]["median"])
     for ax, sc in zip(axes[:, 0], scen_order):
         s = summary[sc]
         labels = []
@@ -1080,11 +1127,11 @@ def chart(summary, scen_order, path, meta):
                             label="first insert on new master" if "w" not in seen else None)
                     seen.add("w")
                 ax.text(max(rp, w or 0) + 0.01 * xmax, y,
-                        f"{d:.2f} + {rp - d:.2f} = {rp:.2f}s", va="center", fontsize=8)
+                        f"dead at {d:.2f}s, all repointed at {rp:.2f}s", va="center", fontsize=8)
         ax.set_ylim(-0.6, 1.6)
         ax.set_yticks([0, 1])
         ax.set_yticklabels(labels)
-        ax.set_xlim(0, xmax * 1.25)
+        ax.set_xlim(0, xmax * 1.45)
         ax.set_title(f"{sc}: {s['description']}", fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("seconds from the fault (switch: from the command's start) — medians")
@@ -1124,6 +1171,7 @@ def main():
     p = sub.add_parser("report")
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
+    p.add_argument("--readme", help="also put the tables into this README, between the markers")
     args = ap.parse_args()
     # SIGTERM (timeout, Ctrl-C of run.sh) → normal exit path, so `finally` cleans up.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

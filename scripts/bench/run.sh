@@ -17,6 +17,9 @@
 # Needs root, Debian 12 (apt: mha4mysql-manager, mha4mysql-node), python3 with pip (PyMySQL,
 # matplotlib), cargo. Traffic stays on loopback and the lab's 198.18.0.0/24.
 set -euo pipefail
+# The whole script is one function, parsed before it runs, and the last line exits: editing
+# this file while a benchmark runs cannot change what the running one does.
+main() {
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
@@ -89,10 +92,15 @@ export HA_MANAGER_BIN
 # ------------------------------------------------------------------ work dir, MHA fixes
 rm -rf "$work/runs"
 mkdir -p "$work/runs"
-"$PY" "$HERE/bench.py" prepare-mha --work "$work"
+# Run a snapshot of the bench code: editing scripts/bench/ during a run changes nothing.
+mkdir -p "$work/code"
+cp "$HERE/bench.py" "$HERE/writer.py" "$work/code/"
+export BENCH_REPO=$REPO
+BENCH=$work/code/bench.py
+"$PY" "$BENCH" prepare-mha --work "$work"
 
 alive=no
-if "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench; sys.exit(0 if bench.ha_has_alive_switch() else 1)' "$HERE"; then
+if "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench; sys.exit(0 if bench.ha_has_alive_switch() else 1)' "$work/code"; then
 	alive=yes
 fi
 say "ha-manager $("$HA_MANAGER_BIN" --version | awk '{print $2}') ($HA_MANAGER_BIN); switch --master-state alive: $alive"
@@ -124,7 +132,7 @@ EOF
 
 # ------------------------------------------------------------------ runs
 locked() { # one lab session: exclusive, bounded
-	flock "$LOCK" timeout -k 10 300 "$PY" "$HERE/bench.py" "$@"
+	BENCH_QUEUED_AT=$(date +%s.%N) flock "$LOCK" timeout -k 10 300 "$PY" "$BENCH" "$@"
 }
 t_start=$(date +%s)
 for s in "${scen[@]}"; do
@@ -148,5 +156,10 @@ fi
 flock "$LOCK" bash "$REPO/scripts/lab/down.sh" --dir "$LAB_DIR" >/dev/null 2>&1 || true
 say "all runs done in $(($(date +%s) - t_start))s"
 
-"$PY" "$HERE/bench.py" report --work "$work" --results "$results"
+readme=()
+[[ $(realpath -m "$results") == "$HERE/results" ]] && readme=(--readme "$REPO/README.md")
+"$PY" "$BENCH" report --work "$work" --results "$results" "${readme[@]}"
 say "results: $results/latest.md, latest.json, latest.png (logs and per-run JSON in $work/runs)"
+}
+# On one line: bash has read `exit` before main runs, so it never reads this file again.
+main "$@"; exit $?
