@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::lab_failover::{assert_no_loss, conf, fresh_lab, start_writer, HOSTS};
+use crate::lab_failover::{assert_no_loss, conf, fresh_lab, lag, start_writer, HOSTS};
 use crate::manager::{now, secs, Manager};
 use crate::util::{fault, ha_manager, lab_dir, lab_lock, slave_status, sql, variant, wait_until};
 
@@ -29,12 +29,7 @@ fn kill9_master_gtid_no_acknowledged_row_lost() {
     let writer = start_writer();
     let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
     // From here on, rows reach no slave: only the master's binlog has them.
-    fault("stop-io", "db2");
-    fault("stop-io", "db3");
-    let before = writer.acks().rows.len();
-    wait_until("100 rows no slave has", 30, || {
-        writer.acks().rows.len() >= before + 100
-    });
+    lag(&writer, &["db2", "db3"], 100);
     let fault_at = now();
     fault("kill-mysqld", "db1");
     assert_eq!(m.wait_exit(60), 0, "{}", m.text());
@@ -129,11 +124,7 @@ fn lagging_slave_catches_up_gtid() {
     fresh_lab("gtid");
     let writer = start_writer();
     let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
-    fault("stop-io", "db3");
-    let before = writer.acks().rows.len();
-    wait_until("db3 falls behind", 30, || {
-        writer.acks().rows.len() >= before + 300
-    });
+    lag(&writer, &["db3"], 300);
     let fault_at = now();
     fault("kill-mysqld", "db1");
     assert_eq!(m.wait_exit(60), 0, "{}", m.text());
@@ -152,11 +143,7 @@ fn lagging_slave_gets_relay_log_diff_filepos() {
     fresh_lab("filepos");
     let writer = start_writer();
     let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
-    fault("stop-io", "db3");
-    let before = writer.acks().rows.len();
-    wait_until("db3 falls behind", 30, || {
-        writer.acks().rows.len() >= before + 300
-    });
+    lag(&writer, &["db3"], 300);
     let fault_at = now();
     fault("kill-mysqld", "db1");
     assert_eq!(m.wait_exit(60), 0, "{}", m.text());
@@ -197,11 +184,7 @@ fn no_master_latest_slave_still_feeds_the_candidate() {
         .contains("no_master=1"));
     let writer = start_writer();
     let mut m = Manager::start(&cnf, &["--exit-after-failover"]);
-    fault("stop-io", "db3");
-    let before = writer.acks().rows.len();
-    wait_until("db3 falls behind", 30, || {
-        writer.acks().rows.len() >= before + 300
-    });
+    lag(&writer, &["db3"], 300);
     fault("kill-mysqld", "db1");
     assert_eq!(m.wait_exit(60), 0, "{}", m.text());
     let log = m.text();

@@ -58,6 +58,22 @@ pub fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
     }
 }
 
+/// Stops the IO thread of `slaves`, then waits until the writer has `rows` more
+/// acknowledged rows that those slaves never received. Returns how many rows
+/// were acknowledged when they stopped.
+pub fn lag(writer: &Writer, slaves: &[&str], rows: usize) -> usize {
+    for slave in slaves {
+        fault("stop-io", slave);
+    }
+    let before = writer.acks().rows.len();
+    wait_until(
+        &format!("{rows} rows {} lack", slaves.join(", ")),
+        30,
+        || writer.acks().rows.len() >= before + rows,
+    );
+    before
+}
+
 pub fn conf() -> String {
     lab_conf().to_string_lossy().into_owned()
 }
@@ -69,12 +85,7 @@ fn manual_failover_after_kill9_loses_no_acknowledged_row_gtid() {
     fresh_lab("gtid");
     let writer = start_writer();
     // Rows written from now on reach no slave: only the dead master's binlog has them.
-    fault("stop-io", "db2");
-    fault("stop-io", "db3");
-    let before = writer.acks().rows.len();
-    wait_until("100 rows no slave has", 30, || {
-        writer.acks().rows.len() >= before + 100
-    });
+    let before = lag(&writer, &["db2", "db3"], 100);
     fault("kill-mysqld", "db1");
     let unreplicated = writer.acks().rows.len() - before;
 
@@ -120,11 +131,7 @@ fn manual_failover_to_a_lagging_slave_brings_it_fully_up_to_date() {
     fresh_lab("gtid");
     let writer = start_writer();
     // db3 falls behind; db2 stays the latest slave.
-    fault("stop-io", "db3");
-    let before = writer.acks().rows.len();
-    wait_until("db3 falls behind", 30, || {
-        writer.acks().rows.len() >= before + 300
-    });
+    lag(&writer, &["db3"], 300);
     fault("kill-mysqld", "db1");
     let run = ha_manager(&[
         "switch",
