@@ -84,6 +84,41 @@ pub struct Entry {
     pub action: String,
     pub result: StepResult,
     pub detail: String,
+    /// For a failed step: what kind of failure it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FailureKind>,
+}
+
+/// What kind of failure stopped a step, so that the report (and code) can tell
+/// "access denied" from "apply timed out".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// A server refused or failed a call.
+    Db,
+    /// A command on a host over SSH could not run or failed.
+    Remote,
+    /// Binlog or relay-log bytes could not be read or cut.
+    Binlog,
+    /// A hook script refused.
+    Hook,
+    /// A bound ran out; trying again may succeed.
+    Timeout,
+    /// A server was not in a state the step could work with.
+    State,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Db => "database error",
+            FailureKind::Remote => "remote command error",
+            FailureKind::Binlog => "binlog error",
+            FailureKind::Hook => "hook refused",
+            FailureKind::Timeout => "timed out",
+            FailureKind::State => "server state",
+        }
+    }
 }
 
 /// How the failover was started.
@@ -154,7 +189,11 @@ pub enum SlaveResult {
     /// Replicating from the new master.
     Ok,
     /// Not recovered; `reason` is what the operator reads.
-    Lost { reason: String },
+    Lost {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<FailureKind>,
+    },
 }
 
 /// Binlog coordinates at the switch, as text (`mysql-bin.000003:1234`, GTID sets).
@@ -197,6 +236,9 @@ pub struct StoppedAt {
     pub step: String,
     /// What the operator must do by hand; `None` = the report's default for the phase.
     pub to_finish: Option<String>,
+    /// What kind of failure stopped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FailureKind>,
 }
 
 /// The typed facts the report is built from. Filled in as the failover goes.
@@ -335,6 +377,7 @@ impl Journal {
             action: action.into(),
             result,
             detail: detail.into(),
+            kind: None,
         })
     }
 
@@ -441,6 +484,7 @@ mod tests {
             action: action.into(),
             result: StepResult::Ok,
             detail: "done".into(),
+            kind: None,
         }
     }
 
@@ -485,6 +529,7 @@ mod tests {
                     has_latest_relay_log: true,
                     result: SlaveResult::Lost {
                         reason: "Applying logs failed.".into(),
+                        kind: None,
                     },
                 });
             })

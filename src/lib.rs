@@ -31,6 +31,7 @@ pub mod logging;
 pub mod monitor;
 pub mod mysql;
 pub mod notify;
+pub mod recovery;
 pub mod start_cmd;
 pub mod state;
 pub mod switch;

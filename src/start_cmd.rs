@@ -10,7 +10,7 @@ use crate::check;
 use crate::cli::StartArgs;
 use crate::config::{Config, ServerSpec};
 use crate::exit::Exit;
-use crate::failover::{self, guard, Ctx, DeadMaster, Options, Outcome, Steps};
+use crate::failover::{self, guard, Ctx, DeadMaster, Options, Outcome};
 use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
 use crate::monitor::verdict::SecondaryResult;
@@ -132,7 +132,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
             },
         )
         .await;
-        let report = notify::report::render(&ctx.steps.journal());
+        let report = notify::report::render(&ctx.kit.log.journal());
         eprintln!("{}", report.log_text());
         let delivery = notify::Notifier::from_config(&config)
             .deliver(&report)
@@ -143,11 +143,9 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
         let code = match &outcome {
             Outcome::Complete(_) | Outcome::DryRun(_) => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
-            Outcome::Failed {
-                changed, reason, ..
-            } => {
+            Outcome::Failed { changed, error, .. } => {
                 if *changed {
-                    let _ = workdir.create_marker(MarkerKind::Error, reason);
+                    let _ = workdir.create_marker(MarkerKind::Error, &error.to_string());
                 }
                 health.set(StatusCode::FailoverError, &master_label);
                 return Ok(Exit::Failed);
@@ -190,15 +188,17 @@ fn failover_ctx(
     journal: Journal,
 ) -> Ctx {
     Ctx {
-        config: config.clone(),
-        connector: connector.clone(),
-        remote: remote.clone(),
+        kit: crate::recovery::Kit {
+            config: config.clone(),
+            connector: connector.clone(),
+            remote: remote.clone(),
+            log: crate::recovery::Log::new(journal),
+        },
         options: Options {
             dry_run,
             mode: Mode::Automatic,
             ..Options::default()
         },
-        steps: Steps::new(journal),
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::cli::{MasterState, SwitchArgs};
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::failover::{self, Ctx, DeadMaster, Options, Outcome, Steps};
+use crate::failover::{self, Ctx, DeadMaster, Options, Outcome};
 use crate::journal::{Facts, Journal};
 use crate::mysql::{gather, Connector, MysqlConnector};
 use crate::state::{AppLock, LockHolder, StateError, StatusCode, Workdir};
@@ -73,11 +73,13 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         mode: crate::journal::Mode::Manual,
     };
     let ctx = |dry_run| Ctx {
-        config: config.clone(),
-        connector: connector.clone(),
-        remote: remote.clone(),
+        kit: crate::recovery::Kit {
+            config: config.clone(),
+            connector: connector.clone(),
+            remote: remote.clone(),
+            log: crate::recovery::Log::default(),
+        },
         options: options(dry_run),
-        steps: Steps::default(),
     };
 
     if args.dry_run || ask {
@@ -89,8 +91,8 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             },
         )
         .await;
-        if let Outcome::Failed { reason, .. } = &outcome {
-            tracing::error!("{reason}");
+        // The failover logged why it stopped.
+        if let Outcome::Failed { .. } = &outcome {
             return Ok(Exit::Failed);
         }
         if args.dry_run {
@@ -137,7 +139,7 @@ pub fn report(outcome: &Outcome) -> Exit {
         Outcome::Partial(s) => {
             for r in &s.replicas {
                 if let Err(e) = &r.result {
-                    println!("{}: ERROR: {e}", r.host);
+                    println!("{}: ERROR: {}", r.host, e.detail());
                 }
             }
             println!(
@@ -149,12 +151,12 @@ pub fn report(outcome: &Outcome) -> Exit {
         Outcome::DryRun(_) => Exit::Ok,
         Outcome::Failed {
             phase,
-            reason,
+            error,
             changed,
             ..
         } => {
             println!(
-                "Got Error so couldn't continue failover from here: {}: {reason}",
+                "Got Error so couldn't continue failover from here: {}: {error}",
                 phase.title()
             );
             if *changed {
@@ -235,9 +237,18 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
 
     let ask =
         !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
+    let remote = SshRemote::new(
+        config.settings.known_hosts_file.clone(),
+        config.settings.host_key_check,
+    )
+    .context("cannot create a private directory for ssh control sockets in /tmp")?;
     let ctx = switch::Ctx {
-        config: Arc::new(config),
-        connector: Arc::new(MysqlConnector),
+        kit: crate::recovery::Kit {
+            config: Arc::new(config),
+            connector: Arc::new(MysqlConnector),
+            remote: Arc::new(remote),
+            log: crate::recovery::Log::new(Journal::new(Facts::default())),
+        },
         options: switch::Options {
             dry_run: args.dry_run,
             new_master_host: args.new_master_host.clone(),
@@ -249,7 +260,6 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             kill_grace: Duration::from_millis(args.kill_grace_ms),
             blocked,
         },
-        log: switch::Record::new(Journal::new(Facts::default())),
     };
     let outcome = switch::run(&ctx, ask.then_some(&confirm as switch::Confirm<'_>)).await;
     Ok(report_alive(&ctx, &outcome))
@@ -294,7 +304,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
         O::RolledBack { reason, undone, .. } => {
             eprintln!(
                 "{}",
-                crate::notify::report::render(&ctx.log.journal()).log_text()
+                crate::notify::report::render(&ctx.kit.log.journal()).log_text()
             );
             println!("Got error so couldn't continue the switch: {reason}");
             for u in undone {
@@ -321,15 +331,15 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
         O::Partial(s) => {
             eprintln!(
                 "{}",
-                crate::notify::report::render(&ctx.log.journal()).log_text()
+                crate::notify::report::render(&ctx.kit.log.journal()).log_text()
             );
             for r in &s.slaves {
                 if let Err(e) = &r.result {
-                    println!("{}: ERROR: {e}", r.host);
+                    println!("{}: ERROR: {}", r.host, e.detail());
                 }
             }
-            if let Some(Err(e)) = &s.orig_master {
-                println!("{} (old master): ERROR: {e}", s.old_master);
+            if let Some(Err(e)) = s.orig_master.as_ref().map(|r| &r.result) {
+                println!("{} (old master): ERROR: {}", s.old_master, e.detail());
             }
             if let Some(Err(e)) = &s.reset {
                 println!("{} (new master): ERROR: {e}", s.new_master);

@@ -11,9 +11,6 @@ use crate::topology::select::{self, Election, ElectionRules};
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, Problem, ReplMode, Rules, Severity};
 
-/// MHA's "100MB of relay logs" rule.
-pub const MAX_DELAY_BYTES: u64 = 100_000_000;
-
 pub async fn run(
     config: &Config,
     connector: Arc<dyn Connector>,
@@ -42,12 +39,7 @@ pub async fn evaluate(
         select::select_new_master(
             &topology,
             master,
-            &ElectionRules {
-                latest_priority: config.settings.latest_priority,
-                check_repl_delay: config.settings.check_repl_delay,
-                max_delay_bytes: MAX_DELAY_BYTES,
-                forced: None,
-            },
+            &ElectionRules::from_settings(&config.settings),
         )
     });
     let report = render(config, &topology, &discovery, election.as_ref(), &problems);

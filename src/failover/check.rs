@@ -3,6 +3,7 @@
 
 use super::{Ctx, DeadMaster, Phase, Stop};
 use crate::mysql::gather;
+use crate::recovery::StepError;
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, ReplMode};
 
@@ -19,10 +20,11 @@ pub struct Checked {
 }
 
 pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
-    let stop = |reason: String| Stop::new(Phase::Check, reason);
+    let stop = |host: &str, what: String| Stop::at(Phase::Check)(StepError::state(host, what));
+    let log = ctx.log(Phase::Check);
     let master = dead.index;
-    let normal = ctx.config.settings.mysql_timeout;
-    let topology = gather::topology_with(&ctx.config, ctx.connector.clone(), |i| {
+    let normal = ctx.kit.config.settings.mysql_timeout;
+    let topology = gather::topology_with(&ctx.kit.config, ctx.kit.connector.clone(), |i| {
         if i == master {
             DOUBLE_CHECK.min(normal)
         } else {
@@ -35,12 +37,12 @@ pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
     // Double check: a fresh connection to the master must fail.
     match &topology.nodes[master].state {
         NodeState::Reachable(_) => {
-            return Err(stop(format!(
-                "{master_label} answered a fresh connection: the master is alive, not failing over"
-            )))
+            return Err(stop(
+                &master_label,
+                "answered a fresh connection: the master is alive, not failing over".into(),
+            ))
         }
-        NodeState::Unreachable { reason } => ctx.steps.info(
-            Phase::Check,
+        NodeState::Unreachable { reason } => log.info(
             Some(&master_label),
             &format!("master is unreachable from the manager: {reason}"),
         ),
@@ -57,21 +59,19 @@ pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
             NodeState::Reachable(_) => "does not replicate from the dead master".to_owned(),
         };
         if node.spec.ignore_fail {
-            ctx.steps.warn(
-                Phase::Check,
+            log.warn(
                 Some(&label),
                 &format!("{why}; ignored (ignore_fail=1), it will not be recovered"),
             );
         } else {
-            return Err(stop(format!(
-                "{label} {why}. Fix it, or set ignore_fail=1 in its block to fail over without it"
-            )));
+            return Err(stop(
+                &label,
+                format!("{why}. Fix it, or set ignore_fail=1 in its block to fail over without it"),
+            ));
         }
     }
     if slaves.is_empty() {
-        return Err(stop(format!(
-            "{master_label} has no alive slave to promote"
-        )));
+        return Err(stop(&master_label, "has no alive slave to promote".into()));
     }
     let discovery = Discovery {
         master: Some(master),
@@ -79,8 +79,7 @@ pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
         problems: Vec::new(),
     };
     let mode = validate::replication_mode(&topology, &discovery);
-    ctx.steps.info(
-        Phase::Check,
+    log.info(
         None,
         &format!(
             "{} alive slave(s) of {master_label}; {} mode",

@@ -3,40 +3,31 @@
 use super::check::Checked;
 use super::recover_master::Promoted;
 use super::{Ctx, Phase};
+use crate::recovery::StepError;
 
 pub async fn cleanup(ctx: &Ctx, checked: &Checked, promoted: &Promoted) {
+    let log = ctx.log(Phase::Cleanup);
     let spec = &checked.topology.nodes[promoted.new_master].spec;
     let label = spec.label();
     if spec.skip_reset_slave {
-        ctx.steps.info(
-            Phase::Cleanup,
+        log.info(
             Some(&label),
             "skip_reset_slave=1: replication settings kept",
         );
         return;
     }
     let result = async {
-        let db = ctx
-            .connector
-            .connect(spec, ctx.config.settings.mysql_timeout)
-            .await?;
+        let db = ctx.kit.connect(spec).await?;
         let r = db.reset_replica_all().await;
         db.close().await;
-        r
+        r.map_err(|e| StepError::db(&label, "RESET SLAVE ALL failed", e))
     }
     .await;
-    ctx.steps
+    ctx.kit
+        .log
         .facts(|f| f.new_master_reset = Some(result.is_ok()));
     match result {
-        Ok(()) => ctx.steps.ok(
-            Phase::Cleanup,
-            Some(&label),
-            "Resetting slave info succeeded.",
-        ),
-        Err(e) => ctx.steps.warn(
-            Phase::Cleanup,
-            Some(&label),
-            &format!("RESET SLAVE ALL failed: {e}"),
-        ),
+        Ok(()) => log.ok(Some(&label), "Resetting slave info succeeded."),
+        Err(e) => log.error_as_warning(&e, "the new master still has the old replication settings"),
     }
 }

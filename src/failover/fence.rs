@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 
 use super::check::Checked;
 use super::{Ctx, Phase, Stop};
-use crate::transport::node::Node;
+use crate::recovery::StepError;
 
 /// What phase 2 learnt.
 pub struct Fenced {
@@ -15,15 +15,16 @@ pub struct Fenced {
 
 pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Result<Fenced, Stop> {
     let topology = &checked.topology;
-    let timeout = ctx.config.settings.mysql_timeout;
+    let log = ctx.log(Phase::Shutdown);
+    let stop = Stop::at(Phase::Shutdown);
     if !ctx.options.dry_run {
         let stops = checked.slaves.iter().map(|&i| async move {
             let spec = &topology.nodes[i].spec;
             let result = async {
-                let db = ctx.connector.connect(spec, timeout).await?;
+                let db = ctx.kit.connect(spec).await?;
                 let r = db.stop_replica_io().await;
                 db.close().await;
-                r
+                r.map_err(|e| StepError::db(spec.label(), "could not stop the IO thread", e))
             }
             .await;
             (i, result)
@@ -31,20 +32,11 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
         for (i, result) in join_all(stops).await {
             let label = topology.label(i);
             match result {
-                Ok(()) => ctx
-                    .steps
-                    .ok(Phase::Shutdown, Some(&label), "IO thread stopped."),
-                Err(e) if topology.nodes[i].spec.ignore_fail => ctx.steps.warn(
-                    Phase::Shutdown,
-                    Some(&label),
-                    &format!("could not stop the IO thread ({e}); ignored (ignore_fail=1)"),
-                ),
-                Err(e) => {
-                    return Err(Stop::new(
-                        Phase::Shutdown,
-                        format!("{label}: could not stop the IO thread: {e}"),
-                    ))
+                Ok(()) => log.ok(Some(&label), "IO thread stopped."),
+                Err(e) if topology.nodes[i].spec.ignore_fail => {
+                    log.error_as_warning(&e, "ignored (ignore_fail=1)")
                 }
+                Err(e) => return Err(stop(e)),
             }
         }
     }
@@ -56,25 +48,24 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
     let ssh_reachable = match known_ssh {
         Some(known) => known,
         None => matches!(
-            ctx.remote.run(&master.ssh, &["true".to_owned()], ssh_timeout).await,
+            ctx.kit.remote.run(&master.ssh, &["true".to_owned()], ssh_timeout).await,
             Ok(out) if out.success()
         ),
     };
-    super::hooks::ip_stop(ctx, master, ssh_reachable).await?;
+    super::hooks::ip_stop(ctx, master, ssh_reachable)
+        .await
+        .map_err(&stop)?;
     // shutdown_script exit 0 means the host was powered off: SSH is gone with it.
-    let ssh_reachable = super::hooks::shutdown(ctx, master, ssh_reachable).await?;
+    let ssh_reachable = super::hooks::shutdown(ctx, master, ssh_reachable)
+        .await
+        .map_err(&stop)?;
     if ssh_reachable {
-        ctx.steps.info(
-            Phase::Shutdown,
-            Some(&label),
-            "host answers SSH: its binlog can be saved",
-        );
+        log.info(Some(&label), "host answers SSH: its binlog can be saved");
         if !ctx.options.dry_run {
             fence_alive_mysqld(ctx, master).await;
         }
     } else {
-        ctx.steps.warn(
-            Phase::Shutdown,
+        log.warn(
             Some(&label),
             "host does not answer SSH: its binlog cannot be saved",
         );
@@ -85,12 +76,7 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
 /// If the dead master's mysqld still runs (the manager lost only its own path
 /// to it), make it read-only from its own host so it can never take writes.
 async fn fence_alive_mysqld(ctx: &Ctx, master: &crate::config::ServerSpec) {
-    let node = Node {
-        remote: ctx.remote.as_ref(),
-        spec: master,
-        timeout: ctx.config.settings.command_timeout,
-        bindir: ctx.config.settings.client_bindir.as_deref(),
-    };
+    let node = ctx.kit.node(master);
     let Some((client, _)) = node.find_tool(&["mariadb", "mysql"]).await else {
         return;
     };
@@ -113,8 +99,7 @@ async fn fence_alive_mysqld(ctx: &Ctx, master: &crate::config::ServerSpec) {
         "SET GLOBAL read_only = 1".to_owned(),
     ];
     if node.ok(argv).await.is_ok() {
-        ctx.steps.warn(
-            Phase::Shutdown,
+        ctx.log(Phase::Shutdown).warn(
             Some(&master.label()),
             "mysqld was still running: set read_only=1 on it (fenced)",
         );

@@ -1,76 +1,27 @@
-//! The failover's hook calls, with MHA's contract: `master_ip_failover_script`
-//! (`stop`/`stopssh` in phase 2, `start` in phase 3) and `shutdown_script`.
-//! Exit 0 = done, 10 = failed but go on, anything else = stop the failover.
+//! The failover's hook calls: `master_ip_failover_script` (`stop`/`stopssh` in
+//! phase 2, `start` in phase 3) and `shutdown_script`, with MHA's arguments.
+//! Running them and reading their exit is the toolkit's ([`recovery::hook`]).
 
-use super::{Ctx, Phase, Stop};
-use crate::config::{HookCommand, ServerSpec};
-use crate::journal::HookRan;
+use super::{Ctx, Phase};
+use crate::config::ServerSpec;
 use crate::notify::hook_args::{self, FailoverCommand, HookServer, ShutdownCommand};
-use crate::notify::hooks::{self, HookArgs, HookVerdict};
+use crate::notify::hooks::HookVerdict;
+use crate::recovery::hook::{self, FactSlot, Hook};
+use crate::recovery::{os_user, StepError};
 
-fn os_user() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "root".into())
-}
-
-/// Runs one hook and turns its exit into go on / stop, recording both.
 async fn call(
     ctx: &Ctx,
     phase: Phase,
-    name: &str,
-    script: &HookCommand,
-    args: HookArgs,
-    secrets: Vec<(String, crate::config::Secret)>,
-    host: &str,
-) -> Result<(HookRan, HookVerdict), Stop> {
-    let line = hooks::command_line(script, &args);
-    if ctx.options.dry_run {
-        ctx.steps
-            .info(phase, Some(host), &format!("would run {name}: {line}"));
-        return Ok((
-            HookRan {
-                code: Some(0),
-                note: Some("dry run".into()),
-            },
-            HookVerdict::Done,
-        ));
-    }
-    let outcome =
-        hooks::run_hook(script, &args, &secrets, ctx.config.settings.command_timeout).await;
-    let verdict = hooks::verdict(&outcome);
-    let output = format!("{}{}", outcome.stdout, outcome.stderr);
-    for l in output.lines().filter(|l| !l.trim().is_empty()) {
-        tracing::info!("  {name}: {l}");
-    }
-    match verdict {
-        HookVerdict::Done => ctx
-            .steps
-            .ok(phase, Some(host), &format!("{name} done: {line}")),
-        HookVerdict::FailedButContinue => ctx.steps.warn(
-            phase,
-            Some(host),
-            &format!("{name} failed but asked to go on (exit 10): {line}"),
-        ),
-        HookVerdict::Abort => {
-            ctx.steps.fail(
-                phase,
-                Some(host),
-                &format!("{name} failed ({}): {line}", outcome.describe()),
-            );
-            return Err(Stop::new(
-                phase,
-                format!(
-                    "{name} failed ({}); the failover stops here",
-                    outcome.describe()
-                ),
-            ));
-        }
-    }
-    Ok((outcome.fact(), verdict))
+    hook: Hook<'_>,
+    slot: FactSlot,
+) -> Result<HookVerdict, StepError> {
+    let timeout = ctx.kit.config.settings.command_timeout;
+    hook::call(ctx.log(phase), hook, slot, timeout, ctx.options.dry_run).await
 }
 
 /// Phase 2: take the master IP away from the dead master.
-pub async fn ip_stop(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Result<(), Stop> {
-    let Some(script) = &ctx.config.settings.master_ip_failover_script else {
+pub async fn ip_stop(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Result<(), StepError> {
+    let Some(script) = &ctx.kit.config.settings.master_ip_failover_script else {
         return Ok(());
     };
     let command = if ssh_reachable {
@@ -80,24 +31,25 @@ pub async fn ip_stop(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Resul
     };
     let orig = HookServer::from_spec(dead, &os_user());
     let args = hook_args::master_ip_failover_args(command, &orig, None);
-    let (ran, _) = call(
-        ctx,
-        Phase::Shutdown,
-        "master_ip_failover_script",
+    let hook = Hook {
+        name: "master_ip_failover_script",
         script,
         args,
-        vec![],
-        &dead.label(),
-    )
-    .await?;
-    ctx.steps.facts(|f| f.ip_stop = Some(ran));
+        secrets: vec![],
+        host: dead.label(),
+    };
+    call(ctx, Phase::Shutdown, hook, |f| &mut f.ip_stop).await?;
     Ok(())
 }
 
 /// Phase 2: fence the dead master's host. Returns whether SSH may still be
 /// used (0 = powered off: no; 10 = only mysqld killed: yes).
-pub async fn shutdown(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Result<bool, Stop> {
-    let Some(script) = &ctx.config.settings.shutdown_script else {
+pub async fn shutdown(
+    ctx: &Ctx,
+    dead: &ServerSpec,
+    ssh_reachable: bool,
+) -> Result<bool, StepError> {
+    let Some(script) = &ctx.kit.config.settings.shutdown_script else {
         return Ok(ssh_reachable);
     };
     let command = if ssh_reachable {
@@ -107,23 +59,26 @@ pub async fn shutdown(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Resu
     };
     let host = HookServer::from_spec(dead, &os_user());
     let args = hook_args::shutdown_args(command, &host, dead.master_pid_file.as_deref());
-    let (ran, verdict) = call(
-        ctx,
-        Phase::Shutdown,
-        "shutdown_script",
+    let hook = Hook {
+        name: "shutdown_script",
         script,
         args,
-        vec![],
-        &dead.label(),
-    )
-    .await?;
-    ctx.steps.facts(|f| f.shutdown = Some(ran));
-    Ok(ssh_reachable && verdict == HookVerdict::FailedButContinue)
+        secrets: vec![],
+        host: dead.label(),
+    };
+    let verdict = call(ctx, Phase::Shutdown, hook, |f| &mut f.shutdown).await?;
+    Ok(ssh_after_shutdown(ssh_reachable, verdict))
+}
+
+/// MHA's reading of `shutdown_script`: exit 0 = the host was powered off (SSH
+/// is gone with it); exit 10 = only mysqld was stopped (SSH still usable).
+fn ssh_after_shutdown(ssh_reachable: bool, verdict: HookVerdict) -> bool {
+    ssh_reachable && verdict == HookVerdict::FailedButContinue
 }
 
 /// Phase 3: give the master IP to the new master (before it accepts writes).
-pub async fn ip_start(ctx: &Ctx, dead: &ServerSpec, new: &ServerSpec) -> Result<(), Stop> {
-    let Some(script) = &ctx.config.settings.master_ip_failover_script else {
+pub async fn ip_start(ctx: &Ctx, dead: &ServerSpec, new: &ServerSpec) -> Result<(), StepError> {
+    let Some(script) = &ctx.kit.config.settings.master_ip_failover_script else {
         return Ok(());
     };
     let orig = HookServer::from_spec(dead, &os_user());
@@ -133,16 +88,31 @@ pub async fn ip_start(ctx: &Ctx, dead: &ServerSpec, new: &ServerSpec) -> Result<
         hook_args::NEW_MASTER_PASSWORD.to_owned(),
         new.password.clone(),
     )];
-    let (ran, _) = call(
-        ctx,
-        Phase::MasterRecovery,
-        "master_ip_failover_script",
+    let hook = Hook {
+        name: "master_ip_failover_script",
         script,
         args,
         secrets,
-        &new.label(),
-    )
-    .await?;
-    ctx.steps.facts(|f| f.ip_start = Some(ran));
+        host: new.label(),
+    };
+    call(ctx, Phase::MasterRecovery, hook, |f| &mut f.ip_start).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shutdown_script_exit_decides_whether_ssh_is_left() {
+        let cases = [
+            (true, HookVerdict::Done, false),
+            (true, HookVerdict::FailedButContinue, true),
+            (false, HookVerdict::FailedButContinue, false),
+            (false, HookVerdict::Done, false),
+        ];
+        for (reachable, verdict, left) in cases {
+            assert_eq!(ssh_after_shutdown(reachable, verdict), left, "{verdict:?}");
+        }
+    }
 }

@@ -1,37 +1,34 @@
 //! Failover: MHA's five phases, each returning the typed value the next one takes.
 //!
-//! `check` → `Checked`, `fence` → `Fenced`, `recover_master` → `Promoted`,
-//! `recover_replicas` → `Vec<ReplicaResult>`, `cleanup` → `Outcome`. Decisions
-//! are made by the pure core (`topology::select`, `binlog`); these files only
-//! gather facts, act, and record what they did in the journal.
+//! `check` → `Checked`, `fence` → `Fenced`, `recover_master` → `Promoted`
+//! (itself five sub-phases, 3.1-3.5), `recover_replicas` → `Vec<ReplicaResult>`,
+//! `cleanup` → `Outcome`. Decisions are made by the pure core
+//! (`topology::select`, `binlog`); the machinery that acts on servers is the
+//! shared [`crate::recovery`] toolkit; these files hold the phase sequence.
 
-mod apply;
+mod catch_up;
 mod check;
 mod cleanup;
+mod elect;
 mod fence;
 pub mod guard;
 mod hooks;
+mod latest;
+mod open;
 mod recover_master;
 mod recover_replicas;
-pub mod steps;
+mod save_binlog;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::config::Config;
-use crate::mysql::Connector;
+use crate::journal::{Mode, StoppedAt};
+use crate::recovery::{self, host_ref, Kit, ReplicaResult, StepError};
 use crate::topology::position::BinlogPos;
-use crate::transport::Remote;
 
-pub use steps::{host_ref, Phase, StepResult, Steps};
+pub use crate::journal::Phase;
 
 /// Everything a failover needs, passed explicitly.
 pub struct Ctx {
-    pub config: Arc<Config>,
-    pub connector: Arc<dyn Connector>,
-    pub remote: Arc<dyn Remote>,
+    pub kit: Kit,
     pub options: Options,
-    pub steps: Steps,
 }
 
 /// Choices the operator or the command line makes.
@@ -44,7 +41,7 @@ pub struct Options {
     /// MHA `--skip_save_master_binlog`.
     pub skip_save_master_binlog: bool,
     /// Automatic (by the monitor) or manual (by an operator).
-    pub mode: crate::journal::Mode,
+    pub mode: Mode,
 }
 
 /// The master that was found dead, as the monitor or the operator hands it over.
@@ -56,16 +53,8 @@ pub struct DeadMaster {
     pub ssh_reachable: Option<bool>,
 }
 
-/// One slave's fate in phase 4.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicaResult {
-    pub host: String,
-    /// `Err(reason)`: the slave is lost; the others went on.
-    pub result: Result<String, String>,
-}
-
 /// How a failover ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// New master up, every slave repointed.
     Complete(Summary),
@@ -77,14 +66,14 @@ pub enum Outcome {
     /// (after the point of no return the error marker must be written).
     Failed {
         phase: Phase,
-        reason: String,
+        error: StepError,
         changed: bool,
         summary: Summary,
     },
 }
 
 /// Facts the report and the caller need.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub dead_master: String,
     pub new_master: Option<String>,
@@ -97,76 +86,75 @@ pub struct Summary {
 }
 
 /// Why a phase stopped the failover.
-#[derive(Debug, thiserror::Error)]
-#[error("{reason}")]
+#[derive(Debug)]
 pub struct Stop {
     pub phase: Phase,
-    pub reason: String,
+    pub error: StepError,
 }
 
 impl Stop {
-    pub fn new(phase: Phase, reason: impl Into<String>) -> Self {
-        Stop {
-            phase,
-            reason: reason.into(),
-        }
+    /// Turns a step's error into the stop of `phase`.
+    pub fn at(phase: Phase) -> impl Fn(StepError) -> Stop {
+        move |error| Stop { phase, error }
     }
 }
 
-/// Bound on waiting for a slave's SQL thread to apply what it has received.
-pub const APPLY_WAIT: Duration = Duration::from_secs(300);
+impl Ctx {
+    fn log(&self, phase: Phase) -> recovery::PhaseLog<'_> {
+        self.kit.log.at(phase)
+    }
+
+    fn server(&self, index: usize) -> &crate::config::ServerSpec {
+        &self.kit.config.servers[index]
+    }
+}
 
 /// Runs the whole failover of `dead`.
 pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
+    let dead_spec = ctx.server(dead.index);
     let mut summary = Summary {
-        dead_master: ctx.config.servers[dead.index].label(),
+        dead_master: dead_spec.label(),
         ..Summary::default()
     };
-    let dead_spec = &ctx.config.servers[dead.index];
-    ctx.steps.facts(|f| {
-        f.app = ctx.config.app.clone();
-        f.mode = ctx.options.mode;
-        f.dead_master = Some(host_ref(dead_spec));
-        f.manager_host = hostname();
-        f.manager_log = ctx
-            .config
-            .settings
-            .manager_log
-            .as_ref()
-            .map(|p| p.display().to_string());
-    });
+    recovery::begin(&ctx.kit.log, &ctx.kit.config, ctx.options.mode);
+    ctx.kit
+        .log
+        .facts(|f| f.dead_master = Some(host_ref(dead_spec)));
+    // The one place a stop is logged and journaled.
     let failed = |summary: Summary, stop: Stop, changed: bool| {
-        ctx.steps.fail(stop.phase, None, &stop.reason);
-        ctx.steps.facts(|f| {
-            f.stopped_at = Some(crate::journal::StoppedAt {
+        ctx.log(stop.phase).error(&stop.error);
+        ctx.kit.log.facts(|f| {
+            f.stopped_at = Some(StoppedAt {
                 phase: stop.phase,
-                step: stop.reason.clone(),
+                step: stop.error.to_string(),
                 to_finish: None,
+                kind: Some(stop.error.kind()),
             })
         });
         Outcome::Failed {
             phase: stop.phase,
-            reason: stop.reason,
+            error: stop.error,
             changed,
             summary,
         }
     };
 
-    ctx.steps.banner(Phase::Check);
+    ctx.kit.log.banner(Phase::Check.title());
     let checked = match check::check(ctx, &dead).await {
         Ok(c) => c,
         Err(stop) => return failed(summary, stop, false),
     };
 
-    ctx.steps
+    ctx.kit
+        .log
         .facts(|f| f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid);
-    ctx.steps.banner(Phase::Shutdown);
+    ctx.kit.log.banner(Phase::Shutdown.title());
     let fenced = match fence::fence(ctx, &checked, dead.ssh_reachable).await {
         Ok(f) => f,
         Err(stop) => return failed(summary, stop, !ctx.options.dry_run),
     };
 
-    ctx.steps.banner(Phase::MasterRecovery);
+    ctx.kit.log.banner(Phase::MasterRecovery.title());
     let promoted = match recover_master::recover(ctx, &checked, &fenced).await {
         Ok(p) => p,
         Err(stop) => return failed(summary, stop, !ctx.options.dry_run),
@@ -174,20 +162,20 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     summary.new_master = Some(checked.topology.label(promoted.new_master));
     summary.new_master_index = Some(promoted.new_master);
     summary.new_master_pos = promoted.position.clone();
-    summary.possibly_lost = promoted.possibly_lost.clone();
+    summary.possibly_lost = promoted.saved.possibly_lost.clone();
     if ctx.options.dry_run {
         return Outcome::DryRun(summary);
     }
 
-    ctx.steps.banner(Phase::SlavesRecovery);
+    ctx.kit.log.banner(Phase::SlavesRecovery.title());
     summary.replicas = recover_replicas::recover(ctx, &checked, &promoted).await;
 
-    ctx.steps.banner(Phase::Cleanup);
+    ctx.kit.log.banner(Phase::Cleanup.title());
     cleanup::cleanup(ctx, &checked, &promoted).await;
-    ctx.steps.facts(|f| f.finished = true);
-    if summary.replicas.iter().all(|r| r.result.is_ok()) {
-        ctx.steps.ok(
-            Phase::Cleanup,
+    ctx.kit.log.facts(|f| f.finished = true);
+    let log = ctx.log(Phase::Cleanup);
+    if summary.replicas.iter().all(ReplicaResult::is_ok) {
+        log.ok(
             None,
             &format!(
                 "Master failover to {} completed successfully.",
@@ -196,20 +184,12 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         );
         Outcome::Complete(summary)
     } else {
-        ctx.steps.warn(
-            Phase::Cleanup,
+        log.warn(
             None,
             "Master failover completed, but some slaves could not be recovered.",
         );
         Outcome::Partial(summary)
     }
-}
-
-/// This machine's name, for "Check ha-manager logs at <host>:<log>".
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into())
 }
 
 #[cfg(test)]

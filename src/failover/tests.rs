@@ -1,72 +1,16 @@
 //! Tier-2 tests: whole failovers against the scripted fake cluster, a fake SSH
 //! transport and real hook scripts, for fault paths the lab cannot make.
 
-use async_trait::async_trait;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use super::*;
-use crate::config::{resolve_str, SshSpec};
+use crate::config::resolve_str;
 use crate::mysql::fake::{FakeCluster, FakeError};
+use crate::recovery::{Kit, Log};
 use crate::topology::fixture::{master_facts, slave_facts};
 use crate::topology::status::MariaUsingGtid;
-use crate::transport::{Output, RemoteError};
-
-/// SSH to the dead master's host: answers `true` and lists its binlog, and
-/// either serves or drops the binlog copy.
-struct FakeRemote {
-    master_reachable: bool,
-    drop_copy: bool,
-    calls: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Remote for FakeRemote {
-    async fn run(
-        &self,
-        target: &SshSpec,
-        argv: &[String],
-        _t: Duration,
-    ) -> Result<Output, RemoteError> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("{} {}", target.host, argv.join(" ")));
-        let ok = |stdout: &str| {
-            Ok(Output {
-                code: Some(0),
-                stdout: stdout.as_bytes().to_vec(),
-                stderr: Vec::new(),
-            })
-        };
-        let master = target.host == "198.18.0.11";
-        if master && !self.master_reachable {
-            return Err(RemoteError::Connect {
-                target: target.host.clone(),
-                reason: "Connection timed out".into(),
-            });
-        }
-        match argv.first().map(String::as_str) {
-            Some("ls") => ok("mysql-bin.000010\n"),
-            Some("cat") if self.drop_copy => Err(RemoteError::Session {
-                target: target.host.clone(),
-                reason: "the connection was terminated".into(),
-            }),
-            _ => ok(""),
-        }
-    }
-
-    async fn run_with_input(
-        &self,
-        t: &SshSpec,
-        argv: &[String],
-        _i: Vec<u8>,
-        d: Duration,
-    ) -> Result<Output, RemoteError> {
-        self.run(t, argv, d).await
-    }
-}
+use crate::transport::fake::{remote, FakeRemote};
 
 /// A hook script that logs each `--command` and exits with `stop`/`start` codes.
 fn hook(dir: &Path, stop: i32, start: i32) -> String {
@@ -102,21 +46,15 @@ fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
         cluster.add(&format!("198.18.0.1{n}:3306"), facts);
     }
     let ctx = Ctx {
-        config: Arc::new(config),
-        connector: Arc::new(cluster.clone()),
-        remote: Arc::new(remote),
+        kit: Kit {
+            config: Arc::new(config),
+            connector: Arc::new(cluster.clone()),
+            remote: Arc::new(remote),
+            log: Log::default(),
+        },
         options: Options::default(),
-        steps: Steps::default(),
     };
     (ctx, cluster)
-}
-
-fn remote(master_reachable: bool, drop_copy: bool) -> FakeRemote {
-    FakeRemote {
-        master_reachable,
-        drop_copy,
-        calls: Mutex::new(Vec::new()),
-    }
 }
 
 fn dead() -> DeadMaster {
@@ -154,7 +92,8 @@ async fn hook_exit_10_on_stop_goes_on() {
         "stop (no SSH), then start before writes"
     );
     assert_eq!(
-        ctx.steps
+        ctx.kit
+            .log
             .journal()
             .facts()
             .ip_stop
@@ -208,7 +147,7 @@ async fn hook_failing_on_start_leaves_the_new_master_read_only() {
         "no writes without the IP: {:?}",
         cluster.log()
     );
-    let report = crate::notify::report::render(&ctx.steps.journal());
+    let report = crate::notify::report::render(&ctx.kit.log.journal());
     assert!(report.body.contains("Got Error"), "{}", report.body);
 }
 
@@ -237,7 +176,7 @@ async fn a_slave_dying_mid_recovery_is_lost_and_the_others_go_on() {
         made_writable(&cluster),
         ["198.18.0.12:3306: set_read_only false"]
     );
-    let report = crate::notify::report::render(&ctx.steps.journal());
+    let report = crate::notify::report::render(&ctx.kit.log.journal());
     assert!(
         !report.headline.ends_with("succeeded"),
         "{}",
@@ -255,7 +194,7 @@ async fn ssh_dropping_during_the_binlog_copy_is_reported_as_possible_loss() {
     let lost = summary.possibly_lost.expect("the range that may be lost");
     assert!(lost.contains("mysql-bin.000010:1000"), "{lost}");
     assert!(lost.contains("terminated"), "says why: {lost}");
-    let facts = ctx.steps.journal().facts().clone();
+    let facts = ctx.kit.log.journal().facts().clone();
     assert!(facts.possibly_lost.is_some());
 }
 

@@ -82,6 +82,7 @@ fn stop_point(journal: &Journal) -> Option<StoppedAt> {
             |e| format!("{} (the journal ends here)", e.action),
         ),
         to_finish: None,
+        kind: last.and_then(|e| e.kind),
     })
 }
 
@@ -236,9 +237,12 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
                 "{}: OK: Slave started, replicating from {new}",
                 slave.host.label()
             ),
-            (SlaveResult::Lost { reason }, _) => {
-                format!("{}: ERROR: {reason}", slave.host.label())
-            }
+            (SlaveResult::Lost { reason, kind }, _) => format!(
+                "{}: ERROR{}: {reason}",
+                slave.host.label(),
+                kind.map(|k| format!(" ({})", k.as_str()))
+                    .unwrap_or_default()
+            ),
         });
     }
     match facts.new_master_reset {
@@ -254,9 +258,12 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
                 .clone()
                 .unwrap_or_else(|| default_to_finish(stop.phase, facts));
             out.push(format!(
-                "Stopped at: {}, step: {}. To finish by hand: {advice}",
+                "Stopped at: {}, step: {}{}. To finish by hand: {advice}",
                 stop.phase.title(),
-                stop.step
+                stop.step,
+                stop.kind
+                    .map(|k| format!(" ({})", k.as_str()))
+                    .unwrap_or_default()
             ));
         }
         None if all_ok(facts) => {

@@ -70,6 +70,7 @@ fn failed(sec: u32, phase: Phase, host: &str, action: &str, detail: &str) -> Ent
         action: action.into(),
         result: StepResult::Failed,
         detail: detail.into(),
+        kind: None,
     }
 }
 
@@ -82,6 +83,7 @@ fn full_success() {
         action: "stop IO threads".into(),
         result: StepResult::Ok,
         detail: String::new(),
+        kind: None,
     };
     let report = render(&journal(success_facts(), vec![ok]));
     assert_eq!(
@@ -135,6 +137,7 @@ fn one_slave_lost() {
     let mut facts = success_facts();
     facts.slaves[1].result = SlaveResult::Lost {
         reason: "Applying logs failed.".into(),
+        kind: None,
     };
     facts.new_master_reset = None;
     let entries = vec![failed(
@@ -197,6 +200,7 @@ fn stopped_in_phase_3() {
         phase: Phase::MasterRecovery,
         step: "apply relay-log diff on db2".into(),
         to_finish: None,
+        kind: None,
     });
     let entries = vec![failed(
         30,
@@ -324,6 +328,7 @@ fn a_journal_cut_short_by_a_crash_reports_its_last_step() {
         action: "RESET SLAVE ALL".into(),
         result: StepResult::Info,
         detail: String::new(),
+        kind: None,
     };
     let report = render(&journal(facts, vec![last]));
     assert_eq!(

@@ -4,6 +4,7 @@
 
 use super::{rules, Ctx};
 use crate::mysql::{gather, Db, Process};
+use crate::recovery;
 use crate::topology::select::{self, ElectionRules, Refusal, Verdict};
 use crate::topology::snapshot::Topology;
 use crate::topology::status::GtidFacts;
@@ -23,14 +24,11 @@ pub struct Checked {
     pub exempt_users: Option<Vec<String>>,
 }
 
-/// MHA's "100MB of relay logs" (not used: the switch does not check delay by bytes).
-const MAX_DELAY_BYTES: u64 = 100_000_000;
-
 pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
     let opts = &ctx.options;
-    let settings = &ctx.config.settings;
+    let settings = &ctx.kit.config.settings;
     let mut problems: Vec<Problem> = opts.blocked.clone();
-    let topology = gather::topology(&ctx.config, ctx.connector.clone()).await;
+    let topology = gather::topology(&ctx.kit.config, ctx.kit.connector.clone()).await;
     let rules = Rules {
         seconds_behind_master: opts.seconds_behind_master,
         check_repl_filter: settings.check_repl_filter,
@@ -41,21 +39,21 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
         if p.is_error() {
             problems.push(p);
         } else {
-            ctx.log
+            ctx.log()
                 .warn(Some(&p.host), &format!("{}. Fix: {}", p.what, p.fix));
         }
     }
     let Some(master) = discovery.master else {
         if problems.is_empty() {
             problems.push(Problem::error(
-                ctx.config.app.clone(),
+                ctx.kit.config.app.clone(),
                 "cannot tell which server is the master",
                 "run ha-manager check-repl and fix what it reports",
             ));
         }
         return Err(problems);
     };
-    ctx.log.info(
+    ctx.log().info(
         Some(&topology.label(master)),
         "current master (alive); checking its slaves",
     );
@@ -73,21 +71,19 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
         &equal,
         master,
         &ElectionRules {
-            latest_priority: settings.latest_priority,
             check_repl_delay: false,
-            max_delay_bytes: MAX_DELAY_BYTES,
-            forced: opts.new_master_host.clone(),
+            ..recovery::election_rules(&ctx.kit.config, opts.new_master_host.clone())
         },
     );
     for (i, verdict) in &election.verdicts {
         if !matches!(verdict, Verdict::Chosen(_)) {
-            ctx.log
+            ctx.log()
                 .info(Some(&topology.label(*i)), &format!("{verdict}"));
         }
     }
     let new_master = match (election.chosen, &election.refusal) {
         (Some(chosen), _) => {
-            ctx.log.ok(
+            ctx.log().ok(
                 Some(&topology.label(chosen)),
                 &format!(
                     "can be new master ({})",
@@ -201,10 +197,11 @@ async fn processes(
     exempt: bool,
 ) -> Result<(Vec<Process>, Option<Vec<String>>), crate::mysql::DbError> {
     let db: Box<dyn Db> = ctx
+        .kit
         .connector
         .connect(
             &topology.nodes[index].spec,
-            ctx.config.settings.mysql_timeout,
+            ctx.kit.config.settings.mysql_timeout,
         )
         .await?;
     let result = async {
@@ -213,7 +210,7 @@ async fn processes(
             match db.read_only_exempt_users().await {
                 Ok(users) => Some(users),
                 Err(e) => {
-                    ctx.log.warn(
+                    ctx.log().warn(
                         Some(&topology.label(index)),
                         &format!(
                             "cannot read which accounts may write despite read_only ({e}); \
@@ -280,7 +277,12 @@ pub fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
     let old = topo.label(checked.master);
     let new = topo.label(checked.new_master);
     let opts = &ctx.options;
-    let hook = ctx.config.settings.master_ip_online_change_script.is_some();
+    let hook = ctx
+        .kit
+        .config
+        .settings
+        .master_ip_online_change_script
+        .is_some();
     let super_read_only = topo
         .facts(checked.master)
         .is_some_and(|f| f.super_read_only.is_some());

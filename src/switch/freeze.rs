@@ -11,10 +11,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::promote::{Conns, Done};
+use super::conns::{Conns, Done};
 use super::rules::{self, Exempt};
 use super::{Checked, Ctx, FreezeGtid, FreezePos};
 use crate::mysql::DbError;
+use crate::recovery::StepError;
 use crate::topology::status::GtidFacts;
 
 /// How long killed sessions may take to disappear.
@@ -47,8 +48,9 @@ pub async fn freeze(
     checked: &Checked,
     conns: &Conns,
     done: &mut Done,
-) -> Result<Frozen, String> {
+) -> Result<Frozen, StepError> {
     let topo = &checked.topology;
+    let log = ctx.log();
     let label = topo.label(checked.master);
     let old = conns.old.as_ref();
     let super_read_only = topo
@@ -59,7 +61,7 @@ pub async fn freeze(
     let lock = match old.set_read_only(true).await {
         Ok(()) => {
             done.old_read_only = true;
-            ctx.log.ok(
+            log.ok(
                 Some(&label),
                 if super_read_only {
                     "SET GLOBAL read_only=1, super_read_only=1: updates rejected (write freeze starts)"
@@ -72,7 +74,7 @@ pub async fn freeze(
         Err(e) => {
             // It may have taken effect before the error: the undo restores it.
             done.old_read_only = true;
-            ctx.log.warn(
+            log.warn(
                 Some(&label),
                 &format!(
                     "SET GLOBAL read_only=1 failed ({e}); locking all tables instead \
@@ -80,13 +82,17 @@ pub async fn freeze(
                 ),
             );
             old.flush_tables_with_read_lock().await.map_err(|e2| {
-                format!(
-                    "{label}: cannot reject updates: read_only=1 failed ({e}), FLUSH TABLES \
-                     WITH READ LOCK failed ({e2})"
+                StepError::db(
+                    &label,
+                    format!(
+                        "cannot reject updates: read_only=1 failed ({e}), FLUSH TABLES WITH \
+                         READ LOCK failed"
+                    ),
+                    e2,
                 )
             })?;
             done.old_tables_locked = true;
-            ctx.log.ok(
+            log.ok(
                 Some(&label),
                 "FLUSH TABLES WITH READ LOCK: updates rejected (write freeze starts)",
             );
@@ -112,7 +118,7 @@ pub async fn freeze(
     let in_trx = match old.transaction_threads().await {
         Ok(ids) => ids,
         Err(e) => {
-            ctx.log.warn(
+            log.warn(
                 Some(&label),
                 &format!("cannot read open transactions ({e}); sessions idle in a transaction are not killed"),
             );
@@ -129,15 +135,16 @@ pub async fn freeze(
             .unwrap_or_else(|| format!("id {id}"));
         match old.kill_connection(*id).await {
             Ok(()) => {
-                ctx.log
-                    .info(Some(&label), &format!("killed session {who} ({why})"));
+                log.info(Some(&label), &format!("killed session {who} ({why})"));
                 killed.push(*id);
             }
             // ER_NO_SUCH_THREAD: it ended by itself.
             Err(DbError::Server { code: 1094, .. }) => {}
             Err(e) => {
-                return Err(format!(
-                    "{label}: cannot kill session {who} ({why}): {e}; it could still write"
+                return Err(StepError::db(
+                    &label,
+                    format!("cannot kill session {who} ({why}); it could still write"),
+                    e,
                 ))
             }
         }
@@ -145,10 +152,9 @@ pub async fn freeze(
     wait_gone(ctx, conns, &label, &killed).await?;
 
     let facts = old.facts().await.map_err(|e| lost(&label, e))?;
-    let binlog = facts
-        .binlog
-        .clone()
-        .ok_or_else(|| format!("{label}: binary logging is off: no position to switch at"))?;
+    let binlog = facts.binlog.clone().ok_or_else(|| {
+        StepError::state(&label, "binary logging is off: no position to switch at")
+    })?;
     let gtid = match facts.gtid {
         GtidFacts::MariaDb { binlog_pos, .. } => FreezeGtid::Maria(binlog_pos),
         GtidFacts::MySql {
@@ -158,7 +164,7 @@ pub async fn freeze(
         GtidFacts::MySql { .. } => FreezeGtid::None,
     };
     let pos = FreezePos { binlog, gtid };
-    ctx.log.ok(
+    log.ok(
         Some(&label),
         &format!("Orig master binlog:pos is {}.", pos.describe()),
     );
@@ -172,7 +178,7 @@ pub async fn freeze(
 
 /// Waits (bounded) until the killed sessions are gone: a session killed in
 /// the middle of a commit may still write its transaction to the binlog.
-async fn wait_gone(ctx: &Ctx, conns: &Conns, label: &str, ids: &[u64]) -> Result<(), String> {
+async fn wait_gone(ctx: &Ctx, conns: &Conns, label: &str, ids: &[u64]) -> Result<(), StepError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -188,7 +194,7 @@ async fn wait_gone(ctx: &Ctx, conns: &Conns, label: &str, ids: &[u64]) -> Result
             return Ok(());
         }
         if Instant::now() >= deadline {
-            ctx.log.warn(
+            ctx.log().warn(
                 Some(label),
                 &format!(
                     "killed sessions still there after {} s (rolling back?): {}; the position \
@@ -203,6 +209,6 @@ async fn wait_gone(ctx: &Ctx, conns: &Conns, label: &str, ids: &[u64]) -> Result
     }
 }
 
-fn lost(label: &str, e: DbError) -> String {
-    format!("{label}: {e}")
+fn lost(label: &str, e: DbError) -> StepError {
+    StepError::db(label, "", e)
 }

@@ -24,31 +24,38 @@
 //! and record each step in the journal (`Mode::Switch`).
 
 mod check;
+mod conns;
 mod freeze;
 mod promote;
 pub mod rules;
 mod slaves;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, ServerSpec};
-use crate::journal::{Facts, HookRan, HostRef, Journal, Mode, Phase, StepResult};
-use crate::mysql::{Connector, ReplicateFrom, WaitTarget};
-use crate::notify::{self, hook_args, HookVerdict, OnlineChangeCommand};
+use crate::config::ServerSpec;
+use crate::journal::{Mode, Phase};
+use crate::mysql::WaitTarget;
+use crate::notify::hook_args::{self, OnlineChangeCommand};
+use crate::notify::HookVerdict;
+use crate::recovery::hook::{self, FactSlot, Hook};
+use crate::recovery::{self, host_ref, Kit, PhaseLog, ReplicaResult, StepError};
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
-use crate::topology::status::Flavor;
 use crate::topology::validate::Problem;
 
 pub use check::Checked;
 
 /// Everything a switch needs, passed explicitly.
 pub struct Ctx {
-    pub config: Arc<Config>,
-    pub connector: Arc<dyn Connector>,
+    pub kit: Kit,
     pub options: Options,
-    pub log: Record,
+}
+
+impl Ctx {
+    /// The switch's steps in the journal (one phase, `Phase::Switch`).
+    fn log(&self) -> PhaseLog<'_> {
+        self.kit.log.at(Phase::Switch)
+    }
 }
 
 /// The operator's choices.
@@ -94,16 +101,8 @@ impl Default for Options {
 /// Asks the operator; `true` = go on.
 pub type Confirm<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
 
-/// One slave's fate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlaveResult {
-    pub host: String,
-    /// `Ok(what was done)` or `Err(why it was not repointed)`.
-    pub result: Result<String, String>,
-}
-
 /// What happened, for the summary and the exit code.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub old_master: String,
     pub new_master: String,
@@ -115,32 +114,32 @@ pub struct Summary {
     pub freeze_window: Option<Duration>,
     /// Sessions killed on the old master.
     pub killed: usize,
-    pub slaves: Vec<SlaveResult>,
+    pub slaves: Vec<ReplicaResult>,
     /// `--orig-master-is-new-slave`: the old master's own result.
-    pub orig_master: Option<Result<String, String>>,
+    pub orig_master: Option<ReplicaResult>,
     /// `RESET SLAVE ALL` on the new master (`None` = skipped, skip_reset_slave).
-    pub reset: Option<Result<(), String>>,
+    pub reset: Option<Result<(), StepError>>,
     pub total: Duration,
 }
 
 impl Summary {
     /// Every slave (and the old master, when asked) follows the new master.
     pub fn all_ok(&self) -> bool {
-        self.slaves.iter().all(|s| s.result.is_ok())
-            && self.orig_master.as_ref().is_none_or(Result::is_ok)
+        self.slaves.iter().all(ReplicaResult::is_ok)
+            && self.orig_master.as_ref().is_none_or(ReplicaResult::is_ok)
             && self.reset.as_ref().is_none_or(Result::is_ok)
     }
 }
 
 /// One undo action and how it went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Undone {
     pub what: String,
-    pub result: Result<(), String>,
+    pub result: Result<(), StepError>,
 }
 
 /// How a switch ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// The checks failed; nothing was changed. Every problem names its host.
     Refused(Vec<Problem>),
@@ -154,7 +153,7 @@ pub enum Outcome {
     Aborted(String),
     /// Failed before the new master accepted writes; what had been done was undone.
     RolledBack {
-        reason: String,
+        reason: StepError,
         undone: Vec<Undone>,
         summary: Summary,
     },
@@ -163,77 +162,6 @@ pub enum Outcome {
     /// The new master takes writes, but a slave, the old master or the new
     /// master's RESET SLAVE failed (MHA's exit code 10).
     Partial(Summary),
-}
-
-/// The journal of the switch, logged as it is written.
-#[derive(Debug, Default)]
-pub struct Record {
-    journal: Mutex<Journal>,
-}
-
-impl Record {
-    pub fn new(journal: Journal) -> Self {
-        Record {
-            journal: Mutex::new(journal),
-        }
-    }
-
-    pub fn journal(&self) -> Journal {
-        self.journal.lock().map(|j| j.clone()).unwrap_or_default()
-    }
-
-    pub fn facts(&self, change: impl FnOnce(&mut Facts)) {
-        if let Ok(mut j) = self.journal.lock() {
-            if let Err(e) = j.update_facts(change) {
-                tracing::warn!("journal: {e}");
-            }
-        }
-    }
-
-    /// MHA's `* Phase N: ...Phase..` banner.
-    pub fn banner(&self, title: &str) {
-        tracing::info!("");
-        tracing::info!("* {title}..");
-        tracing::info!("");
-    }
-
-    /// A plain log line, not a journal step (trees, plans).
-    pub fn line(&self, text: &str) {
-        tracing::info!("{text}");
-    }
-
-    fn record(&self, host: Option<&str>, result: StepResult, text: &str) {
-        let line = match host {
-            Some(h) => format!("{h}: {text}"),
-            None => text.to_owned(),
-        };
-        match result {
-            StepResult::Ok | StepResult::Info => tracing::info!("{line}"),
-            StepResult::Warning => tracing::warn!("{line}"),
-            StepResult::Failed => tracing::error!("{line}"),
-        }
-        if let Ok(mut j) = self.journal.lock() {
-            if let Err(e) = j.record_now(Phase::Switch, host, text, result, "") {
-                tracing::warn!("journal: {e}");
-            }
-        }
-    }
-
-    pub fn ok(&self, host: Option<&str>, text: &str) {
-        self.record(host, StepResult::Ok, text);
-    }
-
-    pub fn info(&self, host: Option<&str>, text: &str) {
-        self.record(host, StepResult::Info, text);
-    }
-
-    pub fn warn(&self, host: Option<&str>, text: &str) {
-        self.record(host, StepResult::Warning, text);
-    }
-
-    pub fn fail(&self, host: Option<&str>, text: &str) {
-        self.record(host, StepResult::Failed, text);
-    }
 }
 
 /// The frozen position of the old master, in the forms the servers wait on.
@@ -281,49 +209,26 @@ impl FreezePos {
     }
 }
 
-/// How a replica should start from a new source in GTID mode (the same rule
-/// as the failover's).
-pub fn gtid_from(flavor: Flavor) -> ReplicateFrom {
-    match flavor {
-        Flavor::MariaDb => ReplicateFrom::MariaSlavePos,
-        Flavor::MySql => ReplicateFrom::MySqlAutoPosition,
-    }
-}
-
-/// The configured replication credentials, or none (keep the current ones).
-pub fn credentials(spec: &ServerSpec) -> Option<(String, crate::config::Secret)> {
-    match (&spec.repl_user, &spec.repl_password) {
-        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
-        _ => None,
-    }
-}
-
-fn host_ref(spec: &ServerSpec) -> HostRef {
-    HostRef::new(spec.hostname.clone(), spec.mysql_addr(), spec.port)
-}
-
-/// Runs `master_ip_online_change_script --command=...`, if configured.
-/// `orig` gives up writes, `new` takes them. `None` = no script configured.
+/// Runs `master_ip_online_change_script --command=...`, if configured
+/// (`None`: no script). `orig` gives up writes, `new` takes them.
 async fn online_change_hook(
     ctx: &Ctx,
     command: OnlineChangeCommand,
     orig: &ServerSpec,
     new: &ServerSpec,
     orig_master_is_new_slave: bool,
-) -> Option<(HookVerdict, HookRan)> {
-    let script = ctx
-        .config
-        .settings
-        .master_ip_online_change_script
-        .as_ref()?;
-    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    slot: FactSlot,
+) -> Option<Result<HookVerdict, StepError>> {
+    let settings = &ctx.kit.config.settings;
+    let script = settings.master_ip_online_change_script.as_ref()?;
+    let user = recovery::os_user();
     let args = hook_args::online_change_args(
         command,
         &hook_args::HookServer::from_spec(orig, &user),
         &hook_args::HookServer::from_spec(new, &user),
         orig_master_is_new_slave,
     )
-    .env("app", &ctx.config.app);
+    .env("app", &ctx.kit.config.app);
     let secrets = vec![
         (
             hook_args::ORIG_MASTER_PASSWORD.to_owned(),
@@ -334,58 +239,29 @@ async fn online_change_hook(
             new.password.clone(),
         ),
     ];
-    ctx.log.info(
-        None,
-        &format!(
-            "Executing master_ip_online_change_script: {}",
-            notify::command_line(script, &args)
-        ),
-    );
-    let outcome =
-        notify::run_hook(script, &args, &secrets, ctx.config.settings.command_timeout).await;
-    for (name, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            tracing::info!("  [{name}] {line}");
-        }
-    }
-    let verdict = notify::verdict(&outcome);
-    let text = format!(
-        "master_ip_online_change_script --command={}: {}",
-        command.as_str(),
-        outcome.describe()
-    );
-    match verdict {
-        HookVerdict::Done => ctx.log.ok(None, &text),
-        HookVerdict::FailedButContinue => ctx.log.warn(None, &format!("{text}; proceeding")),
-        HookVerdict::Abort => ctx.log.fail(None, &text),
-    }
-    Some((verdict, outcome.fact()))
+    let hook = Hook {
+        name: "master_ip_online_change_script",
+        script,
+        args,
+        secrets,
+        host: orig.label(),
+    };
+    Some(hook::call(ctx.log(), hook, slot, settings.command_timeout, false).await)
 }
 
 /// Runs the whole switch. `confirm`, when given, is asked once the plan is
 /// printed and before anything is changed.
 pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
     let started = Instant::now();
-    ctx.log.facts(|f| {
-        f.app = ctx.config.app.clone();
-        f.mode = Mode::Switch;
-        f.manager_host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".into());
-        f.manager_log = ctx
-            .config
-            .settings
-            .manager_log
-            .as_ref()
-            .map(|p| p.display().to_string());
-    });
-    ctx.log.line("Starting online master switch..");
-    ctx.log.banner("Phase 1: Configuration Check Phase");
+    let log = &ctx.kit.log;
+    recovery::begin(log, &ctx.kit.config, Mode::Switch);
+    log.line("Starting online master switch..");
+    log.banner("Phase 1: Configuration Check Phase");
     let checked = match check::check(ctx).await {
         Ok(c) => c,
         Err(problems) => {
             for p in &problems {
-                ctx.log
+                ctx.log()
                     .fail(Some(&p.host), &format!("{}. Fix: {}", p.what, p.fix));
             }
             return Outcome::Refused(problems);
@@ -393,26 +269,7 @@ pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
     };
     let topo = &checked.topology;
     let (old_label, new_label) = (topo.label(checked.master), topo.label(checked.new_master));
-    ctx.log.facts(|f| {
-        f.gtid = checked.gtid_mode;
-        f.dead_master = Some(host_ref(&topo.nodes[checked.master].spec));
-        f.new_master = Some(host_ref(&topo.nodes[checked.new_master].spec));
-    });
-    for line in rules::migration_tree(
-        topo,
-        checked.master,
-        checked.new_master,
-        &checked.slaves,
-        ctx.options.orig_master_is_new_slave,
-    ) {
-        ctx.log.line(&line);
-    }
-    ctx.log.line("");
-    for line in check::plan(ctx, &checked) {
-        ctx.log.line(&line);
-    }
-    ctx.log
-        .line("** Phase 1: Configuration Check Phase completed.");
+    show_plan(ctx, &checked);
     if ctx.options.dry_run {
         return Outcome::DryRun {
             old_master: old_label,
@@ -426,44 +283,73 @@ pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
             return Outcome::Aborted("not confirmed: nothing was changed".into());
         }
     }
-
-    let mut summary = Summary {
-        old_master: old_label.clone(),
-        new_master: new_label.clone(),
+    let summary = Summary {
+        old_master: old_label,
+        new_master: new_label,
         ..Summary::default()
     };
-    ctx.log.banner("Phase 2: Rejecting updates Phase");
+    switch(ctx, &checked, summary, started).await
+}
+
+/// Phase 1's end: the roles in the journal, the migration tree and the plan in the log.
+fn show_plan(ctx: &Ctx, checked: &Checked) {
+    let log = &ctx.kit.log;
+    let topo = &checked.topology;
+    log.facts(|f| {
+        f.gtid = checked.gtid_mode;
+        f.dead_master = Some(host_ref(&topo.nodes[checked.master].spec));
+        f.new_master = Some(host_ref(&topo.nodes[checked.new_master].spec));
+    });
+    for line in rules::migration_tree(
+        topo,
+        checked.master,
+        checked.new_master,
+        &checked.slaves,
+        ctx.options.orig_master_is_new_slave,
+    ) {
+        log.line(&line);
+    }
+    log.line("");
+    for line in check::plan(ctx, checked) {
+        log.line(&line);
+    }
+    log.line("** Phase 1: Configuration Check Phase completed.");
+}
+
+/// Phases 2-5, once the checks passed and the operator agreed.
+async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Instant) -> Outcome {
+    let log = &ctx.kit.log;
+    let topo = &checked.topology;
+    log.banner("Phase 2: Rejecting updates Phase");
     let old_spec = &topo.nodes[checked.master].spec;
     let new_spec = &topo.nodes[checked.new_master].spec;
-    let mut done = promote::Done::default();
+    let mut done = conns::Done::default();
     let flag = ctx.options.orig_master_is_new_slave;
-    match online_change_hook(ctx, OnlineChangeCommand::Stop, old_spec, new_spec, flag).await {
-        None => ctx.log.warn(
+    let stop = OnlineChangeCommand::Stop;
+    match online_change_hook(ctx, stop, old_spec, new_spec, flag, |f| &mut f.ip_stop).await {
+        None => ctx.log().warn(
             None,
             "master_ip_online_change_script is not defined: applications must find the new \
              master themselves",
         ),
-        Some((HookVerdict::Abort, ran)) => {
-            ctx.log.facts(|f| f.ip_stop = Some(ran));
+        Some(Err(e)) => {
+            ctx.log().error(&e);
             return Outcome::Aborted(
                 "master_ip_online_change_script --command=stop failed: ha-manager changed \
                  nothing; check what the script did"
                     .into(),
             );
         }
-        Some((_, ran)) => {
-            ctx.log.facts(|f| f.ip_stop = Some(ran));
-            done.stop_hook_ran = true;
-        }
+        Some(Ok(_)) => done.stop_hook_ran = true,
     }
-    let conns = match promote::Conns::open(ctx, &checked).await {
+    let conns = match conns::Conns::open(ctx, checked).await {
         Ok(c) => c,
-        Err(reason) => return promote::fail(ctx, &checked, None, &done, reason, summary).await,
+        Err(reason) => return promote::fail(ctx, checked, None, &done, reason, summary).await,
     };
-    let frozen = match freeze::freeze(ctx, &checked, &conns, &mut done).await {
+    let frozen = match freeze::freeze(ctx, checked, &conns, &mut done).await {
         Ok(f) => f,
         Err(reason) => {
-            let out = promote::fail(ctx, &checked, Some(&conns), &done, reason, summary).await;
+            let out = promote::fail(ctx, checked, Some(&conns), &done, reason, summary).await;
             conns.close().await;
             return out;
         }
@@ -471,18 +357,18 @@ pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
     summary.killed = frozen.killed;
     summary.freeze_pos = Some(frozen.pos.describe());
 
-    ctx.log.banner("Phase 3: New master promotion Phase");
-    let promoted = match promote::promote(ctx, &checked, &conns, &frozen, &mut done).await {
+    log.banner("Phase 3: New master promotion Phase");
+    let promoted = match promote::promote(ctx, checked, &conns, &frozen, &mut done).await {
         Ok(p) => p,
         Err(reason) => {
-            let out = promote::fail(ctx, &checked, Some(&conns), &done, reason, summary).await;
+            let out = promote::fail(ctx, checked, Some(&conns), &done, reason, summary).await;
             conns.close().await;
             return out;
         }
     };
     summary.freeze_window = Some(promoted.writable_at.duration_since(frozen.at));
     summary.new_master_pos = Some(promoted.position.to_string());
-    ctx.log.facts(|f| {
+    log.facts(|f| {
         f.new_master_recovered = true;
         f.positions.old_master = Some(frozen.pos.binlog.to_string());
         f.positions.old_master_gtid = match &frozen.pos.gtid {
@@ -492,35 +378,36 @@ pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
         };
         f.positions.new_master = Some(promoted.position.to_string());
     });
-    ctx.log.ok(
-        Some(&new_label),
+    ctx.log().ok(
+        Some(&summary.new_master),
         &format!(
             "accepts writes; the write freeze lasted {:.3} s",
             summary.freeze_window.unwrap_or_default().as_secs_f64()
         ),
     );
 
-    ctx.log.banner("Phase 4: Switching slaves in parallel");
-    let (slave_results, orig) = slaves::switch_all(ctx, &checked, &conns, &frozen, &promoted).await;
+    log.banner("Phase 4: Switching slaves in parallel");
+    let (slave_results, orig) = slaves::switch_all(ctx, checked, &conns, &frozen, &promoted).await;
     summary.slaves = slave_results;
     summary.orig_master = orig;
 
-    ctx.log.banner("Phase 5: New master cleanup phase");
-    summary.reset = slaves::cleanup(ctx, &checked, &conns).await;
+    log.banner("Phase 5: New master cleanup phase");
+    summary.reset = slaves::cleanup(ctx, checked, &conns).await;
     conns.close().await;
     summary.total = started.elapsed();
-    ctx.log.facts(|f| {
+    log.facts(|f| {
         f.finished = true;
         f.new_master_reset = summary.reset.as_ref().map(Result::is_ok);
     });
+    let new_label = &summary.new_master;
     if summary.all_ok() {
-        ctx.log.ok(
+        ctx.log().ok(
             None,
             &format!("Switching master to {new_label} completed successfully."),
         );
         Outcome::Complete(summary)
     } else {
-        ctx.log.fail(
+        ctx.log().fail(
             None,
             &format!(
                 "Switching master to {new_label} done, but switching slaves partially failed."

@@ -1,6 +1,11 @@
 //! Tier 1 (the pure rules) and tier 2 (whole switches against `FakeCluster`).
 
 use super::*;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::recovery::{Kit, Log};
+use crate::transport::fake::remote;
 
 use crate::config::resolve_str;
 use crate::mysql::fake::{FakeCluster, FakeError};
@@ -253,10 +258,13 @@ fn gtid_cluster() -> FakeCluster {
 
 fn ctx(cluster: &FakeCluster, config: Arc<Config>, options: Options) -> Ctx {
     Ctx {
-        config,
-        connector: Arc::new(cluster.clone()),
+        kit: Kit {
+            config,
+            connector: Arc::new(cluster.clone()),
+            remote: Arc::new(remote(true, false)),
+            log: Log::default(),
+        },
         options,
-        log: Record::default(),
     }
 }
 
@@ -364,7 +372,9 @@ async fn a_catch_up_timeout_rolls_back() {
         panic!("{outcome:?}");
     };
     assert!(
-        reason.contains("did not execute everything up to"),
+        reason
+            .to_string()
+            .contains("did not execute everything up to"),
         "{reason}"
     );
     assert!(undone.iter().all(|u| u.result.is_ok()), "{undone:?}");

@@ -18,6 +18,10 @@ use crate::topology::position::BinlogPos;
 use crate::topology::snapshot::Topology;
 use crate::topology::status::Version;
 
+/// MHA's "100MB of relay logs": a slave further behind than this within one
+/// binlog file is too far behind to be promoted (with `check_repl_delay`).
+pub const MAX_DELAY_BYTES: u64 = 100_000_000;
+
 /// What the election may take into account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElectionRules {
@@ -123,7 +127,7 @@ impl Default for ElectionRules {
         ElectionRules {
             latest_priority: true,
             check_repl_delay: true,
-            max_delay_bytes: 100_000_000,
+            max_delay_bytes: MAX_DELAY_BYTES,
             forced: None,
         }
     }

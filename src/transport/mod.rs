@@ -3,6 +3,8 @@
 //! Commands are always argv: each argument is escaped for the remote shell by
 //! the transport, so no configuration value is ever interpreted by a shell.
 
+#[cfg(test)]
+pub mod fake;
 pub mod node;
 pub mod options;
 mod ssh;

@@ -1,39 +1,33 @@
-//! Shared recovery steps: wait for SQL threads, fetch logs over SSH, catch a
-//! server up by GTID, apply a binlog on a host.
+//! Bringing a server's data up to date: wait for its SQL thread, catch it up
+//! from another server by GTID, fetch binlogs and relay logs over SSH, and
+//! apply binlog bytes on a host with its own tools.
 
 use std::time::{Duration, Instant};
 
-use super::{Ctx, APPLY_WAIT};
+use super::repoint::{credentials, gtid_from};
+use super::{Kit, StepError};
 use crate::binlog::LogFile;
 use crate::config::ServerSpec;
-use crate::mysql::{ChangeMaster, DbError, ReplicateFrom, WaitTarget};
+use crate::mysql::{ChangeMaster, DbError, WaitTarget};
 use crate::topology::position::BinlogPos;
-use crate::topology::status::{Flavor, GtidFacts, ServerFacts};
-use crate::transport::node::{Node, NodeError, Tools};
+use crate::topology::status::{GtidFacts, ServerFacts};
+use crate::transport::node::Tools;
 
-pub fn node<'a>(ctx: &'a Ctx, spec: &'a ServerSpec) -> Node<'a> {
-    Node {
-        remote: ctx.remote.as_ref(),
-        spec,
-        timeout: ctx.config.settings.command_timeout,
-        bindir: ctx.config.settings.client_bindir.as_deref(),
-    }
-}
+/// Bound on waiting for a slave's SQL thread to apply what it has received.
+pub const APPLY_WAIT: Duration = Duration::from_secs(300);
 
 /// Waits until the slave's SQL thread has applied everything its IO thread
 /// received (exec = read), or has stopped moving for 2 s (the relay log ends
-/// inside a transaction it cannot finish), bounded by `APPLY_WAIT`.
-pub async fn wait_applied(ctx: &Ctx, spec: &ServerSpec) -> Result<ServerFacts, DbError> {
-    let db = ctx
-        .connector
-        .connect(spec, ctx.config.settings.mysql_timeout)
-        .await?;
+/// inside a transaction it cannot finish), bounded by [`APPLY_WAIT`].
+pub async fn wait_applied(kit: &Kit, spec: &ServerSpec) -> Result<ServerFacts, StepError> {
+    let host = spec.label();
+    let db = kit.connect(spec).await?;
     let started = Instant::now();
     let mut last: Option<(BinlogPos, Instant)> = None;
     let result = loop {
         let facts = match db.facts().await {
             Ok(f) => f,
-            Err(e) => break Err(e),
+            Err(e) => break Err(StepError::db(&host, "reading its state", e)),
         };
         let Some(r) = facts.replica.as_ref() else {
             break Ok(facts);
@@ -52,11 +46,11 @@ pub async fn wait_applied(ctx: &Ctx, spec: &ServerSpec) -> Result<ServerFacts, D
             _ => last = Some((r.exec.clone(), now)),
         }
         if started.elapsed() > APPLY_WAIT {
-            break Err(DbError::Protocol(format!(
-                "SQL thread still applying after {}s (at {})",
-                APPLY_WAIT.as_secs(),
-                r.exec
-            )));
+            break Err(StepError::timeout(
+                &host,
+                format!("SQL thread still applying (at {}): not done", r.exec),
+                APPLY_WAIT,
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -76,37 +70,18 @@ pub fn gtid_target(facts: &ServerFacts) -> Option<WaitTarget> {
     }
 }
 
-/// How a replica should start from a new source in GTID mode.
-pub fn gtid_from(flavor: Flavor) -> ReplicateFrom {
-    match flavor {
-        Flavor::MariaDb => ReplicateFrom::MariaSlavePos,
-        Flavor::MySql => ReplicateFrom::MySqlAutoPosition,
-    }
-}
-
-/// The replication credentials to write into CHANGE MASTER: the configured
-/// ones, or none (the replica keeps its current user and password).
-pub fn credentials(spec: &ServerSpec) -> Option<(String, crate::config::Secret)> {
-    match (&spec.repl_user, &spec.repl_password) {
-        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
-        _ => None,
-    }
-}
-
 /// Makes `target` replicate from `source` until it has applied everything
 /// `source` has, then stops it (GTID catch-up of a new master that is not the latest).
 pub async fn catch_up_by_gtid(
-    ctx: &Ctx,
+    kit: &Kit,
     target: &ServerSpec,
     source: &ServerSpec,
     source_facts: &ServerFacts,
-) -> Result<(), String> {
-    let wait = gtid_target(source_facts).ok_or("the latest slave has no GTID position")?;
-    let db = ctx
-        .connector
-        .connect(target, ctx.config.settings.mysql_timeout)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(), StepError> {
+    let host = target.label();
+    let wait = gtid_target(source_facts)
+        .ok_or_else(|| StepError::state(source.label(), "the latest slave has no GTID position"))?;
+    let db = kit.connect(target).await?;
     let result = async {
         db.stop_replica().await?;
         db.change_master(&ChangeMaster {
@@ -125,11 +100,16 @@ pub async fn catch_up_by_gtid(
     db.close().await;
     match result {
         Ok(true) => Ok(()),
-        Ok(false) => Err(format!(
-            "did not reach {wait:?} within {}s",
-            APPLY_WAIT.as_secs()
+        Ok(false) => Err(StepError::timeout(
+            host,
+            format!("catching up from the latest slave: did not reach {wait:?}"),
+            APPLY_WAIT,
         )),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(StepError::db(
+            host,
+            "catching up from the latest slave failed",
+            e,
+        )),
     }
 }
 
@@ -150,11 +130,12 @@ pub fn log_files_from(names: &[String], stem: &str, first_seq: u64) -> Vec<Strin
 
 /// Fetches every relay log of a slave, oldest first.
 pub async fn fetch_relay_logs(
-    ctx: &Ctx,
+    kit: &Kit,
     spec: &ServerSpec,
     facts: &ServerFacts,
-) -> Result<Vec<LogFile>, NodeError> {
-    let node = node(ctx, spec);
+) -> Result<Vec<LogFile>, StepError> {
+    let fail = |e| StepError::remote(spec.label(), "fetching its relay logs", e);
+    let node = kit.node(spec);
     let current = facts
         .replica
         .as_ref()
@@ -166,25 +147,80 @@ pub async fn fetch_relay_logs(
         .map(|(s, _)| s.to_owned())
         .unwrap_or_default();
     let dir = facts.relay_log_dir.clone();
-    let names = node.list(&dir).await?;
+    let names = node.list(&dir).await.map_err(fail)?;
     let mut logs = Vec::new();
     for name in log_files_from(&names, &stem, 0) {
-        let bytes = node.fetch(&format!("{dir}/{name}")).await?;
+        let bytes = node.fetch(&format!("{dir}/{name}")).await.map_err(fail)?;
         logs.push(LogFile { name, bytes });
     }
     Ok(logs)
 }
 
-/// Applies binlog bytes on a host with its own tools.
+/// Fetches a server's binlog files from `start.file` on, from the first of its
+/// `master_binlog_dir` that holds that file.
+pub async fn fetch_binlogs(
+    kit: &Kit,
+    spec: &ServerSpec,
+    start: &BinlogPos,
+) -> Result<Vec<LogFile>, StepError> {
+    let node = kit.node(spec);
+    for dir in &spec.master_binlog_dir {
+        let Ok(names) = node.list(dir).await else {
+            continue;
+        };
+        let files = log_files_from(&names, start.stem(), start.seq().unwrap_or(0));
+        if files.first() != Some(&start.file) {
+            continue;
+        }
+        let mut logs = Vec::new();
+        for name in files {
+            let bytes = node
+                .fetch(&format!("{}/{name}", dir.trim_end_matches('/')))
+                .await
+                .map_err(|e| StepError::remote(spec.label(), "", e))?;
+            logs.push(LogFile { name, bytes });
+        }
+        return Ok(logs);
+    }
+    Err(StepError::state(
+        spec.label(),
+        format!(
+            "{} not found in master_binlog_dir ({})",
+            start.file,
+            spec.master_binlog_dir.join(",")
+        ),
+    ))
+}
+
+/// The client tools of `spec`'s host.
+pub async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepError> {
+    kit.node(spec)
+        .tools()
+        .await
+        .map_err(|e| StepError::remote(spec.label(), "", e))
+}
+
+/// Applies binlog bytes on `spec`'s host with its own `mysqlbinlog | mysql`.
+/// `what` names the file (`relay-diff`, `binlog-tail`) and the step.
 pub async fn apply_on(
-    ctx: &Ctx,
+    kit: &Kit,
     spec: &ServerSpec,
     tools: &Tools,
     what: &str,
     bytes: Vec<u8>,
-) -> Result<(), NodeError> {
-    let name = format!("ha-manager-{}-{what}", ctx.config.app);
-    node(ctx, spec).apply_binlog(&name, bytes, tools).await
+) -> Result<(), StepError> {
+    let name = format!("ha-manager-{}-{what}", kit.config.app);
+    kit.node(spec)
+        .apply_binlog(&name, bytes, tools)
+        .await
+        .map_err(|e| {
+            let op = match what {
+                "relay-diff" => "applying the relay-log diff failed",
+                "binlog-tail" => "applying the dead master's binlog failed",
+                _ => "applying a binlog failed",
+            };
+            StepError::remote(spec.label(), op, e)
+        })
 }
 
 #[cfg(test)]

@@ -1,0 +1,99 @@
+//! Phase 3.4, new master recovery: bring the new master up to the latest
+//! slave — by GTID replication from it, or (file/position) by applying the
+//! difference of the latest slave's relay logs.
+
+use super::latest::Latest;
+use super::{Ctx, Phase};
+use crate::binlog::{self, LogFile};
+use crate::recovery::{apply, Kit, StepError};
+use crate::topology::position::BinlogPos;
+use crate::topology::validate::ReplMode;
+
+/// What catching up fetched that phase 4 can reuse.
+#[derive(Debug, Default)]
+pub struct CaughtUp {
+    /// The latest slave's relay logs, fetched once (file/position mode).
+    pub relay_logs: Option<Vec<LogFile>>,
+}
+
+/// Does the new master lack anything the latest slave has?
+pub fn needs_catch_up(latest: &Latest, new_master: usize) -> bool {
+    new_master != latest.latest && latest.exec_of(new_master).as_ref() != Some(&latest.exec)
+}
+
+pub async fn catch_up(
+    ctx: &Ctx,
+    mode: ReplMode,
+    latest: &Latest,
+    new_master: usize,
+) -> Result<CaughtUp, StepError> {
+    let log = ctx.log(Phase::MasterRecovery);
+    log.info(None, "* Phase 3.4: New Master Recovery Phase..");
+    log.warn(
+        None,
+        "NOTICE: If any error happens from this phase, manual recovery is needed.",
+    );
+    if !needs_catch_up(latest, new_master) {
+        return Ok(CaughtUp::default());
+    }
+    let topo = &latest.current;
+    let new_spec = &topo.nodes[new_master].spec;
+    let new_label = new_spec.label();
+    let latest_spec = &topo.nodes[latest.latest].spec;
+    match mode {
+        ReplMode::Gtid => {
+            apply::catch_up_by_gtid(&ctx.kit, new_spec, latest_spec, latest.latest_facts()).await?;
+            log.ok(
+                Some(&new_label),
+                &format!("caught up from {} by GTID", latest_spec.label()),
+            );
+            Ok(CaughtUp::default())
+        }
+        ReplMode::FilePos => {
+            let target = latest
+                .exec_of(new_master)
+                .ok_or_else(|| StepError::state(&new_label, "has no replication position"))?;
+            let relay =
+                apply::fetch_relay_logs(&ctx.kit, latest_spec, latest.latest_facts()).await?;
+            let diff = relay_diff(&relay, &target, &new_label)?;
+            let tools = apply::tools(&ctx.kit, new_spec).await?;
+            apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", diff.bytes).await?;
+            log.ok(
+                Some(&new_label),
+                &format!(
+                    "applied {} relay-log events ({} to {})",
+                    diff.events, diff.from, diff.to
+                ),
+            );
+            Ok(CaughtUp {
+                relay_logs: Some(relay),
+            })
+        }
+    }
+}
+
+/// Cuts the relay-log events after `target` from the latest slave's relay
+/// logs, for the server named `host`.
+pub fn relay_diff(
+    relay: &[LogFile],
+    target: &BinlogPos,
+    host: &str,
+) -> Result<binlog::Diff, StepError> {
+    let op = "cutting the relay-log difference";
+    let cut = binlog::find_master_pos(relay, target).map_err(|e| StepError::binlog(host, op, e))?;
+    binlog::cut_diff(relay, &cut).map_err(|e| StepError::binlog(host, op, e))
+}
+
+/// Applies the dead master's saved binlog tail on `spec`'s host.
+pub async fn apply_tail(
+    kit: &Kit,
+    spec: &crate::config::ServerSpec,
+    tools: Option<crate::transport::node::Tools>,
+    tail: &[u8],
+) -> Result<(), StepError> {
+    let tools = match tools {
+        Some(t) => t,
+        None => apply::tools(kit, spec).await?,
+    };
+    apply::apply_on(kit, spec, &tools, "binlog-tail", tail.to_vec()).await
+}

@@ -1,0 +1,91 @@
+//! Phase 3.2, saving the dead master's binlog: over SSH, the events after what
+//! the latest slave executed. When that cannot be done, the range that may be
+//! lost is recorded for the report.
+
+use super::fence::Fenced;
+use super::latest::{gtid_text, Latest};
+use super::{Ctx, Phase};
+use crate::binlog;
+use crate::config::ServerSpec;
+use crate::journal::LostRange;
+use crate::recovery::{apply, Kit, StepError};
+use crate::topology::position::BinlogPos;
+
+/// What was saved of the dead master's binlog.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    /// The binlog tail (a binlog file), when saved and not empty.
+    pub tail: Option<Vec<u8>>,
+    /// What may be lost and how to check, when it could not be saved.
+    pub possibly_lost: Option<String>,
+}
+
+pub async fn save(ctx: &Ctx, master: &ServerSpec, fenced: &Fenced, latest: &Latest) -> Saved {
+    let log = ctx.log(Phase::MasterRecovery);
+    log.info(None, "* Phase 3.2: Saving Dead Master's Binlog Phase..");
+    let label = master.label();
+    let why = if ctx.options.skip_save_master_binlog {
+        "--skip-save-master-binlog was given".to_owned()
+    } else if !fenced.ssh_reachable {
+        format!("SSH to {label} failed")
+    } else {
+        match tail(&ctx.kit, master, &latest.exec).await {
+            Ok(diff) if diff.events == 0 => {
+                log.ok(
+                    Some(&label),
+                    "no events after the latest slave's position: nothing to save",
+                );
+                return Saved::default();
+            }
+            Ok(diff) => {
+                log.ok(
+                    Some(&label),
+                    &format!(
+                        "saved {} events of binlog after {} (up to {})",
+                        diff.events, diff.from, diff.to
+                    ),
+                );
+                return Saved {
+                    tail: Some(diff.bytes),
+                    possibly_lost: None,
+                };
+            }
+            Err(e) => {
+                log.error_as_warning(&e, "the binlog could not be saved");
+                e.to_string()
+            }
+        }
+    };
+    let gtid = apply::gtid_target(latest.latest_facts());
+    let gtid_note = match &gtid {
+        Some(crate::mysql::WaitTarget::MariaGtid(p)) => format!(" (GTID {p})"),
+        Some(crate::mysql::WaitTarget::MySqlGtid(s)) => format!(" (GTID set {s})"),
+        _ => String::new(),
+    };
+    let from = &latest.exec;
+    let text = format!(
+        "Transactions after {from}{gtid_note} in {label}'s binlog could not be saved ({why}) and \
+         may be lost; once the old master is back, compare: mysqlbinlog --start-position={} {}",
+        from.pos, from.file
+    );
+    log.warn(None, &text);
+    ctx.kit.log.facts(|f| {
+        f.possibly_lost = Some(LostRange {
+            from_pos: Some(from.to_string()),
+            after_gtid: gtid.as_ref().map(gtid_text),
+            reason: why,
+            to_check: None,
+        })
+    });
+    Saved {
+        tail: None,
+        possibly_lost: Some(text),
+    }
+}
+
+/// Fetches the dead master's binlog files from `start.file` on and cuts the tail after `start`.
+async fn tail(kit: &Kit, spec: &ServerSpec, start: &BinlogPos) -> Result<binlog::Diff, StepError> {
+    let logs = apply::fetch_binlogs(kit, spec, start).await?;
+    binlog::binlog_tail(&logs, start)
+        .map_err(|e| StepError::binlog(spec.label(), "cutting the binlog tail", e))
+}
