@@ -179,7 +179,59 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
     let initial = infer_initial_file(relay_logs)?;
     let mut walker = Walker::new(relay_logs, initial);
 
-    // Up to the cut: follow the master's FDE, position and transactions.
+    // `before`, not the walker's position: the walker has already read the
+    // event at the cut.
+    let AtCut {
+        tracker,
+        group_start,
+        master_fde,
+        before,
+        carry,
+    } = walk_to_cut(&mut walker, cut, &bad_cut)?;
+    let Some(from) = before else {
+        return Err(BinlogError::UnknownMasterFile {
+            file: cut_log.name.clone(),
+            offset: cut.offset,
+        });
+    };
+    if tracker.in_group() {
+        return Err(BinlogError::StartInsideTransaction {
+            start: from,
+            group_start,
+        });
+    }
+    let mut builder = DiffBuilder::new(from, true);
+    if tracker.state == State::Unknown {
+        // Nothing before the cut showed where transactions end (the relay logs
+        // before it were purged): the first event after it must start one.
+        builder.require_group_start();
+    }
+    if let Some((index, event, fde)) = master_fde {
+        builder.set_fde(&relay_logs[index].name, &event, fde)?;
+    }
+
+    copy_from_cut(relay_logs, &mut walker, &mut builder, carry)?;
+    Ok(builder.finish())
+}
+
+/// What the relay logs said up to the cut.
+struct AtCut<'a> {
+    tracker: Tracker,
+    /// Where the transaction open at the cut (if any) started.
+    group_start: Option<BinlogPos>,
+    master_fde: Option<(usize, Event<'a>, FormatDescription)>,
+    /// The master position of the last event before the cut.
+    before: Option<BinlogPos>,
+    /// The event at the cut, already read.
+    carry: Option<Step<'a>>,
+}
+
+/// Walks up to the cut, following the master's FDE, position and transactions.
+fn walk_to_cut<'a>(
+    walker: &mut Walker<'a>,
+    cut: &RelayCut,
+    bad_cut: &dyn Fn(String) -> BinlogError,
+) -> Result<AtCut<'a>, BinlogError> {
     let mut tracker = Tracker::new(State::Unknown);
     let mut group_start: Option<BinlogPos> = None;
     let mut master_fde: Option<(usize, Event<'_>, FormatDescription)> = None;
@@ -249,31 +301,22 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
         }
     }
 
-    // `before`, not the walker's position: the walker has already read the
-    // event at the cut.
-    let Some(from) = before else {
-        return Err(BinlogError::UnknownMasterFile {
-            file: cut_log.name.clone(),
-            offset: cut.offset,
-        });
-    };
-    if tracker.in_group() {
-        return Err(BinlogError::StartInsideTransaction {
-            start: from,
-            group_start,
-        });
-    }
-    let mut builder = DiffBuilder::new(from, true);
-    if tracker.state == State::Unknown {
-        // Nothing before the cut showed where transactions end (the relay logs
-        // before it were purged): the first event after it must start one.
-        builder.require_group_start();
-    }
-    if let Some((index, event, fde)) = master_fde {
-        builder.set_fde(&relay_logs[index].name, &event, fde)?;
-    }
+    Ok(AtCut {
+        tracker,
+        group_start,
+        master_fde,
+        before,
+        carry,
+    })
+}
 
-    // From the cut to the end.
+/// From the cut to the end: every event of the master's into the diff.
+fn copy_from_cut<'a>(
+    relay_logs: &'a [LogFile],
+    walker: &mut Walker<'a>,
+    builder: &mut DiffBuilder<'a>,
+    carry: Option<Step<'a>>,
+) -> Result<(), BinlogError> {
     let last = relay_logs.len() - 1;
     let mut resume: Option<(String, u64, BinlogPos)> = None;
     let mut next = carry.map(Item::Event);
@@ -344,7 +387,7 @@ pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogEr
             Item::FileEnd { .. } => {}
         }
     }
-    Ok(builder.finish())
+    Ok(())
 }
 
 /// A format description event that starts a restarted master's first binlog:

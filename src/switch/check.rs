@@ -65,8 +65,37 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
         .collect();
     let gtid_mode = validate::replication_mode(&topology, &discovery) == ReplMode::Gtid;
 
+    let new_master = elect(ctx, &topology, master, &direct, &mut problems);
+    master_problems(ctx, &topology, master, &mut problems);
+    let exempt_users = thread_problems(ctx, &topology, master, new_master, &mut problems).await;
+
+    match new_master {
+        Some(new_master) if problems.is_empty() => {
+            let slaves = direct.into_iter().filter(|&s| s != new_master).collect();
+            Ok(Checked {
+                topology,
+                master,
+                new_master,
+                slaves,
+                gtid_mode,
+                exempt_users,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// The election as MHA's switch runs it; a refusal is a problem.
+fn elect(
+    ctx: &Ctx,
+    topology: &Topology,
+    master: usize,
+    direct: &[usize],
+    problems: &mut Vec<Problem>,
+) -> Option<usize> {
+    let opts = &ctx.options;
     // MHA counts every alive slave as latest and does not check delay by bytes.
-    let equal = rules::all_latest(&topology, &direct);
+    let equal = rules::all_latest(topology, direct);
     let election = select::select_new_master(
         &equal,
         master,
@@ -81,7 +110,7 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
                 .info(Some(&topology.label(*i)), &format!("{verdict}"));
         }
     }
-    let new_master = match (election.chosen, &election.refusal) {
+    match (election.chosen, &election.refusal) {
         (Some(chosen), _) => {
             ctx.log().ok(
                 Some(&topology.label(chosen)),
@@ -93,11 +122,15 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
             Some(chosen)
         }
         (None, refusal) => {
-            problems.push(election_problem(&topology, master, refusal.as_ref()));
+            problems.push(election_problem(topology, master, refusal.as_ref()));
             None
         }
-    };
+    }
+}
 
+/// What the old master must have for the switch.
+fn master_problems(ctx: &Ctx, topology: &Topology, master: usize, problems: &mut Vec<Problem>) {
+    let opts = &ctx.options;
     let master_spec = &topology.nodes[master].spec;
     if opts.orig_master_is_new_slave && master_spec.repl_password.is_none() {
         problems.push(Problem::error(
@@ -115,16 +148,27 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
             "enable log_bin on the master",
         ));
     }
+}
 
+/// Long writes on the master and long queries on the new master; returns who
+/// may write on the master despite read_only (`None`: could not be read).
+async fn thread_problems(
+    ctx: &Ctx,
+    topology: &Topology,
+    master: usize,
+    new_master: Option<usize>,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<String>> {
+    let opts = &ctx.options;
     // Threads: long writes on the master, long queries on the new master.
     let mut exempt_users = None;
-    match processes(ctx, &topology, master, true).await {
+    match processes(ctx, topology, master, true).await {
         Ok((procs, exempt)) => {
             exempt_users = exempt;
             let long = rules::long_updates(&procs, opts.running_updates_limit);
             if !long.is_empty() {
                 problems.push(threads_problem(
-                    &topology,
+                    topology,
                     master,
                     &long,
                     format!(
@@ -146,12 +190,12 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
         )),
     }
     if let Some(new_master) = new_master {
-        match processes(ctx, &topology, new_master, false).await {
+        match processes(ctx, topology, new_master, false).await {
             Ok((procs, _)) => {
                 let long = rules::long_queries(&procs, opts.running_seconds_limit);
                 if !long.is_empty() {
                     problems.push(threads_problem(
-                        &topology,
+                        topology,
                         new_master,
                         &long,
                         format!(
@@ -173,20 +217,7 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
         }
     }
 
-    match new_master {
-        Some(new_master) if problems.is_empty() => {
-            let slaves = direct.into_iter().filter(|&s| s != new_master).collect();
-            Ok(Checked {
-                topology,
-                master,
-                new_master,
-                slaves,
-                gtid_mode,
-                exempt_users,
-            })
-        }
-        _ => Err(problems),
-    }
+    exempt_users
 }
 
 /// The process list (and, for the master, who may write despite read_only).
