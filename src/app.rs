@@ -26,15 +26,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             let report = check::ssh::run(&config, Arc::new(remote), Arc::new(MysqlConnector)).await;
             Ok(print(report))
         }
-        Command::CheckRepl(CheckReplArgs {
-            conf,
-            seconds_behind_master,
-        }) => {
+        Command::CheckRepl(CheckReplArgs { conf, lag }) => {
             let Some(config) = load(&conf)? else {
                 return Ok(Exit::Config);
             };
             let report =
-                check::repl::run(&config, Arc::new(MysqlConnector), seconds_behind_master).await;
+                check::repl::run(&config, Arc::new(MysqlConnector), lag.seconds_behind_master)
+                    .await;
             Ok(print(report))
         }
         Command::Start(args) => {

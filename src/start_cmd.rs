@@ -48,7 +48,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
     loop {
         health.set(StatusCode::InitializingMonitor, "");
         let (report, topology, discovery) =
-            check::repl::evaluate(&config, connector.clone(), args.seconds_behind_master).await;
+            check::repl::evaluate(&config, connector.clone(), args.lag.seconds_behind_master).await;
         for line in &report.lines {
             eprintln!("{}", logging::stamp(line));
         }

@@ -242,7 +242,7 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             dry_run: args.dry_run,
             new_master_host: args.new_master_host.clone(),
             orig_master_is_new_slave: args.orig_master_is_new_slave,
-            seconds_behind_master: args.seconds_behind_master,
+            seconds_behind_master: args.lag.seconds_behind_master,
             running_updates_limit: args.running_updates_limit,
             running_seconds_limit: args.running_seconds_limit,
             catchup_timeout: Duration::from_secs(args.catchup_timeout),
