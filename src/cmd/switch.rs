@@ -12,11 +12,12 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::failover::{self, Ctx, DeadMaster, Options, Outcome, Steps};
 use crate::journal::{Facts, Journal};
-use crate::mysql::{gather, Connector, MysqlConnector};
+use crate::mysql::gather;
 use crate::state::{AppLock, LockHolder, StateError, StatusCode, Workdir};
 use crate::switch;
 use crate::topology::validate::Problem;
-use crate::transport::{Remote, SshRemote};
+
+use super::Adapters;
 
 pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     match args.master_state {
@@ -30,14 +31,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("--orig-master-is-new-slave applies to --master-state alive only");
     }
     let config = Arc::new(config);
-    let connector: Arc<dyn Connector> = Arc::new(MysqlConnector);
-    let remote: Arc<dyn Remote> = Arc::new(
-        SshRemote::new(
-            config.settings.known_hosts_file.clone(),
-            config.settings.host_key_check,
-        )
-        .context("cannot create a private directory for ssh control sockets in /tmp")?,
-    );
+    let Adapters { connector, remote } = Adapters::real(&config)?;
 
     // The dead master is the one the slaves replicate from.
     let topology = gather::topology(&config, connector.clone()).await;
@@ -237,7 +231,7 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
     let ctx = switch::Ctx {
         config: Arc::new(config),
-        connector: Arc::new(MysqlConnector),
+        connector: super::adapters::connector(),
         options: switch::Options {
             dry_run: args.dry_run,
             new_master_host: args.new_master_host.clone(),

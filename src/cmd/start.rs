@@ -15,10 +15,12 @@ use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
 use crate::monitor::verdict::SecondaryResult;
 use crate::monitor::{self, MonitorCtx, MonitorExit, SecondaryCheck};
-use crate::mysql::{Connector, MysqlConnector};
+use crate::mysql::Connector;
 use crate::notify::{self, hook_args, hooks};
 use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
-use crate::transport::{Remote, SshRemote};
+use crate::transport::Remote;
+
+use super::Adapters;
 
 pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
     let workdir = Workdir::of(&config);
@@ -32,14 +34,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
         }
     };
     let health = Arc::new(HealthWriter::new(workdir.clone()));
-    let connector: Arc<dyn Connector> = Arc::new(MysqlConnector);
-    let remote: Arc<dyn Remote> = Arc::new(
-        SshRemote::new(
-            config.settings.known_hosts_file.clone(),
-            config.settings.host_key_check,
-        )
-        .context("cannot create a private directory for ssh control sockets in /tmp")?,
-    );
+    let Adapters { connector, remote } = Adapters::real(&config)?;
     let shutdown = Shutdown::install()?;
     let mut config = Arc::new(config);
     // Old masters the manager failed over from: fenced if they come back writable.
