@@ -30,6 +30,7 @@ pub mod logging;
 pub mod monitor;
 pub mod mysql;
 pub mod notify;
+pub mod shutdown;
 pub mod state;
 pub mod switch;
 pub mod topology;

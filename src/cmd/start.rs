@@ -2,7 +2,7 @@
 //! watching the new topology (MHA's `masterha_manager`, as a daemon).
 
 use anyhow::Context;
-use async_trait::async_trait;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,15 +13,17 @@ use crate::exit::Exit;
 use crate::failover::{self, guard, Ctx, DeadMaster, Options, Outcome, Steps};
 use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
-use crate::monitor::verdict::SecondaryResult;
-use crate::monitor::{self, MonitorCtx, MonitorExit, SecondaryCheck};
+use crate::monitor::secondary::HookSecondary;
+use crate::monitor::{self, old_masters, MonitorCtx, MonitorExit};
 use crate::mysql::Connector;
-use crate::notify::{self, hook_args, hooks};
+use crate::notify;
+use crate::shutdown::Shutdown;
 use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
 use crate::transport::Remote;
 
 use super::Adapters;
 
+/// The daemon loop: check → monitor → fail over → keep watching the new topology.
 pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
     let workdir = Workdir::of(&config);
     std::fs::create_dir_all(workdir.dir())
@@ -33,92 +35,131 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Failed);
         }
     };
-    let health = Arc::new(HealthWriter::new(workdir.clone()));
     let Adapters { connector, remote } = Adapters::real(&config)?;
-    let shutdown = Shutdown::install()?;
+    let daemon = Daemon {
+        health: Arc::new(HealthWriter::new(workdir.clone())),
+        workdir,
+        connector,
+        remote,
+        shutdown: Shutdown::install()?,
+        args,
+    };
     let mut config = Arc::new(config);
     // Old masters the manager failed over from: fenced if they come back writable.
     let mut fenced: Vec<ServerSpec> = Vec::new();
 
     loop {
-        health.set(StatusCode::InitializingMonitor, "");
-        let (report, topology, discovery) =
-            check::repl::evaluate(&config, connector.clone(), args.lag.seconds_behind_master).await;
+        let Some((master, master_label)) = daemon.check(&config).await else {
+            return Ok(Exit::Failed);
+        };
+        let dead = match daemon.monitor(&config, master, &fenced).await? {
+            MonitorExit::Shutdown => {
+                tracing::info!("Stopped by signal while monitoring.");
+                let _ = daemon.workdir.remove_health();
+                return Ok(Exit::Ok);
+            }
+            MonitorExit::MasterDead(dead) => dead,
+        };
+        tracing::warn!("Master {master_label} is dead: {}", dead.evidence);
+        if daemon.args.dry_run {
+            return Ok(daemon.dry_run(&config, &dead).await);
+        }
+        let code = match daemon.fail_over(&config, &master_label, &dead).await {
+            ControlFlow::Continue(code) => code,
+            ControlFlow::Break(exit) => return Ok(exit),
+        };
+        let dead_spec = config.servers[dead.index].clone();
+        if daemon.args.remove_dead_master_conf {
+            daemon.remove_from_conf(&dead_spec);
+        }
+        if daemon.args.exit_after_failover || daemon.shutdown.requested() {
+            let _ = daemon.workdir.remove_health();
+            return Ok(code);
+        }
+        // Keep watching: the new topology, without the dead master.
+        let mut next = (*config).clone();
+        next.servers.retain(|s| s.name != dead_spec.name);
+        fenced.push(dead_spec);
+        config = Arc::new(next);
+    }
+}
+
+/// What the daemon keeps from one failover to the next.
+struct Daemon {
+    args: StartArgs,
+    workdir: Workdir,
+    health: Arc<HealthWriter>,
+    connector: Arc<dyn Connector>,
+    remote: Arc<dyn Remote>,
+    shutdown: Shutdown,
+}
+
+impl Daemon {
+    /// The start-up checks; the master to monitor and its label, or `None`
+    /// when the topology is refused (the problems are logged).
+    async fn check(&self, config: &Config) -> Option<(usize, String)> {
+        self.health.set(StatusCode::InitializingMonitor, "");
+        let (report, topology, discovery) = check::repl::evaluate(
+            config,
+            self.connector.clone(),
+            self.args.lag.seconds_behind_master,
+        )
+        .await;
         for line in &report.lines {
             eprintln!("{}", logging::stamp(line));
         }
         let Some(master) = discovery.master.filter(|_| report.ok) else {
-            health.set(StatusCode::ConfigError, "");
+            self.health.set(StatusCode::ConfigError, "");
             tracing::error!(
                 "Refusing to monitor: fix the problems above (ha-manager check-repl shows them)."
             );
-            return Ok(Exit::Failed);
+            return None;
         };
         let master_label = topology.label(master);
         tracing::info!(
             "Monitoring {master_label} every {}s.",
             config.settings.ping_interval.as_secs_f64()
         );
+        Some((master, master_label))
+    }
 
+    /// Monitors `master` until it dies or a signal arrives, fencing the old
+    /// masters meanwhile.
+    async fn monitor(
+        &self,
+        config: &Arc<Config>,
+        master: usize,
+        fenced: &[ServerSpec],
+    ) -> anyhow::Result<MonitorExit> {
         let mut ctx = MonitorCtx::new(
             config.clone(),
             master,
-            connector.clone(),
-            remote.clone(),
-            health.clone(),
+            self.connector.clone(),
+            self.remote.clone(),
+            self.health.clone(),
         )?;
-        if let Some(script) = &config.settings.secondary_check_script {
-            ctx = ctx.with_secondary(Arc::new(HookSecondary {
-                script: script.clone(),
-                timeout: config.settings.command_timeout,
-                ping_type: config.settings.ping_type,
-            }));
+        if let Some(secondary) = HookSecondary::from_settings(&config.settings) {
+            ctx = ctx.with_secondary(Arc::new(secondary));
         }
-        let watcher = tokio::spawn(watch_old_masters(
-            fenced.clone(),
-            connector.clone(),
+        let watcher = tokio::spawn(old_masters::watch(
+            fenced.to_vec(),
+            self.connector.clone(),
             config.clone(),
         ));
-        let exit = monitor::run(ctx, shutdown.wait()).await;
+        let exit = monitor::run(ctx, self.shutdown.wait()).await;
         watcher.abort();
-        let dead = match exit {
-            MonitorExit::Shutdown => {
-                tracing::info!("Stopped by signal while monitoring.");
-                let _ = workdir.remove_health();
-                return Ok(Exit::Ok);
-            }
-            MonitorExit::MasterDead(dead) => dead,
-        };
-        tracing::warn!("Master {master_label} is dead: {}", dead.evidence);
+        Ok(exit)
+    }
 
-        if args.dry_run {
-            let ctx = failover_ctx(&config, &connector, &remote, true, Journal::default());
-            let outcome = failover::run(
-                &ctx,
-                DeadMaster {
-                    index: dead.index,
-                    ssh_reachable: ssh_known(dead.ssh_reachable),
-                },
-            )
-            .await;
-            tracing::info!("--dry-run: nothing was changed.");
-            return Ok(match outcome {
-                Outcome::Failed { .. } => Exit::Failed,
-                _ => Exit::Ok,
-            });
-        }
-
-        health.set(StatusCode::FailoverRunning, &master_label);
-        if let Err(refusal) = run_guard(&workdir, &args) {
-            health.set(StatusCode::FailoverError, &master_label);
-            tracing::error!("Not failing over: {refusal}");
-            return Ok(Exit::Failed);
-        }
-        let mut journal = Journal::new(Facts::default());
-        if let Err(e) = journal.append_jsonl(workdir.journal()) {
-            tracing::warn!("journal file: {e}");
-        }
-        let ctx = failover_ctx(&config, &connector, &remote, false, journal);
+    /// `--dry-run`: the failover plan for the dead master, nothing changed.
+    async fn dry_run(&self, config: &Arc<Config>, dead: &monitor::DeadMaster) -> Exit {
+        let ctx = failover_ctx(
+            config,
+            &self.connector,
+            &self.remote,
+            true,
+            Journal::default(),
+        );
         let outcome = failover::run(
             &ctx,
             DeadMaster {
@@ -127,14 +168,42 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
             },
         )
         .await;
-        let report = notify::report::render(&ctx.steps.journal());
-        eprintln!("{}", report.log_text());
-        let delivery = notify::Notifier::from_config(&config)
-            .deliver(&report)
-            .await;
-        if !delivery.all_ok() {
-            tracing::warn!("report delivery: {delivery:?}");
+        tracing::info!("--dry-run: nothing was changed.");
+        match outcome {
+            Outcome::Failed { .. } => Exit::Failed,
+            _ => Exit::Ok,
         }
+    }
+
+    /// The anti-flapping guard, the failover with its journal, the report
+    /// and the markers. `Continue` with the exit code once a new master is
+    /// up; `Break` when the daemon must stop here.
+    async fn fail_over(
+        &self,
+        config: &Arc<Config>,
+        master_label: &str,
+        dead: &monitor::DeadMaster,
+    ) -> ControlFlow<Exit, Exit> {
+        self.health.set(StatusCode::FailoverRunning, master_label);
+        if let Err(refusal) = run_guard(&self.workdir, &self.args) {
+            self.health.set(StatusCode::FailoverError, master_label);
+            tracing::error!("Not failing over: {refusal}");
+            return ControlFlow::Break(Exit::Failed);
+        }
+        let mut journal = Journal::new(Facts::default());
+        if let Err(e) = journal.append_jsonl(self.workdir.journal()) {
+            tracing::warn!("journal file: {e}");
+        }
+        let ctx = failover_ctx(config, &self.connector, &self.remote, false, journal);
+        let outcome = failover::run(
+            &ctx,
+            DeadMaster {
+                index: dead.index,
+                ssh_reachable: ssh_known(dead.ssh_reachable),
+            },
+        )
+        .await;
+        report(config, &ctx).await;
         let code = match &outcome {
             Outcome::Complete(_) | Outcome::DryRun(_) => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
@@ -142,38 +211,36 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
                 changed, reason, ..
             } => {
                 if *changed {
-                    let _ = workdir.create_marker(MarkerKind::Error, reason);
+                    let _ = self.workdir.create_marker(MarkerKind::Error, reason);
                 }
-                health.set(StatusCode::FailoverError, &master_label);
-                return Ok(Exit::Failed);
+                self.health.set(StatusCode::FailoverError, master_label);
+                return ControlFlow::Break(Exit::Failed);
             }
         };
-        let _ = workdir.create_marker(
+        let _ = self.workdir.create_marker(
             MarkerKind::Complete,
             &format!("failover from {master_label}"),
         );
-        let dead_spec = config.servers[dead.index].clone();
-        if args.remove_dead_master_conf {
-            match crate::config::remove_server_block(&args.conf.conf, &dead_spec.name) {
-                Ok(()) => tracing::info!(
-                    "Removed [{}] from {}.",
-                    dead_spec.name,
-                    args.conf.conf.display()
-                ),
-                Err(e) => {
-                    tracing::warn!("could not remove [{}] from the config: {e}", dead_spec.name)
-                }
-            }
+        ControlFlow::Continue(code)
+    }
+
+    /// `--remove-dead-master-conf`: deletes the dead master's block from the config file.
+    fn remove_from_conf(&self, dead: &ServerSpec) {
+        let conf = &self.args.conf.conf;
+        match crate::config::remove_server_block(conf, &dead.name) {
+            Ok(()) => tracing::info!("Removed [{}] from {}.", dead.name, conf.display()),
+            Err(e) => tracing::warn!("could not remove [{}] from the config: {e}", dead.name),
         }
-        if args.exit_after_failover || shutdown.requested() {
-            let _ = workdir.remove_health();
-            return Ok(code);
-        }
-        // Keep watching: the new topology, without the dead master.
-        let mut next = (*config).clone();
-        next.servers.retain(|s| s.name != dead_spec.name);
-        fenced.push(dead_spec);
-        config = Arc::new(next);
+    }
+}
+
+/// Logs the failover report and delivers it (`report_script`, SMTP).
+async fn report(config: &Config, ctx: &Ctx) {
+    let report = notify::report::render(&ctx.steps.journal());
+    eprintln!("{}", report.log_text());
+    let delivery = notify::Notifier::from_config(config).deliver(&report).await;
+    if !delivery.all_ok() {
+        tracing::warn!("report delivery: {delivery:?}");
     }
 }
 
@@ -215,106 +282,6 @@ fn run_guard(workdir: &Workdir, args: &StartArgs) -> Result<(), String> {
     )
     .map_err(|r| r.to_string())?;
     workdir.apply(&actions).map_err(|e| e.to_string())
-}
-
-/// A previous master that comes back writable is made read-only at once: two
-/// writable masters would split the data.
-async fn watch_old_masters(
-    old: Vec<ServerSpec>,
-    connector: Arc<dyn Connector>,
-    config: Arc<Config>,
-) {
-    if old.is_empty() {
-        return;
-    }
-    loop {
-        for spec in &old {
-            let timeout = config.settings.mysql_timeout;
-            if let Ok(db) = connector.connect(spec, timeout).await {
-                if let Ok(facts) = db.facts().await {
-                    if !facts.read_only {
-                        match db.set_read_only(true).await {
-                            Ok(()) => tracing::error!(
-                                "{} (the old master) came back WRITABLE: set read_only=1. Rebuild it as a slave of the new master.",
-                                spec.label()
-                            ),
-                            Err(e) => tracing::error!(
-                                "{} (the old master) came back WRITABLE and setting read_only failed: {e}. Stop it by hand!",
-                                spec.label()
-                            ),
-                        }
-                    }
-                }
-                db.close().await;
-            }
-        }
-        tokio::time::sleep(config.settings.ping_interval).await;
-    }
-}
-
-/// `secondary_check_script` run through the hook runner, MHA's arguments.
-struct HookSecondary {
-    script: crate::config::HookCommand,
-    timeout: Duration,
-    ping_type: crate::config::PingType,
-}
-
-#[async_trait]
-impl SecondaryCheck for HookSecondary {
-    async fn run(&self, master: &ServerSpec) -> SecondaryResult {
-        let server = hook_args::HookServer::from_spec(master, &os_user());
-        let args = hook_args::secondary_check_args(&server, self.ping_type);
-        let secrets = vec![(
-            hook_args::MASTER_PASSWORD.to_owned(),
-            master.password.clone(),
-        )];
-        let outcome = hooks::run_hook(&self.script, &args, &secrets, self.timeout).await;
-        match outcome.code {
-            Some(code) => SecondaryResult::Exit(code),
-            None => SecondaryResult::CouldNotRun(outcome.describe()),
-        }
-    }
-}
-
-fn os_user() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "root".into())
-}
-
-/// SIGTERM/SIGINT: stop between pings, never in the middle of a failover phase.
-#[derive(Clone)]
-struct Shutdown {
-    flag: Arc<tokio::sync::watch::Sender<bool>>,
-}
-
-impl Shutdown {
-    fn install() -> anyhow::Result<Shutdown> {
-        let (tx, _) = tokio::sync::watch::channel(false);
-        let flag = Arc::new(tx);
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-        let f = flag.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            let _ = f.send(true);
-        });
-        Ok(Shutdown { flag })
-    }
-
-    fn requested(&self) -> bool {
-        *self.flag.borrow()
-    }
-
-    async fn wait(&self) {
-        let mut rx = self.flag.subscribe();
-        while !*rx.borrow_and_update() {
-            if rx.changed().await.is_err() {
-                return;
-            }
-        }
-    }
 }
 
 fn ssh_known(reach: crate::monitor::verdict::SshReach) -> Option<bool> {
