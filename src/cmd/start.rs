@@ -31,7 +31,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
     let _lock = match AppLock::acquire(&workdir) {
         Ok(lock) => lock,
         Err(e) => {
-            eprintln!("{}", logging::stamp(&format!("[error] {e}")));
+            logging::line(&logging::stamp(&format!("[error] {e}")));
             return Ok(Exit::Failed);
         }
     };
@@ -106,7 +106,7 @@ impl Daemon {
         )
         .await;
         for line in &report.lines {
-            eprintln!("{}", logging::stamp(line));
+            logging::line(&logging::stamp(line));
         }
         let Some(master) = discovery.master.filter(|_| report.ok) else {
             self.health.set(StatusCode::ConfigError, "");
@@ -237,7 +237,7 @@ impl Daemon {
 /// Logs the failover report and delivers it (`report_script`, SMTP).
 async fn report(config: &Config, ctx: &Ctx) {
     let report = notify::report::render(&ctx.steps.journal());
-    eprintln!("{}", report.log_text());
+    logging::line(&report.log_text());
     let delivery = notify::Notifier::from_config(config).deliver(&report).await;
     if !delivery.all_ok() {
         tracing::warn!("report delivery: {delivery:?}");

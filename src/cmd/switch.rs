@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::failover::{self, Ctx, DeadMaster, Options, Outcome, Steps};
 use crate::journal::{Facts, Journal};
+use crate::logging;
 use crate::mysql::gather;
 use crate::state::{AppLock, LockHolder, StateError, StatusCode, Workdir};
 use crate::switch;
@@ -58,8 +59,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let ask =
-        !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
+    let ask = asks(&args);
     let options = |dry_run| Options {
         dry_run,
         new_master_host: args.new_master_host.clone(),
@@ -108,6 +108,12 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     )
     .await;
     Ok(report(&outcome))
+}
+
+/// Will the switch show its plan and ask before acting? (`--manual`, or a
+/// terminal on stdin; never with `--yes` or `--interactive=0`.)
+pub fn asks(args: &SwitchArgs) -> bool {
+    !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal())
 }
 
 fn confirm(question: &str) -> bool {
@@ -227,8 +233,7 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         }
     };
 
-    let ask =
-        !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
+    let ask = asks(&args);
     let ctx = switch::Ctx {
         config: Arc::new(config),
         connector: super::adapters::connector(),
@@ -286,10 +291,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
             Exit::Failed
         }
         O::RolledBack { reason, undone, .. } => {
-            eprintln!(
-                "{}",
-                crate::notify::report::render(&ctx.log.journal()).log_text()
-            );
+            logging::line(&crate::notify::report::render(&ctx.log.journal()).log_text());
             println!("Got error so couldn't continue the switch: {reason}");
             for u in undone {
                 match &u.result {
@@ -313,10 +315,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
             Exit::Ok
         }
         O::Partial(s) => {
-            eprintln!(
-                "{}",
-                crate::notify::report::render(&ctx.log.journal()).log_text()
-            );
+            logging::line(&crate::notify::report::render(&ctx.log.journal()).log_text());
             for r in &s.slaves {
                 if let Err(e) = &r.result {
                     println!("{}: ERROR: {e}", r.host);
