@@ -39,13 +39,8 @@ pub enum Command {
 pub struct StartArgs {
     #[command(flatten)]
     pub conf: ConfArgs,
-    /// Largest acceptable replication lag at start-up, in seconds.
-    #[arg(
-        long = "seconds-behind-master",
-        alias = "seconds_behind_master",
-        default_value_t = 30
-    )]
-    pub seconds_behind_master: u64,
+    #[command(flatten)]
+    pub lag: LagArgs,
     /// No second automatic failover within this many minutes of the last one.
     #[arg(
         long = "last-failover-minute",
@@ -158,14 +153,8 @@ pub struct SwitchArgs {
         default_value_t = 10
     )]
     pub running_seconds_limit: u64,
-    /// alive: largest replication lag a slave may have.
-    #[arg(
-        long = "seconds-behind-master",
-        alias = "seconds_behind_master",
-        value_name = "SECONDS",
-        default_value_t = 30
-    )]
-    pub seconds_behind_master: u64,
+    #[command(flatten)]
+    pub lag: LagArgs,
     /// alive: how long the new master may take to execute everything up to the
     /// frozen position; past it the switch is rolled back.
     #[arg(
@@ -205,10 +194,18 @@ pub struct ConfArgs {
 pub struct CheckReplArgs {
     #[command(flatten)]
     pub conf: ConfArgs,
-    /// Largest acceptable replication lag, in seconds.
+    #[command(flatten)]
+    pub lag: LagArgs,
+}
+
+/// `--seconds-behind-master`, shared by `start`, `switch` and `check-repl`.
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    /// Largest acceptable replication lag of a slave, in seconds (`switch`: alive only).
     #[arg(
         long = "seconds-behind-master",
         alias = "seconds_behind_master",
+        value_name = "SECONDS",
         default_value_t = 30
     )]
     pub seconds_behind_master: u64,
@@ -232,7 +229,7 @@ mod tests {
             Command::CheckRepl(a) => {
                 assert_eq!(a.conf.conf, PathBuf::from("/etc/app1.cnf"));
                 assert_eq!(a.conf.global_conf, Some(PathBuf::from("/etc/g.cnf")));
-                assert_eq!(a.seconds_behind_master, 5);
+                assert_eq!(a.lag.seconds_behind_master, 5);
             }
             other => panic!("parsed as {other:?}"),
         }
@@ -272,6 +269,41 @@ mod tests {
             "--catchup-timeout=0",
         ])
         .is_err());
+    }
+
+    #[test]
+    fn lag_flag_is_shared_by_start_switch_and_check_repl() {
+        let lag = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Start(a) => a.lag.seconds_behind_master,
+            Command::Switch(a) => a.lag.seconds_behind_master,
+            Command::CheckRepl(a) => a.lag.seconds_behind_master,
+            other => panic!("parsed as {other:?}"),
+        };
+        assert_eq!(lag(&["ha-manager", "start", "--conf=x"]), 30);
+        assert_eq!(lag(&["ha-manager", "check-repl", "--conf=x"]), 30);
+        assert_eq!(
+            lag(&["ha-manager", "switch", "--conf=x", "--master-state=alive"]),
+            30
+        );
+        assert_eq!(
+            lag(&[
+                "ha-manager",
+                "manager",
+                "--conf=x",
+                "--seconds_behind_master=7"
+            ]),
+            7
+        );
+        assert_eq!(
+            lag(&[
+                "ha-manager",
+                "switch",
+                "--conf=x",
+                "--master-state=dead",
+                "--seconds-behind-master=9"
+            ]),
+            9
+        );
     }
 
     #[test]

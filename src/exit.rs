@@ -11,7 +11,8 @@ pub enum Exit {
     Failed,
     /// The command line was wrong (clap's own code).
     Usage,
-    /// The configuration could not be loaded; the message names file and line.
+    /// The configuration could not be loaded (the message names file and line),
+    /// or `start`/`switch` cannot open its `manager_log`.
     Config,
     /// Failover done: a new master is up, but some slaves could not be recovered (MHA's 10).
     Partial,

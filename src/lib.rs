@@ -18,11 +18,10 @@
 //! with the topology) are pure functions in L0 with table tests; I/O stays in
 //! the adapters.
 
-pub mod admin;
-pub mod app;
 pub mod binlog;
 pub mod check;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod exit;
 pub mod failover;
@@ -32,9 +31,8 @@ pub mod monitor;
 pub mod mysql;
 pub mod notify;
 pub mod recovery;
-pub mod start_cmd;
+pub mod shutdown;
 pub mod state;
 pub mod switch;
-pub mod switch_cmd;
 pub mod topology;
 pub mod transport;

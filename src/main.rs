@@ -3,7 +3,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-use ha_manager::{app, cli::Cli, exit::Exit};
+use ha_manager::{cli::Cli, cmd, exit::Exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             return Exit::Failed.into();
         }
     };
-    match runtime.block_on(app::run(cli)) {
+    match runtime.block_on(cmd::run(cli)) {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("ha-manager: {e:#}");

@@ -12,7 +12,9 @@
 //! injected future, honoured between pings only: a confirmation, once
 //! started, finishes and is acted on.
 
+pub mod old_masters;
 pub mod probe;
+pub mod secondary;
 pub mod verdict;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::transport::{Remote, RemoteError};
 
 /// Runs the `secondary_check_script` (or anything else that can tell
 /// whether the master is down from elsewhere). Implemented over the hook
-/// runner by the composition root; tests script it.
+/// runner by [`super::secondary::HookSecondary`]; tests script it.
 #[async_trait]
 pub trait SecondaryCheck: Send + Sync {
     /// Checks `master` from other network paths. The exit code follows

@@ -265,3 +265,35 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn manager_log_holds_the_whole_failover_log() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().unwrap();
+    let manager_log = dir.path().join("manager.log");
+    let cnf = variant(&lab_dir().join("app1.cnf"), dir.path(), |t| {
+        t.replacen(
+            "[server default]\n",
+            &format!("[server default]\nmanager_log={}\n", manager_log.display()),
+            1,
+        )
+    });
+    let cnf = cnf.to_string_lossy().into_owned();
+    assert!(std::fs::read_to_string(&cnf)
+        .unwrap()
+        .contains("manager_log="));
+    let mut m = Manager::start_with_log(&cnf, &["--exit-after-failover"], Some(&manager_log));
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    let log = m.text();
+    assert!(log.contains("is dead:"), "{log}");
+    assert!(log.contains("Phase 1: Configuration Check"), "{log}");
+    assert!(log.contains("----- Failover Report -----"), "{log}");
+    let terminal = m.terminal_text();
+    assert!(
+        !terminal.contains("Phase 1") && !terminal.contains("Failover Report"),
+        "only in manager_log, as MHA's masterha_manager: {terminal}"
+    );
+}

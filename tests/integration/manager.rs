@@ -1,21 +1,29 @@
 //! A running `ha-manager start` in the background, its log, and its timings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Manager {
     child: Option<Child>,
+    /// The manager's log: what it printed, or its `manager_log` file.
     pub log: PathBuf,
+    /// What it printed on stdout and stderr.
+    pub terminal: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Manager {
     /// Starts `ha-manager start --conf CONF EXTRA...` and waits until it reports PING_OK.
     pub fn start(conf: &str, extra: &[&str]) -> Manager {
+        Manager::start_with_log(conf, extra, None)
+    }
+
+    /// [`Manager::start`] for a config that sets `manager_log`: the log is read from that file.
+    pub fn start_with_log(conf: &str, extra: &[&str], manager_log: Option<&Path>) -> Manager {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("manager.log");
-        let file = std::fs::File::create(&log).unwrap();
+        let terminal = dir.path().join("manager.log");
+        let file = std::fs::File::create(&terminal).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_ha-manager"))
             .args(["start", "--conf", conf])
             .args(extra)
@@ -26,7 +34,8 @@ impl Manager {
             .expect("start ha-manager");
         let m = Manager {
             child: Some(child),
-            log,
+            log: manager_log.map_or_else(|| terminal.clone(), Path::to_path_buf),
+            terminal,
             _dir: dir,
         };
         m.wait_log("Monitoring ", 30);
@@ -34,6 +43,11 @@ impl Manager {
             crate::util::ha_manager(&["status", "--conf", conf]).code == 0
         });
         m
+    }
+
+    /// What the manager printed on stdout and stderr.
+    pub fn terminal_text(&self) -> String {
+        std::fs::read_to_string(&self.terminal).unwrap_or_default()
     }
 
     pub fn text(&self) -> String {

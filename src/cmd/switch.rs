@@ -12,11 +12,13 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::failover::{self, Ctx, DeadMaster, Options, Outcome};
 use crate::journal::{Facts, Journal};
-use crate::mysql::{gather, Connector, MysqlConnector};
+use crate::logging;
+use crate::mysql::gather;
 use crate::state::{AppLock, LockHolder, StateError, StatusCode, Workdir};
 use crate::switch;
 use crate::topology::validate::Problem;
-use crate::transport::{Remote, SshRemote};
+
+use super::Adapters;
 
 pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     match args.master_state {
@@ -30,14 +32,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("--orig-master-is-new-slave applies to --master-state alive only");
     }
     let config = Arc::new(config);
-    let connector: Arc<dyn Connector> = Arc::new(MysqlConnector);
-    let remote: Arc<dyn Remote> = Arc::new(
-        SshRemote::new(
-            config.settings.known_hosts_file.clone(),
-            config.settings.host_key_check,
-        )
-        .context("cannot create a private directory for ssh control sockets in /tmp")?,
-    );
+    let Adapters { connector, remote } = Adapters::real(&config)?;
 
     // The dead master is the one the slaves replicate from.
     let topology = gather::topology(&config, connector.clone()).await;
@@ -64,8 +59,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let ask =
-        !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
+    let ask = asks(&args);
     let options = |dry_run| Options {
         dry_run,
         new_master_host: args.new_master_host.clone(),
@@ -116,6 +110,12 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     )
     .await;
     Ok(report(&outcome))
+}
+
+/// Will the switch show its plan and ask before acting? (`--manual`, or a
+/// terminal on stdin; never with `--yes` or `--interactive=0`.)
+pub fn asks(args: &SwitchArgs) -> bool {
+    !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal())
 }
 
 fn confirm(question: &str) -> bool {
@@ -235,25 +235,20 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         }
     };
 
-    let ask =
-        !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal());
-    let remote = SshRemote::new(
-        config.settings.known_hosts_file.clone(),
-        config.settings.host_key_check,
-    )
-    .context("cannot create a private directory for ssh control sockets in /tmp")?;
+    let ask = asks(&args);
+    let Adapters { connector, remote } = Adapters::real(&config)?;
     let ctx = switch::Ctx {
         kit: crate::recovery::Kit {
             config: Arc::new(config),
-            connector: Arc::new(MysqlConnector),
-            remote: Arc::new(remote),
+            connector,
+            remote,
             log: crate::recovery::Log::new(Journal::new(Facts::default())),
         },
         options: switch::Options {
             dry_run: args.dry_run,
             new_master_host: args.new_master_host.clone(),
             orig_master_is_new_slave: args.orig_master_is_new_slave,
-            seconds_behind_master: args.seconds_behind_master,
+            seconds_behind_master: args.lag.seconds_behind_master,
             running_updates_limit: args.running_updates_limit,
             running_seconds_limit: args.running_seconds_limit,
             catchup_timeout: Duration::from_secs(args.catchup_timeout),
@@ -302,10 +297,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
             Exit::Failed
         }
         O::RolledBack { reason, undone, .. } => {
-            eprintln!(
-                "{}",
-                crate::notify::report::render(&ctx.kit.log.journal()).log_text()
-            );
+            logging::line(&crate::notify::report::render(&ctx.kit.log.journal()).log_text());
             println!("Got error so couldn't continue the switch: {reason}");
             for u in undone {
                 match &u.result {
@@ -329,10 +321,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
             Exit::Ok
         }
         O::Partial(s) => {
-            eprintln!(
-                "{}",
-                crate::notify::report::render(&ctx.kit.log.journal()).log_text()
-            );
+            logging::line(&crate::notify::report::render(&ctx.kit.log.journal()).log_text());
             for r in &s.slaves {
                 if let Err(e) = &r.result {
                     println!("{}: ERROR: {}", r.host, e.detail());
