@@ -21,24 +21,44 @@ pub async fn topology_with(
     timeout_of: impl Fn(usize) -> Duration,
 ) -> Topology {
     let mut tasks = JoinSet::new();
+    let mut ids = std::collections::HashMap::new();
     for (index, spec) in config.servers.iter().cloned().enumerate() {
         let connector = connector.clone();
         let timeout = timeout_of(index);
-        tasks.spawn(async move {
-            let state = observe(&spec, connector.as_ref(), timeout).await;
-            (index, Node { spec, state })
-        });
+        let handle =
+            tasks.spawn(async move { (index, observe(&spec, connector.as_ref(), timeout).await) });
+        ids.insert(handle.id(), index);
     }
-    let mut nodes: Vec<(usize, Node)> = Vec::with_capacity(config.servers.len());
-    while let Some(joined) = tasks.join_next().await {
+    // One state per configured server, in config order: a probe that failed
+    // (panicked) is recorded as unreachable, never dropped, so that index i
+    // always names config.servers[i].
+    let mut states: Vec<Option<NodeState>> = vec![None; config.servers.len()];
+    while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok(pair) => nodes.push(pair),
-            Err(e) => tracing::error!("a probe task failed: {e}"),
+            Ok((_, (index, state))) => states[index] = Some(state),
+            Err(e) => {
+                tracing::error!("a probe task failed: {e}");
+                if let Some(&index) = ids.get(&e.id()) {
+                    states[index] = Some(probe_failed(&e.to_string()));
+                }
+            }
         }
     }
-    nodes.sort_by_key(|(i, _)| *i);
-    Topology {
-        nodes: nodes.into_iter().map(|(_, n)| n).collect(),
+    let nodes = config
+        .servers
+        .iter()
+        .zip(states)
+        .map(|(spec, state)| Node {
+            spec: spec.clone(),
+            state: state.unwrap_or_else(|| probe_failed("it did not finish")),
+        })
+        .collect();
+    Topology { nodes }
+}
+
+fn probe_failed(why: &str) -> NodeState {
+    NodeState::Unreachable {
+        reason: format!("the manager's probe of it failed: {why}"),
     }
 }
 
@@ -74,4 +94,50 @@ async fn observe(spec: &ServerSpec, connector: &dyn Connector, timeout: Duration
     };
     db.close().await;
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mysql::fake::FakeCluster;
+    use crate::mysql::{Db, DbError};
+    use crate::topology::fixture::{master_facts, slave_facts};
+
+    /// Panics while probing the second server; the others answer.
+    struct PanicsOnSecond(FakeCluster);
+
+    #[async_trait::async_trait]
+    impl Connector for PanicsOnSecond {
+        async fn connect(&self, spec: &ServerSpec, t: Duration) -> Result<Box<dyn Db>, DbError> {
+            if spec.hostname == "198.18.0.12" {
+                panic!("probe bug");
+            }
+            self.0.connect(spec, t).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_panics_is_recorded_as_unreachable_in_its_place() {
+        let text = "[server default]\nuser=root\npassword=x\n[server1]\nhostname=198.18.0.11\n\
+                    [server2]\nhostname=198.18.0.12\n[server3]\nhostname=198.18.0.13\n";
+        let config = crate::config::resolve_str("app1.cnf", text, false, None).unwrap();
+        let cluster = FakeCluster::new();
+        cluster.add("198.18.0.11:3306", master_facts(1));
+        cluster.add("198.18.0.13:3306", slave_facts(3, 1, "mysql-bin.000001:4"));
+        let topo = topology(&config, Arc::new(PanicsOnSecond(cluster))).await;
+        assert_eq!(topo.nodes.len(), 3, "no server dropped");
+        let hosts: Vec<&str> = topo
+            .nodes
+            .iter()
+            .map(|n| n.spec.hostname.as_str())
+            .collect();
+        assert_eq!(hosts, ["198.18.0.11", "198.18.0.12", "198.18.0.13"]);
+        assert!(matches!(topo.nodes[0].state, NodeState::Reachable(_)));
+        assert!(
+            matches!(&topo.nodes[1].state, NodeState::Unreachable { reason } if reason.contains("probe")),
+            "{:?}",
+            topo.nodes[1].state
+        );
+        assert!(matches!(topo.nodes[2].state, NodeState::Reachable(_)));
+    }
 }
