@@ -3,7 +3,7 @@
 # clocks and no logging; adapters (L1) do not reach up into use cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-l0=(src/topology src/binlog src/monitor/verdict.rs src/failover/guard.rs
+l0=(src/topology src/binlog src/policy
 	src/config/model.rs src/config/raw.rs src/config/cnf.rs src/config/toml_file.rs
 	src/config/resolve.rs src/config/keys.rs src/config/layers.rs src/config/value.rs
 	src/config/words.rs src/config/secrets.rs src/config/init_script.rs src/notify/report.rs

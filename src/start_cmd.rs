@@ -10,13 +10,14 @@ use crate::check;
 use crate::cli::StartArgs;
 use crate::config::{Config, ServerSpec};
 use crate::exit::Exit;
-use crate::failover::{self, guard, Ctx, DeadMaster, Options, Outcome, Steps};
+use crate::failover::{self, Ctx, DeadMaster, Options, Outcome, Steps};
 use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
-use crate::monitor::verdict::SecondaryResult;
 use crate::monitor::{self, MonitorCtx, MonitorExit, SecondaryCheck};
 use crate::mysql::{Connector, MysqlConnector};
 use crate::notify::{self, hook_args, hooks};
+use crate::policy::death::SecondaryResult;
+use crate::policy::guard;
 use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
 use crate::transport::{Remote, SshRemote};
 
@@ -322,8 +323,8 @@ impl Shutdown {
     }
 }
 
-fn ssh_known(reach: crate::monitor::verdict::SshReach) -> Option<bool> {
-    use crate::monitor::verdict::SshReach;
+fn ssh_known(reach: crate::policy::death::SshReach) -> Option<bool> {
+    use crate::policy::death::SshReach;
     match reach {
         SshReach::Reachable => Some(true),
         SshReach::Unreachable => Some(false),

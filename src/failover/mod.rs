@@ -9,7 +9,6 @@ mod apply;
 mod check;
 mod cleanup;
 mod fence;
-pub mod guard;
 mod hooks;
 mod recover_master;
 mod recover_replicas;

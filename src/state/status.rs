@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::monitor::verdict::MonitorState;
+use crate::policy::death::MonitorState;
 
 /// MHA's manager states (`ManagerConst.pm`); the number is also the exit
 /// code of `ha-manager status`.

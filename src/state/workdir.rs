@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, FixedOffset, Local};
 
 use super::status::{HealthJson, HealthRecord, HealthUpdate, StateSink, StatusCode};
-use crate::failover::guard::{Marker, MarkerAction};
+use crate::policy::guard::{Marker, MarkerAction};
 
 /// What went wrong with a workdir file.
 #[derive(Debug, thiserror::Error)]
@@ -185,7 +185,7 @@ impl Workdir {
         }
     }
 
-    /// Carries out what `failover::guard::may_fail_over` asked for.
+    /// Carries out what `policy::guard::may_fail_over` asked for.
     pub fn apply(&self, actions: &[MarkerAction]) -> Result<(), StateError> {
         for action in actions {
             match action {
@@ -234,7 +234,7 @@ impl Workdir {
     }
 }
 
-/// "Now" in the form `failover::guard` takes.
+/// "Now" in the form `policy::guard` takes.
 pub fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()
 }
@@ -612,11 +612,11 @@ mod tests {
         assert!(age.num_seconds().abs() < 60, "{age:?}");
         w.create_marker(MarkerKind::Complete, "ok").expect("create");
 
-        let actions = crate::failover::guard::may_fail_over(
+        let actions = crate::policy::guard::may_fail_over(
             now(),
             w.read_marker(MarkerKind::Complete).expect("read").as_ref(),
             Some(&marker),
-            crate::failover::guard::DEFAULT_WINDOW,
+            crate::policy::guard::DEFAULT_WINDOW,
             true,
         )
         .expect("ignore allows");
