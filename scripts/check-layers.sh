@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 l0=(src/topology src/binlog src/policy
 	src/config/model.rs src/config/raw.rs src/config/cnf.rs src/config/toml_file.rs
 	src/config/resolve.rs src/config/keys.rs src/config/layers.rs src/config/value.rs
-	src/config/words.rs src/config/secrets.rs src/config/init_script.rs src/notify/report.rs
-	src/notify/hook_args.rs)
+	src/config/words.rs src/config/secrets.rs src/config/init_script.rs src/render
+)
 forbidden='tokio::|mysql_async|openssh|tracing::|std::fs|std::net|std::process|Instant::now|SystemTime::now|Utc::now|Local::now'
 status=0
 # Test modules may read fixtures and use clocks; only non-test code is checked.

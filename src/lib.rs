@@ -6,7 +6,7 @@
 //!
 //! | layer | modules | may use |
 //! |---|---|---|
-//! | L0 pure core | [`topology`], [`binlog`], `config::{model, raw, cnf, toml_file, resolve, keys, layers, value, words, secrets, init_script}`, [`policy`], `notify::{report, hook_args}` | std, serde, thiserror, toml, chrono types |
+//! | L0 pure core | [`topology`], [`binlog`], `config::{model, raw, cnf, toml_file, resolve, keys, layers, value, words, secrets, init_script}`, [`policy`], [`render`] | std, serde, thiserror, toml, chrono types |
 //! | L1 adapters | [`mysql`], [`transport`], [`notify`] (hooks, mail), [`state`], [`journal`], `config` (file loading) | L0 |
 //! | L2 use cases | [`check`], [`monitor`], [`failover`] | L0, L1 traits and plain types |
 //! | L3 edge | `main.rs`, [`cli`], [`app`], [`start_cmd`], [`switch_cmd`], [`admin`], [`exit`], [`logging`] | everything |
@@ -32,6 +32,7 @@ pub mod monitor;
 pub mod mysql;
 pub mod notify;
 pub mod policy;
+pub mod render;
 pub mod start_cmd;
 pub mod state;
 pub mod switch;

@@ -15,9 +15,10 @@ use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
 use crate::monitor::{self, MonitorCtx, MonitorExit, SecondaryCheck};
 use crate::mysql::{Connector, MysqlConnector};
-use crate::notify::{self, hook_args, hooks};
+use crate::notify::{self, hooks};
 use crate::policy::death::SecondaryResult;
 use crate::policy::guard;
+use crate::render::hook_args;
 use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
 use crate::transport::{Remote, SshRemote};
 
@@ -133,7 +134,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
             },
         )
         .await;
-        let report = notify::report::render(&ctx.steps.journal());
+        let report = crate::render::report::render(&ctx.steps.journal());
         eprintln!("{}", report.log_text());
         let delivery = notify::Notifier::from_config(&config)
             .deliver(&report)

@@ -294,7 +294,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
         O::RolledBack { reason, undone, .. } => {
             eprintln!(
                 "{}",
-                crate::notify::report::render(&ctx.log.journal()).log_text()
+                crate::render::report::render(&ctx.log.journal()).log_text()
             );
             println!("Got error so couldn't continue the switch: {reason}");
             for u in undone {
@@ -321,7 +321,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
         O::Partial(s) => {
             eprintln!(
                 "{}",
-                crate::notify::report::render(&ctx.log.journal()).log_text()
+                crate::render::report::render(&ctx.log.journal()).log_text()
             );
             for r in &s.slaves {
                 if let Err(e) = &r.result {

@@ -5,8 +5,8 @@
 use super::{Ctx, Phase, Stop};
 use crate::config::{HookCommand, ServerSpec};
 use crate::journal::HookRan;
-use crate::notify::hook_args::{self, FailoverCommand, HookServer, ShutdownCommand};
-use crate::notify::hooks::{self, HookArgs, HookVerdict};
+use crate::notify::hooks::{self, HookVerdict};
+use crate::render::hook_args::{self, FailoverCommand, HookArgs, HookServer, ShutdownCommand};
 
 fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "root".into())

@@ -8,7 +8,8 @@ use super::freeze::Frozen;
 use super::{check, online_change_hook, rules, Checked, Ctx, Outcome, Summary, Undone};
 use crate::journal::{Phase, StoppedAt};
 use crate::mysql::{Db, DbError};
-use crate::notify::{HookVerdict, OnlineChangeCommand};
+use crate::notify::HookVerdict;
+use crate::render::hook_args::OnlineChangeCommand;
 use crate::topology::position::BinlogPos;
 
 /// The connections the freeze and the promotion run on, opened before the
