@@ -1,10 +1,10 @@
 //! Monitoring the master: ping loop, confirmation through the replicas, the health file.
 //!
 //! [`run`] pings the master every `ping_interval` (per `ping_type`), feeds
-//! each outcome to the pure [`Detector`](crate::policy::death::Detector), and after `ping_misses`
+//! each outcome to the pure [`Detector`] (`policy::death`), and after `ping_misses`
 //! consecutive misses gathers, all at once, what every other server's
 //! replica status says, whether SSH to the master's host works, and the
-//! secondary check's answer; [`confirm`](crate::policy::death::confirm) then decides. An `Alive`
+//! secondary check's answer; [`confirm`] then decides. An `Alive`
 //! verdict is logged and monitoring goes on; `Dead` ends the monitor with a
 //! [`DeadMaster`] for the failover.
 //!

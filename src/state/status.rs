@@ -259,7 +259,7 @@ pub struct HealthUpdate {
 }
 
 /// Where the monitor (and the failover) report their state. The real one
-/// is [`HealthWriter`]; tests capture the updates with a closure.
+/// is [`HealthWriter`](super::HealthWriter); tests capture the updates with a closure.
 pub trait StateSink: Send + Sync {
     fn update(&self, update: &HealthUpdate);
 }
