@@ -6,13 +6,14 @@
 //!
 //! | layer | modules | may use |
 //! |---|---|---|
-//! | L0 pure core | [`topology`], [`binlog`], `config::{model, raw, cnf, toml_file, resolve, keys, layers, value, words, secrets, init_script}`, `monitor::verdict`, `failover::guard`, `notify::{report, hook_args}` | std, serde, thiserror, toml, chrono types |
-//! | L1 adapters | [`mysql`], [`transport`], [`notify`] (hooks, mail), [`state`], [`journal`], `config` (file loading) | L0 |
-//! | L2 use cases | [`check`], [`monitor`], [`failover`] | L0, L1 traits and plain types |
-//! | L3 edge | `main.rs`, [`cli`], [`app`], [`start_cmd`], [`switch_cmd`], [`admin`], [`exit`], [`logging`] | everything |
+//! | L0 pure core | [`topology`], [`binlog`], [`config`] (all but the loading in `config/mod.rs`), [`policy`], [`render`]; also `state/status.rs` | std, serde, thiserror, toml, chrono types; other L0 |
+//! | L1 adapters | [`mysql`], [`transport`], [`notify`], [`state`], [`journal`], `config/mod.rs` (reads the files and secrets, runs `init_conf_load_script`) | L0; not each other, except `notify` → `journal` (and `render` → `journal`: the report is rendered from the journal's records) |
+//! | L2 use cases | [`check`], [`monitor`], [`failover`], [`switch`], [`recovery`] (shared by failover and switch) | L0, L1 traits and plain types; not each other, except `failover`/`switch` → `recovery` |
+//! | L3 edge | `main.rs`, [`cli`], [`cmd`], [`shutdown`], [`exit`], [`logging`] | everything |
 //!
-//! `scripts/check-layers.sh` (run by CI) rejects I/O, clocks and logging in L0
-//! and adapters that reach up into use cases.
+//! `scripts/check-layers.sh` (run by CI) holds the same table and enforces it: it
+//! fails on a top-level module it does not know, on an import that points up or
+//! sideways, on I/O, async, clocks or logging in L0, and when this table disagrees.
 //!
 //! Decisions (who is the master, who would be promoted and why, what is wrong
 //! with the topology) are pure functions in L0 with table tests; I/O stays in
@@ -30,7 +31,9 @@ pub mod logging;
 pub mod monitor;
 pub mod mysql;
 pub mod notify;
+pub mod policy;
 pub mod recovery;
+pub mod render;
 pub mod shutdown;
 pub mod state;
 pub mod switch;

@@ -95,7 +95,7 @@ impl<'a> MakeWriter<'a> for Sink {
     }
 }
 
-/// The sink [`init`] installed, for [`line`].
+/// The sink [`init`] installed, for [`line()`].
 static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// The subscriber: `verbose` shows debug lines; `HA_MANAGER_LOG` overrides the filter.

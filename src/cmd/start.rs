@@ -10,13 +10,14 @@ use crate::check;
 use crate::cli::StartArgs;
 use crate::config::{Config, ServerSpec};
 use crate::exit::Exit;
-use crate::failover::{self, guard, Ctx, DeadMaster, Options, Outcome};
+use crate::failover::{self, Ctx, DeadMaster, Options, Outcome};
 use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
 use crate::monitor::secondary::HookSecondary;
 use crate::monitor::{self, old_masters, MonitorCtx, MonitorExit};
 use crate::mysql::Connector;
 use crate::notify;
+use crate::policy::guard;
 use crate::shutdown::Shutdown;
 use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
 use crate::transport::Remote;
@@ -236,7 +237,7 @@ impl Daemon {
 
 /// Logs the failover report and delivers it (`report_script`, SMTP).
 async fn report(config: &Config, ctx: &Ctx) {
-    let report = notify::report::render(&ctx.kit.log.journal());
+    let report = crate::render::report::render(&ctx.kit.log.journal());
     logging::line(&report.log_text());
     let delivery = notify::Notifier::from_config(config).deliver(&report).await;
     if !delivery.all_ok() {
@@ -286,8 +287,8 @@ fn run_guard(workdir: &Workdir, args: &StartArgs) -> Result<(), String> {
     workdir.apply(&actions).map_err(|e| e.to_string())
 }
 
-fn ssh_known(reach: crate::monitor::verdict::SshReach) -> Option<bool> {
-    use crate::monitor::verdict::SshReach;
+fn ssh_known(reach: crate::policy::death::SshReach) -> Option<bool> {
+    use crate::policy::death::SshReach;
     match reach {
         SshReach::Reachable => Some(true),
         SshReach::Unreachable => Some(false),

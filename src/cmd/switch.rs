@@ -297,7 +297,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
             Exit::Failed
         }
         O::RolledBack { reason, undone, .. } => {
-            logging::line(&crate::notify::report::render(&ctx.kit.log.journal()).log_text());
+            logging::line(&crate::render::report::render(&ctx.kit.log.journal()).log_text());
             println!("Got error so couldn't continue the switch: {reason}");
             for u in undone {
                 match &u.result {
@@ -321,7 +321,7 @@ pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
             Exit::Ok
         }
         O::Partial(s) => {
-            logging::line(&crate::notify::report::render(&ctx.kit.log.journal()).log_text());
+            logging::line(&crate::render::report::render(&ctx.kit.log.journal()).log_text());
             for r in &s.slaves {
                 if let Err(e) = &r.result {
                     println!("{}: ERROR: {}", r.host, e.detail());

@@ -252,6 +252,37 @@ pub fn reference_rows() -> Vec<String> {
         .collect()
 }
 
+/// The three ways to give one password.
+#[derive(Debug, Clone, Copy)]
+pub struct Trio {
+    pub clear: &'static str,
+    pub env: &'static str,
+    pub file: &'static str,
+}
+
+impl Trio {
+    pub fn keys(&self) -> [&'static str; 3] {
+        [self.clear, self.env, self.file]
+    }
+}
+
+pub const PASSWORD: Trio = Trio {
+    clear: "password",
+    env: "password_env",
+    file: "password_file",
+};
+pub const REPL_PASSWORD: Trio = Trio {
+    clear: "repl_password",
+    env: "repl_password_env",
+    file: "repl_password_file",
+};
+pub const SMTP_PASSWORD: Trio = Trio {
+    clear: "smtp_password",
+    env: "smtp_password_env",
+    file: "smtp_password_file",
+};
+pub const TRIOS: [Trio; 3] = [PASSWORD, REPL_PASSWORD, SMTP_PASSWORD];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::error::ConfigError;
-use super::keys::{self, Scope};
+use super::keys::{self, Scope, TRIOS};
 use super::model::{ConfigNote, Origin};
 use super::raw::{RawEntry, RawFile, RawSection, DEFAULT_SECTION};
-use super::secrets::TRIOS;
 use super::value;
 
 /// One section in the stack, with the file it came from.
@@ -368,7 +367,7 @@ mod tests {
 
     #[test]
     fn every_pair_of_password_sources_in_one_block_is_an_error() {
-        for trio in crate::config::secrets::TRIOS {
+        for trio in crate::config::keys::TRIOS {
             let [a, b, c] = trio.keys();
             for (x, y) in [(a, b), (a, c), (b, c)] {
                 let text = format!("[server default]\n{x}=v1\n{y}=v2\n[server1]\nhostname=h\n");

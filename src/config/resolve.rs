@@ -10,14 +10,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::keys::{self, Kind as KeyKind};
+use super::keys::{self, Kind as KeyKind, PASSWORD, REPL_PASSWORD, SMTP_PASSWORD};
 use super::layers::{self, check_section, Defaults, Found, Kind, Layer, Role};
 use super::model::{
     AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, LogLevel, Origin, PingType, Secret,
     ServerSpec, SmtpSettings, SmtpTls, SshSpec,
 };
 use super::raw::RawFile;
-use super::secrets::{SecretLookup, Secrets, PASSWORD, REPL_PASSWORD, SMTP_PASSWORD};
+use super::secrets::{SecretLookup, Secrets};
 use super::value;
 use super::words;
 

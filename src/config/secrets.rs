@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::error::ConfigError;
+use super::keys::Trio;
 use super::layers::Layer;
 use super::model::Secret;
 
@@ -22,37 +23,6 @@ pub enum SecretSource {
 /// Fetches a secret. `Err` is a reason for people that names the variable or file and
 /// the fix, never the value.
 pub type SecretLookup<'a> = dyn FnMut(&SecretSource) -> Result<Secret, String> + 'a;
-
-/// The three ways to give one password.
-#[derive(Debug, Clone, Copy)]
-pub struct Trio {
-    pub clear: &'static str,
-    pub env: &'static str,
-    pub file: &'static str,
-}
-
-impl Trio {
-    pub fn keys(&self) -> [&'static str; 3] {
-        [self.clear, self.env, self.file]
-    }
-}
-
-pub const PASSWORD: Trio = Trio {
-    clear: "password",
-    env: "password_env",
-    file: "password_file",
-};
-pub const REPL_PASSWORD: Trio = Trio {
-    clear: "repl_password",
-    env: "repl_password_env",
-    file: "repl_password_file",
-};
-pub const SMTP_PASSWORD: Trio = Trio {
-    clear: "smtp_password",
-    env: "smtp_password_env",
-    file: "smtp_password_file",
-};
-pub const TRIOS: [Trio; 3] = [PASSWORD, REPL_PASSWORD, SMTP_PASSWORD];
 
 /// Resolves secrets, asking the lookup at most once per source (a `password_file` in
 /// `[server default]` serves every server but is read once).

@@ -1,13 +1,13 @@
 //! The failover's hook calls: `master_ip_failover_script` (`stop`/`stopssh` in
 //! phase 2, `start` in phase 3) and `shutdown_script`, with MHA's arguments.
-//! Running them and reading their exit is the toolkit's ([`recovery::hook`]).
+//! Running them and reading their exit is the toolkit's ([`crate::recovery::hook`]).
 
 use super::{Ctx, Phase};
 use crate::config::ServerSpec;
-use crate::notify::hook_args::{self, FailoverCommand, HookServer, ShutdownCommand};
 use crate::notify::hooks::HookVerdict;
 use crate::recovery::hook::{self, FactSlot, Hook};
 use crate::recovery::{os_user, StepError};
+use crate::render::hook_args::{self, FailoverCommand, HookServer, ShutdownCommand};
 
 async fn call(
     ctx: &Ctx,

@@ -11,7 +11,6 @@ mod check;
 mod cleanup;
 mod elect;
 mod fence;
-pub mod guard;
 mod hooks;
 mod latest;
 mod open;

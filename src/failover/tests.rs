@@ -147,7 +147,7 @@ async fn hook_failing_on_start_leaves_the_new_master_read_only() {
         "no writes without the IP: {:?}",
         cluster.log()
     );
-    let report = crate::notify::report::render(&ctx.kit.log.journal());
+    let report = crate::render::report::render(&ctx.kit.log.journal());
     assert!(report.body.contains("Got Error"), "{}", report.body);
 }
 
@@ -176,7 +176,7 @@ async fn a_slave_dying_mid_recovery_is_lost_and_the_others_go_on() {
         made_writable(&cluster),
         ["198.18.0.12:3306: set_read_only false"]
     );
-    let report = crate::notify::report::render(&ctx.kit.log.journal());
+    let report = crate::render::report::render(&ctx.kit.log.journal());
     assert!(
         !report.headline.ends_with("succeeded"),
         "{}",

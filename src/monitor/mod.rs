@@ -1,10 +1,10 @@
 //! Monitoring the master: ping loop, confirmation through the replicas, the health file.
 //!
 //! [`run`] pings the master every `ping_interval` (per `ping_type`), feeds
-//! each outcome to the pure [`verdict::Detector`], and after `ping_misses`
+//! each outcome to the pure [`Detector`] (`policy::death`), and after `ping_misses`
 //! consecutive misses gathers, all at once, what every other server's
 //! replica status says, whether SSH to the master's host works, and the
-//! secondary check's answer; [`verdict::confirm`] then decides. An `Alive`
+//! secondary check's answer; [`confirm`] then decides. An `Alive`
 //! verdict is logged and monitoring goes on; `Dead` ends the monitor with a
 //! [`DeadMaster`] for the failover.
 //!
@@ -15,7 +15,6 @@
 pub mod old_masters;
 pub mod probe;
 pub mod secondary;
-pub mod verdict;
 
 #[cfg(test)]
 mod tests;
@@ -30,14 +29,13 @@ use crate::config::{Config, PingType};
 use crate::mysql::Connector;
 use crate::state::{HealthUpdate, StateSink, StatusCode};
 use crate::transport::Remote;
-use verdict::SecondaryResult;
 
+use crate::policy::death::{
+    confirm, ConfirmationInput, Detector, MonitorState, PingOutcome, ReplicaView, SecondaryResult,
+    SshReach, Step, Verdict,
+};
 use probe::Pinger;
 pub use probe::SecondaryCheck;
-use verdict::{
-    confirm, ConfirmationInput, Detector, MonitorState, PingOutcome, ReplicaView, SshReach, Step,
-    Verdict,
-};
 
 /// The shortest ping interval the loop accepts; a zero interval from a
 /// hand-built config must not spin.

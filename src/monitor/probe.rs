@@ -11,8 +11,8 @@ use tokio::task::JoinSet;
 use tokio::time::timeout;
 
 use crate::config::{PingType, ServerSpec};
-use crate::monitor::verdict::{PingOutcome, ReplicaView, SecondaryResult, Seen, SshReach};
 use crate::mysql::{Connector, Db, DbError};
+use crate::policy::death::{PingOutcome, ReplicaView, SecondaryResult, Seen, SshReach};
 use crate::topology::snapshot::Node;
 use crate::transport::{Remote, RemoteError};
 

@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 use crate::config::{AppSettings, HookCommand, PingType, ServerSpec};
-use crate::notify::{hook_args, hooks};
+use crate::notify::hooks;
+use crate::render::hook_args;
 
-use super::verdict::SecondaryResult;
 use super::SecondaryCheck;
+use crate::policy::death::SecondaryResult;
 
 /// `secondary_check_script` run through the hook runner, MHA's arguments.
 pub struct HookSecondary {

@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use crate::config::{resolve_str, ServerSpec, SshSpec};
-use crate::monitor::verdict::{SecondaryResult, Seen};
 use crate::mysql::fake::{FakeCluster, FakeError};
 use crate::mysql::{Db, DbError};
+use crate::policy::death::{SecondaryResult, Seen};
 use crate::topology::fixture::{master_facts, slave_facts};
 use crate::topology::status::IoState;
 use crate::transport::{Output, RemoteError};

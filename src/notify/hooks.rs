@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::model::{HookCommand, Secret};
 use crate::journal::HookRan;
+use crate::render::hook_args::{env_name, HookArgs, ENV_PREFIX};
 
 /// How much of each of stdout and stderr is kept: the tail, where errors usually are.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -29,93 +30,6 @@ pub const OUTPUT_LIMIT: usize = 64 * 1024;
 /// After the hook exits (or is killed) we keep reading its pipes this long, then give
 /// up: a daemon it started in the background may hold them open for ever.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
-
-/// Prefix of every environment variable we set for a hook.
-pub const ENV_PREFIX: &str = "HA_";
-
-/// MHA's arguments for one hook call, in MHA's order, plus facts that go only to
-/// the environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HookArgs {
-    values: Vec<(String, String)>,
-    flags: Vec<String>,
-    env_only: Vec<(String, String)>,
-}
-
-impl HookArgs {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `--key=value` (and `HA_KEY=value`).
-    pub fn value(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.values.push((key.into(), value.into()));
-        self
-    }
-
-    /// Adds a bare `--name` (and `HA_NAME=1`). Flags follow all values in argv,
-    /// which is where MHA puts its only flag, `--orig_master_is_new_slave`.
-    pub fn flag(mut self, name: impl Into<String>) -> Self {
-        self.flags.push(name.into());
-        self
-    }
-
-    /// Adds `HA_KEY=value` to the environment only. For facts MHA never passed
-    /// (e.g. `app`), so that argv stays exactly what existing scripts parse: a
-    /// Perl script using `GetOptions` without `pass_through` rejects unknown options.
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env_only.push((key.into(), value.into()));
-        self
-    }
-
-    /// The `--key=value` pairs, in order.
-    pub fn values(&self) -> &[(String, String)] {
-        &self.values
-    }
-
-    pub fn flags(&self) -> &[String] {
-        &self.flags
-    }
-
-    /// The value of `--key`, if present.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.values
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The words appended to the configured argv.
-    pub fn to_argv(&self) -> Vec<String> {
-        let values = self.values.iter().map(|(k, v)| format!("--{k}={v}"));
-        let flags = self.flags.iter().map(|f| format!("--{f}"));
-        values.chain(flags).collect()
-    }
-
-    /// The `HA_*` variables: every value, every flag (`1`), every env-only fact.
-    pub fn to_env(&self) -> Vec<(String, String)> {
-        let values = self.values.iter().map(|(k, v)| (env_name(k), v.clone()));
-        let flags = self.flags.iter().map(|f| (env_name(f), "1".to_string()));
-        let extra = self.env_only.iter().map(|(k, v)| (env_name(k), v.clone()));
-        values.chain(flags).chain(extra).collect()
-    }
-}
-
-/// `orig_master_host` → `HA_ORIG_MASTER_HOST`. Anything but ASCII letters and
-/// digits becomes `_`, so the name is always a valid shell variable name.
-pub fn env_name(key: &str) -> String {
-    let body: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{ENV_PREFIX}{body}")
-}
 
 /// The command line as it would be typed, for the log. Safe to log because secrets
 /// are never in argv; words that need it are single-quoted.

@@ -18,7 +18,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::model::{SmtpSettings, SmtpTls};
 
-use super::report::Report;
+use crate::render::report::Report;
 
 /// Why the report mail was not sent.
 #[derive(Debug, thiserror::Error)]

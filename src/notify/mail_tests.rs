@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::model::Secret;
-use crate::notify::report::ReportHosts;
+use crate::render::report::ReportHosts;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;

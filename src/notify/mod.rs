@@ -2,33 +2,27 @@
 //!
 //! - [`hooks`]: run a hook without a shell, with a timeout, output captured;
 //!   MHA's exit-code meanings as pure functions.
-//! - [`hook_args`]: MHA 0.58's argument list for each hook (pure).
-//! - [`report`]: the `----- Failover Report -----` from the journal (pure).
+//!   The argument lists themselves ([`hook_args`](crate::render::hook_args))
+//!   and the report text ([`report`](crate::render::report)) are pure and live
+//!   in [`render`](crate::render).
 //! - [`mail`]: SMTP delivery with lettre.
 //! - [`Notifier`]: sends a report by mail and/or `report_script`; failures are
 //!   returned as values and never stop a failover.
 
-pub mod hook_args;
 pub mod hooks;
 pub mod mail;
-pub mod report;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::model::{AppSettings, Config, HookCommand, SmtpSettings};
+use crate::render::hook_args::{report_args, HookArgs};
+use crate::render::report::Report;
 
-pub use hook_args::{
-    master_ip_failover_args, online_change_args, report_args, secondary_check_args, shutdown_args,
-    FailoverCommand, HookServer, OnlineChangeCommand, ShutdownCommand, MASTER_PASSWORD,
-    NEW_MASTER_PASSWORD, ORIG_MASTER_PASSWORD,
-};
 pub use hooks::{
-    command_line, env_name, run_hook, secondary_verdict, verdict, HookArgs, HookOutcome,
-    HookVerdict, SecondaryVerdict,
+    command_line, run_hook, secondary_verdict, verdict, HookOutcome, HookVerdict, SecondaryVerdict,
 };
 pub use mail::{send_report, MailError};
-pub use report::{render, Report, ReportHosts};
 
 /// Default bound on the SMTP delivery and on `report_script`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

@@ -4,6 +4,7 @@ use super::mail::tests::{fake_smtp, Fake};
 use super::*;
 use crate::config::model::SmtpTls;
 use crate::journal::{Facts, HostRef, Journal, SlaveOutcome, SlaveResult};
+use crate::render::report::render;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 

@@ -30,7 +30,7 @@ pub fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "root".into())
 }
 
-/// This machine's name, for "Check ha-manager logs at <host>:<log>".
+/// This machine's name, for "Check ha-manager logs at `host:log`".
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())

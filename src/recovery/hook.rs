@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::{PhaseLog, StepError};
 use crate::config::{HookCommand, Secret};
 use crate::journal::{Facts, HookRan};
-use crate::notify::hooks::{self, HookArgs, HookVerdict};
+use crate::notify::hooks::{self, HookVerdict};
+use crate::render::hook_args::HookArgs;
 
 /// A hook to run: which one, with what, about which server.
 pub struct Hook<'a> {

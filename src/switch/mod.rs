@@ -4,19 +4,19 @@
 //!
 //! The phases, each returning the value the next one takes:
 //!
-//! 1. [`check`] → `Checked`: every slave healthy and within the lag limit, no
+//! 1. `check` → `Checked`: every slave healthy and within the lag limit, no
 //!    long write on the master, no long query on the new master, the new
 //!    master eligible; or a refusal listing every reason. Nothing changed.
-//! 2. [`freeze`] → `Frozen`: `master_ip_online_change_script --command=stop`,
+//! 2. `freeze` → `Frozen`: `master_ip_online_change_script --command=stop`,
 //!    `read_only=1` on the old master (FTWRL only where that fails), a short
 //!    grace, then KILL of the sessions that could still write; the frozen
 //!    binlog position and GTID position are recorded.
-//! 3. [`promote`] → `Promoted`: the new master executes up to the frozen
+//! 3. `promote` → `Promoted`: the new master executes up to the frozen
 //!    position (bounded), its replication is stopped, the old master is
 //!    checked not to have moved, `--command=start`, `read_only=0`. Any failure
-//!    up to here is undone ([`promote::rollback`]): the old master takes writes
+//!    up to here is undone (`promote::rollback`): the old master takes writes
 //!    again and the slaves stay where they were.
-//! 4. [`slaves`]: every other slave, in parallel, waits for the frozen position
+//! 4. `slaves`: every other slave, in parallel, waits for the frozen position
 //!    and replicates from the new master; `--orig-master-is-new-slave` makes the
 //!    old master one of them; then `RESET SLAVE ALL` on the new master.
 //!
@@ -35,10 +35,10 @@ use std::time::{Duration, Instant};
 use crate::config::ServerSpec;
 use crate::journal::{Mode, Phase};
 use crate::mysql::WaitTarget;
-use crate::notify::hook_args::{self, OnlineChangeCommand};
 use crate::notify::HookVerdict;
 use crate::recovery::hook::{self, FactSlot, Hook};
 use crate::recovery::{self, host_ref, Kit, PhaseLog, ReplicaResult, StepError};
+use crate::render::hook_args::{self, OnlineChangeCommand};
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
 use crate::topology::validate::Problem;

@@ -9,8 +9,8 @@ use super::freeze::Frozen;
 use super::{check, online_change_hook, rules, Checked, Ctx, Outcome, Summary, Undone};
 use crate::journal::{Phase, StoppedAt};
 use crate::mysql::{Db, DbError};
-use crate::notify::OnlineChangeCommand;
 use crate::recovery::StepError;
+use crate::render::hook_args::OnlineChangeCommand;
 use crate::topology::position::BinlogPos;
 
 /// The new master, taking writes.

@@ -14,6 +14,7 @@ use crate::topology::snapshot::Topology;
 use crate::topology::status::{Flavor, IoState};
 
 mod checks;
+mod ctx;
 mod discovery;
 mod filters;
 
@@ -145,11 +146,32 @@ impl fmt::Display for ReplMode {
     }
 }
 
+type Check = fn(&ctx::Ctx<'_>) -> Vec<Problem>;
+
+/// Every check, in the order problems are reported.
+const ALL: &[Check] = &[
+    checks::unreachable_servers,
+    checks::slave_sources,
+    checks::slave_threads,
+    checks::slave_lag,
+    checks::duplicate_server_ids,
+    filters::repl_filters,
+    filters::binlog_filters,
+    filters::binlog_vs_replicate_filters,
+    checks::slave_read_only,
+    checks::master_read_only,
+    checks::relay_log_purge,
+    checks::slave_log_bin,
+    checks::log_slave_updates,
+    checks::repl_grants,
+    checks::promotable_slave,
+];
+
 /// Runs every check and returns every problem found, errors and warnings,
 /// in check order. Discovery problems are not repeated (see [`check`]).
 pub fn validate(topo: &Topology, disc: &Discovery, rules: &Rules) -> Vec<Problem> {
-    let ctx = checks::Ctx::new(topo, disc, rules);
-    checks::ALL.iter().flat_map(|check| check(&ctx)).collect()
+    let ctx = ctx::Ctx::new(topo, disc, rules);
+    ALL.iter().flat_map(|check| check(&ctx)).collect()
 }
 
 /// Discovery and validation together: what check-repl reports.

@@ -4,82 +4,11 @@
 //! `multi_tier_slave=1`, those replicating from another slave, which MHA
 //! leaves alone ("unmanaged") and never recovers.
 
-use crate::topology::snapshot::{Node, Topology};
 use crate::topology::status::{IoState, ReplicaStatus};
-use crate::topology::validate::filters;
-use crate::topology::validate::{
-    group_by, io_words, is_promotable, labels, replication_mode, Discovery, Problem, ReplMode,
-    Rules,
-};
+use crate::topology::validate::ctx::Ctx;
+use crate::topology::validate::{group_by, io_words, is_promotable, labels, Problem, ReplMode};
 
-/// What every check reads.
-pub(super) struct Ctx<'a> {
-    pub(super) topo: &'a Topology,
-    pub(super) rules: &'a Rules,
-    pub(super) master: Option<usize>,
-    slaves: &'a [usize],
-    pub(super) managed: Vec<usize>,
-    mode: ReplMode,
-}
-
-type Check = fn(&Ctx<'_>) -> Vec<Problem>;
-
-/// Every check, in the order problems are reported.
-pub(super) const ALL: &[Check] = &[
-    unreachable_servers,
-    slave_sources,
-    slave_threads,
-    slave_lag,
-    duplicate_server_ids,
-    filters::repl_filters,
-    filters::binlog_filters,
-    filters::binlog_vs_replicate_filters,
-    slave_read_only,
-    master_read_only,
-    relay_log_purge,
-    slave_log_bin,
-    log_slave_updates,
-    repl_grants,
-    promotable_slave,
-];
-
-impl<'a> Ctx<'a> {
-    pub(super) fn new(topo: &'a Topology, disc: &'a Discovery, rules: &'a Rules) -> Ctx<'a> {
-        let master = disc.master;
-        let unmanaged = |s: usize| {
-            rules.multi_tier_slave && topo.source_of(s).is_some_and(|src| Some(src) != master)
-        };
-        Ctx {
-            topo,
-            rules,
-            master,
-            slaves: &disc.slaves,
-            managed: disc
-                .slaves
-                .iter()
-                .copied()
-                .filter(|&s| !unmanaged(s))
-                .collect(),
-            mode: replication_mode(topo, disc),
-        }
-    }
-
-    /// Managed slaves with their node and replica status.
-    pub(super) fn managed(
-        &self,
-    ) -> impl Iterator<Item = (usize, &'a Node, &'a ReplicaStatus)> + '_ {
-        self.managed.iter().filter_map(|&i| {
-            let node = self.topo.node(i)?;
-            Some((i, node, node.replica()?))
-        })
-    }
-
-    pub(super) fn label(&self, index: usize) -> String {
-        self.topo.label(index)
-    }
-}
-
-fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
     let topo = ctx.topo;
     topo.unreachable()
         .into_iter()
@@ -110,7 +39,7 @@ fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
 
 /// Every slave must replicate from the master (MHA aborts otherwise), by
 /// address and, when known, by server id.
-fn slave_sources(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn slave_sources(ctx: &Ctx<'_>) -> Vec<Problem> {
     let Some(master) = ctx.master else {
         return Vec::new();
     };
@@ -211,7 +140,7 @@ fn foreign_source(
     }
 }
 
-fn slave_threads(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn slave_threads(ctx: &Ctx<'_>) -> Vec<Problem> {
     let mut out = Vec::new();
     for (i, _, r) in ctx.managed() {
         if r.io != IoState::Yes {
@@ -250,7 +179,7 @@ fn last_error(errno: u32, text: &str) -> String {
 }
 
 /// Lag over the limit, or unknown while both threads run.
-fn slave_lag(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn slave_lag(ctx: &Ctx<'_>) -> Vec<Problem> {
     let limit = ctx.rules.seconds_behind_master;
     ctx.managed()
         .filter(|(_, _, r)| r.io == IoState::Yes && r.sql_running)
@@ -272,7 +201,7 @@ fn slave_lag(ctx: &Ctx<'_>) -> Vec<Problem> {
         .collect()
 }
 
-fn duplicate_server_ids(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn duplicate_server_ids(ctx: &Ctx<'_>) -> Vec<Problem> {
     let topo = ctx.topo;
     let ids = topo
         .reachable()
@@ -292,7 +221,7 @@ fn duplicate_server_ids(ctx: &Ctx<'_>) -> Vec<Problem> {
         .collect()
 }
 
-fn slave_read_only(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn slave_read_only(ctx: &Ctx<'_>) -> Vec<Problem> {
     ctx.managed()
         .filter(|(_, n, _)| n.facts().is_some_and(|f| !f.read_only))
         .map(|(i, _, _)| {
@@ -305,7 +234,7 @@ fn slave_read_only(ctx: &Ctx<'_>) -> Vec<Problem> {
         .collect()
 }
 
-fn master_read_only(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn master_read_only(ctx: &Ctx<'_>) -> Vec<Problem> {
     let Some(master) = ctx.master else {
         return Vec::new();
     };
@@ -321,7 +250,7 @@ fn master_read_only(ctx: &Ctx<'_>) -> Vec<Problem> {
 }
 
 /// Relay logs are what file/position failover recovers other slaves from.
-fn relay_log_purge(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn relay_log_purge(ctx: &Ctx<'_>) -> Vec<Problem> {
     if ctx.mode != ReplMode::FilePos {
         return Vec::new();
     }
@@ -339,7 +268,7 @@ fn relay_log_purge(ctx: &Ctx<'_>) -> Vec<Problem> {
         .collect()
 }
 
-fn slave_log_bin(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn slave_log_bin(ctx: &Ctx<'_>) -> Vec<Problem> {
     ctx.managed()
         .filter(|(_, n, _)| !n.spec.no_master && n.facts().is_some_and(|f| !f.log_bin))
         .map(|(i, _, _)| {
@@ -356,7 +285,7 @@ fn slave_log_bin(ctx: &Ctx<'_>) -> Vec<Problem> {
 /// Without log_slave_updates a promoted slave's binlog lacks what it
 /// replicated, so slaves behind it cannot catch up from it. Only checked
 /// where binary logging is on (otherwise the log_bin warning says it all).
-fn log_slave_updates(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn log_slave_updates(ctx: &Ctx<'_>) -> Vec<Problem> {
     ctx.managed()
         .filter(|(_, n, _)| n.facts().is_some_and(|f| f.log_bin && !f.log_slave_updates))
         .map(|(i, _, _)| {
@@ -372,7 +301,7 @@ fn log_slave_updates(ctx: &Ctx<'_>) -> Vec<Problem> {
 
 /// A promotable slave needs the replication user with REPLICATION SLAVE,
 /// because the others will connect to it as that user.
-fn repl_grants(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn repl_grants(ctx: &Ctx<'_>) -> Vec<Problem> {
     ctx.managed()
         .filter(|&(i, n, _)| {
             is_promotable(ctx.topo, i) && n.observed().and_then(|o| o.repl_grant) == Some(false)
@@ -394,7 +323,7 @@ fn repl_grants(ctx: &Ctx<'_>) -> Vec<Problem> {
         .collect()
 }
 
-fn promotable_slave(ctx: &Ctx<'_>) -> Vec<Problem> {
+pub(super) fn promotable_slave(ctx: &Ctx<'_>) -> Vec<Problem> {
     let Some(master) = ctx.master else {
         return Vec::new();
     };

@@ -5,7 +5,7 @@
 //! differ between servers, data silently diverges after a failover.
 
 use crate::topology::status::ReplFilters;
-use crate::topology::validate::checks::Ctx;
+use crate::topology::validate::ctx::Ctx;
 use crate::topology::validate::Problem;
 
 /// All managed slaves must apply the same `Replicate_*` filters.

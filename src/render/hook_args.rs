@@ -5,14 +5,12 @@
 //! `GetOptions`) parse them unchanged. One deliberate difference: MHA appended
 //! `--new_master_password=…`, `--orig_master_password=…` and `--master_password=…`
 //! to argv; we never do. Callers pass those secrets to
-//! [`run_hook`](super::hooks::run_hook) in `secret_env` under the keys below, and
+//! [`run_hook`](crate::notify::hooks::run_hook) in `secret_env` under the keys below, and
 //! the script reads `HA_NEW_MASTER_PASSWORD` and so on.
 
 use std::path::Path;
 
 use crate::config::model::{PingType, ServerSpec};
-
-use super::hooks::HookArgs;
 
 /// `secret_env` key for the new master's admin password (`HA_NEW_MASTER_PASSWORD`).
 pub const NEW_MASTER_PASSWORD: &str = "new_master_password";
@@ -20,6 +18,93 @@ pub const NEW_MASTER_PASSWORD: &str = "new_master_password";
 pub const ORIG_MASTER_PASSWORD: &str = "orig_master_password";
 /// `secret_env` key for `secondary_check_script` (`HA_MASTER_PASSWORD`).
 pub const MASTER_PASSWORD: &str = "master_password";
+
+/// Prefix of every environment variable we set for a hook.
+pub const ENV_PREFIX: &str = "HA_";
+
+/// MHA's arguments for one hook call, in MHA's order, plus facts that go only to
+/// the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HookArgs {
+    values: Vec<(String, String)>,
+    flags: Vec<String>,
+    env_only: Vec<(String, String)>,
+}
+
+impl HookArgs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `--key=value` (and `HA_KEY=value`).
+    pub fn value(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.values.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a bare `--name` (and `HA_NAME=1`). Flags follow all values in argv,
+    /// which is where MHA puts its only flag, `--orig_master_is_new_slave`.
+    pub fn flag(mut self, name: impl Into<String>) -> Self {
+        self.flags.push(name.into());
+        self
+    }
+
+    /// Adds `HA_KEY=value` to the environment only. For facts MHA never passed
+    /// (e.g. `app`), so that argv stays exactly what existing scripts parse: a
+    /// Perl script using `GetOptions` without `pass_through` rejects unknown options.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env_only.push((key.into(), value.into()));
+        self
+    }
+
+    /// The `--key=value` pairs, in order.
+    pub fn values(&self) -> &[(String, String)] {
+        &self.values
+    }
+
+    pub fn flags(&self) -> &[String] {
+        &self.flags
+    }
+
+    /// The value of `--key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The words appended to the configured argv.
+    pub fn to_argv(&self) -> Vec<String> {
+        let values = self.values.iter().map(|(k, v)| format!("--{k}={v}"));
+        let flags = self.flags.iter().map(|f| format!("--{f}"));
+        values.chain(flags).collect()
+    }
+
+    /// The `HA_*` variables: every value, every flag (`1`), every env-only fact.
+    pub fn to_env(&self) -> Vec<(String, String)> {
+        let values = self.values.iter().map(|(k, v)| (env_name(k), v.clone()));
+        let flags = self.flags.iter().map(|f| (env_name(f), "1".to_string()));
+        let extra = self.env_only.iter().map(|(k, v)| (env_name(k), v.clone()));
+        values.chain(flags).chain(extra).collect()
+    }
+}
+
+/// `orig_master_host` → `HA_ORIG_MASTER_HOST`. Anything but ASCII letters and
+/// digits becomes `_`, so the name is always a valid shell variable name.
+pub fn env_name(key: &str) -> String {
+    let body: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{ENV_PREFIX}{body}")
+}
 
 /// What a hook needs to know about one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,7 +351,7 @@ pub fn report_args(
 /// `secondary_check_script` arguments (MHA `HealthCheck::secondary_check`):
 /// `--user=<ssh user> --master_host --master_ip --master_port --master_user
 /// --ping_type`; the password goes in `HA_MASTER_PASSWORD`. Read the exit code
-/// with [`secondary_verdict`](super::hooks::secondary_verdict).
+/// with [`secondary_verdict`](crate::notify::hooks::secondary_verdict).
 pub fn secondary_check_args(master: &HookServer, ping_type: PingType) -> HookArgs {
     HookArgs::new()
         .value("user", &master.ssh_user)

@@ -1,0 +1,6 @@
+//! Pure text for the outside world (L0): the failover report ([`report`]) and
+//! MHA's argument lists for hook scripts ([`hook_args`]). Sending the report and
+//! running the hooks is `notify`'s job.
+
+pub mod hook_args;
+pub mod report;
