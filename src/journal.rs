@@ -241,6 +241,24 @@ pub struct StoppedAt {
     pub kind: Option<FailureKind>,
 }
 
+/// Why the master was declared dead: the monitor's evidence (or that an
+/// operator declared it), the first thing asked after an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detection {
+    #[serde(with = "rfc3339")]
+    pub at: DateTime<Utc>,
+    /// Consecutive missed pings (0: declared by an operator).
+    pub misses: u32,
+    /// From the first missed ping to the verdict, in milliseconds.
+    pub since_first_miss_ms: u64,
+    /// SSH to the master's host: `reachable`, `unreachable`, `unknown`.
+    pub ssh: String,
+    /// What every other server said during the confirmation.
+    pub replicas: Vec<String>,
+    /// Who agreed that it is dead, in one line.
+    pub evidence: String,
+}
+
 /// The typed facts the report is built from. Filled in as the failover goes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Facts {
@@ -253,6 +271,9 @@ pub struct Facts {
     pub manager_log: Option<String>,
     /// The dead (or, for a switch, the old) master.
     pub dead_master: Option<HostRef>,
+    /// Why it was declared dead (failovers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Detection>,
     pub new_master: Option<HostRef>,
     /// The latest slave that has all relay logs for recovery.
     pub latest_slave: Option<HostRef>,

@@ -10,7 +10,7 @@ use crate::check;
 use crate::cli::StartArgs;
 use crate::config::{Config, ServerSpec};
 use crate::exit::Exit;
-use crate::failover::{self, Ctx, DeadMaster, Options, Outcome};
+use crate::failover::{self, Ctx, Options, Outcome};
 use crate::journal::{Facts, Journal, Mode};
 use crate::logging;
 use crate::monitor::secondary::HookSecondary;
@@ -161,14 +161,7 @@ impl Daemon {
             true,
             Journal::default(),
         );
-        let outcome = failover::run(
-            &ctx,
-            DeadMaster {
-                index: dead.index,
-                ssh_reachable: ssh_known(dead.ssh_reachable),
-            },
-        )
-        .await;
+        let outcome = failover::run(&ctx, dead.clone()).await;
         tracing::info!("--dry-run: nothing was changed.");
         match outcome {
             Outcome::Failed { .. } => Exit::Failed,
@@ -196,14 +189,7 @@ impl Daemon {
             tracing::warn!("journal file: {e}");
         }
         let ctx = failover_ctx(config, &self.connector, &self.remote, false, journal);
-        let outcome = failover::run(
-            &ctx,
-            DeadMaster {
-                index: dead.index,
-                ssh_reachable: ssh_known(dead.ssh_reachable),
-            },
-        )
-        .await;
+        let outcome = failover::run(&ctx, dead.clone()).await;
         report(config, &ctx).await;
         let code = match &outcome {
             Outcome::Complete(_) | Outcome::DryRun(_) => Exit::Ok,
@@ -285,13 +271,4 @@ fn run_guard(workdir: &Workdir, args: &StartArgs) -> Result<(), String> {
     )
     .map_err(|r| r.to_string())?;
     workdir.apply(&actions).map_err(|e| e.to_string())
-}
-
-fn ssh_known(reach: crate::policy::death::SshReach) -> Option<bool> {
-    use crate::policy::death::SshReach;
-    match reach {
-        SshReach::Reachable => Some(true),
-        SshReach::Unreachable => Some(false),
-        SshReach::Unknown => None,
-    }
 }

@@ -79,10 +79,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     if args.dry_run || ask {
         let outcome = failover::run(
             &ctx(true),
-            DeadMaster {
-                index: master,
-                ssh_reachable: None,
-            },
+            DeadMaster::declared(master, std::time::SystemTime::now()),
         )
         .await;
         // The failover logged why it stopped.
@@ -103,10 +100,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     let ctx = ctx(false);
     let outcome = failover::run(
         &ctx,
-        DeadMaster {
-            index: master,
-            ssh_reachable: None,
-        },
+        DeadMaster::declared(master, std::time::SystemTime::now()),
     )
     .await;
     Ok(report(&outcome))

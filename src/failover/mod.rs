@@ -18,11 +18,12 @@ mod recover_master;
 mod recover_replicas;
 mod save_binlog;
 
-use crate::journal::{Mode, StoppedAt};
+use crate::journal::{Detection, Mode, StoppedAt};
 use crate::recovery::{self, host_ref, Kit, ReplicaResult, StepError};
 use crate::topology::position::BinlogPos;
 
 pub use crate::journal::Phase;
+pub use crate::policy::death::DeadMaster;
 
 /// Everything a failover needs, passed explicitly.
 pub struct Ctx {
@@ -41,15 +42,6 @@ pub struct Options {
     pub skip_save_master_binlog: bool,
     /// Automatic (by the monitor) or manual (by an operator).
     pub mode: Mode,
-}
-
-/// The master that was found dead, as the monitor or the operator hands it over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadMaster {
-    /// Index in `config.servers`.
-    pub index: usize,
-    /// Whether its host answered SSH when death was confirmed (`None`: not checked yet).
-    pub ssh_reachable: Option<bool>,
 }
 
 /// How a failover ended.
@@ -116,9 +108,16 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         ..Summary::default()
     };
     recovery::begin(&ctx.kit.log, &ctx.kit.config, ctx.options.mode);
-    ctx.kit
-        .log
-        .facts(|f| f.dead_master = Some(host_ref(dead_spec)));
+    let detection = detection(&dead);
+    tracing::info!(
+        "Why {} was declared dead: {}",
+        dead_spec.label(),
+        detection.evidence
+    );
+    ctx.kit.log.facts(|f| {
+        f.dead_master = Some(host_ref(dead_spec));
+        f.detection = Some(detection);
+    });
     // The one place a stop is logged and journaled.
     let failed = |summary: Summary, stop: Stop, changed: bool| {
         ctx.log(stop.phase).error(&stop.error);
@@ -148,7 +147,7 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         .log
         .facts(|f| f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid);
     ctx.kit.log.banner(Phase::Shutdown.title());
-    let fenced = match fence::fence(ctx, &checked, dead.ssh_reachable).await {
+    let fenced = match fence::fence(ctx, &checked, dead.ssh_known()).await {
         Ok(f) => f,
         Err(stop) => return failed(summary, stop, !ctx.options.dry_run),
     };
@@ -188,6 +187,18 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
             "Master failover completed, but some slaves could not be recovered.",
         );
         Outcome::Partial(summary)
+    }
+}
+
+/// The journal's record of the death evidence.
+fn detection(dead: &DeadMaster) -> Detection {
+    Detection {
+        at: dead.detected_at.into(),
+        misses: dead.misses,
+        since_first_miss_ms: u64::try_from(dead.since_first_miss.as_millis()).unwrap_or(u64::MAX),
+        ssh: dead.ssh_reachable.to_string(),
+        replicas: dead.views(),
+        evidence: dead.evidence.clone(),
     }
 }
 

@@ -58,10 +58,7 @@ fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
 }
 
 fn dead() -> DeadMaster {
-    DeadMaster {
-        index: 0,
-        ssh_reachable: None,
-    }
+    DeadMaster::declared(0, std::time::SystemTime::UNIX_EPOCH)
 }
 
 fn made_writable(cluster: &FakeCluster) -> Vec<String> {
@@ -196,6 +193,8 @@ async fn ssh_dropping_during_the_binlog_copy_is_reported_as_possible_loss() {
     assert!(lost.contains("terminated"), "says why: {lost}");
     let facts = ctx.kit.log.journal().facts().clone();
     assert!(facts.possibly_lost.is_some());
+    let detection = facts.detection.expect("the death evidence is journaled");
+    assert!(detection.evidence.contains("operator"), "{detection:?}");
 }
 
 #[tokio::test]

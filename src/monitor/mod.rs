@@ -30,9 +30,10 @@ use crate::mysql::Connector;
 use crate::state::{HealthUpdate, StateSink, StatusCode};
 use crate::transport::Remote;
 
+pub use crate::policy::death::DeadMaster;
 use crate::policy::death::{
-    confirm, ConfirmationInput, Detector, MonitorState, PingOutcome, ReplicaView, SecondaryResult,
-    SshReach, Step, Verdict,
+    confirm, ConfirmationInput, Detector, MonitorState, PingOutcome, SecondaryResult, SshReach,
+    Step, Verdict,
 };
 use probe::Pinger;
 pub use probe::SecondaryCheck;
@@ -98,25 +99,6 @@ pub enum MonitorExit {
     Shutdown,
     /// The master is confirmed dead: start the failover.
     MasterDead(DeadMaster),
-}
-
-/// The confirmed death of the master, with what confirmed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadMaster {
-    /// Index of the dead master in `config.servers`.
-    pub index: usize,
-    /// Could the manager still SSH to its host (saving its binlog depends on it).
-    pub ssh_reachable: SshReach,
-    /// Wall-clock time of the verdict, for the report.
-    pub detected_at: SystemTime,
-    /// Consecutive missed pings when the confirmation started.
-    pub misses: u32,
-    /// From the first of those misses to the verdict (monitor clock).
-    pub since_first_miss: Duration,
-    /// What every other server said during the confirmation.
-    pub replica_views: Vec<ReplicaView>,
-    /// Who agreed that it is dead, as one line for the log and the report.
-    pub evidence: String,
 }
 
 /// Counters for the health JSON.

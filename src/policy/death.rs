@@ -34,6 +34,7 @@
 //! exactly MHA's behaviour.
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use crate::topology::status::IoState;
 
@@ -254,7 +255,7 @@ impl ReplicaView {
     }
 
     /// `198.18.0.12 (IO Connecting, error 2003: Can't connect ...)`.
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match &self.seen {
             Seen::Unreachable { reason } => format!("{} (unreachable: {reason})", self.name),
             Seen::NotReplica => format!("{} (not a replica)", self.name),
@@ -288,6 +289,60 @@ pub struct ConfirmationInput {
     pub ssh: SshReach,
     /// `None` when no `secondary_check_script` is configured.
     pub secondary: Option<SecondaryResult>,
+}
+
+/// The master found dead, as the monitor (or an operator) hands it to the
+/// failover, with what confirmed the death. The one contract between
+/// detection and recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadMaster {
+    /// Index of the dead master in `config.servers`.
+    pub index: usize,
+    /// Could the manager still SSH to its host (saving its binlog depends on it).
+    pub ssh_reachable: SshReach,
+    /// Wall-clock time of the verdict, for the report.
+    pub detected_at: SystemTime,
+    /// Consecutive missed pings when the confirmation started (0: declared by an operator).
+    pub misses: u32,
+    /// From the first of those misses to the verdict (monitor clock).
+    pub since_first_miss: Duration,
+    /// What every other server said during the confirmation.
+    pub replica_views: Vec<ReplicaView>,
+    /// Who agreed that it is dead, as one line for the log and the report.
+    pub evidence: String,
+}
+
+impl DeadMaster {
+    /// A master an operator declared dead (`switch --master-state dead`): no
+    /// monitor evidence; SSH is checked by the failover itself.
+    pub fn declared(index: usize, at: SystemTime) -> DeadMaster {
+        DeadMaster {
+            index,
+            ssh_reachable: SshReach::Unknown,
+            detected_at: at,
+            misses: 0,
+            since_first_miss: Duration::ZERO,
+            replica_views: Vec::new(),
+            evidence: "declared dead by an operator (switch --master-state dead)".into(),
+        }
+    }
+
+    /// What the SSH check found: `None` when it could not tell.
+    pub fn ssh_known(&self) -> Option<bool> {
+        match self.ssh_reachable {
+            SshReach::Reachable => Some(true),
+            SshReach::Unreachable => Some(false),
+            SshReach::Unknown => None,
+        }
+    }
+
+    /// Each other server's view, as the log and the report print it.
+    pub fn views(&self) -> Vec<String> {
+        self.replica_views
+            .iter()
+            .map(ReplicaView::describe)
+            .collect()
+    }
 }
 
 /// The outcome of a confirmation.

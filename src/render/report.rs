@@ -7,8 +7,8 @@
 //! or warned.
 
 use crate::journal::{
-    Entry, Facts, HookRan, HostRef, Journal, LostRange, Mode, Phase, SlaveResult, StepResult,
-    StoppedAt,
+    Detection, Entry, Facts, HookRan, HostRef, Journal, LostRange, Mode, Phase, SlaveResult,
+    StepResult, StoppedAt,
 };
 
 /// MHA's banner line.
@@ -160,6 +160,22 @@ fn rc(ran: &HookRan) -> String {
     }
 }
 
+/// Why the master was declared dead, as the report's second paragraph.
+fn detection_lines(d: &Detection) -> Vec<String> {
+    if d.misses == 0 {
+        return vec![format!("Why: {}.", d.evidence)];
+    }
+    let mut lines = vec![format!(
+        "Why: declared dead at {} after {} missed pings over {:.1} s; SSH to its host: {}.",
+        d.at.format("%Y-%m-%d %H:%M:%S UTC"),
+        d.misses,
+        d.since_first_miss_ms as f64 / 1000.0,
+        d.ssh
+    )];
+    lines.push(format!("Evidence: {}", d.evidence));
+    lines
+}
+
 fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
     let mut out = Vec::<String>::new();
     let dead = label(facts.dead_master.as_ref());
@@ -168,6 +184,9 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
     match facts.mode {
         Mode::Switch => out.push(format!("Online master switch from {dead}.")),
         _ => out.push(format!("Master {dead} is down!")),
+    }
+    if let Some(d) = &facts.detection {
+        out.extend(detection_lines(d));
     }
     out.push(String::new());
     let log = match &facts.manager_log {

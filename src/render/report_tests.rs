@@ -1,7 +1,7 @@
 //! Golden-text tests of the failover report.
 
 use super::*;
-use crate::journal::{HookRan, LostRange, SlaveOutcome, SwitchPositions};
+use crate::journal::{FailureKind, HookRan, LostRange, SlaveOutcome, SwitchPositions};
 use chrono::{DateTime, TimeZone, Utc};
 
 fn db(n: u8) -> HostRef {
@@ -23,6 +23,7 @@ fn success_facts() -> Facts {
         manager_host: "mgr1".into(),
         manager_log: Some("/var/log/ha/app1.log".into()),
         dead_master: Some(db(1)),
+        detection: None,
         new_master: Some(db(2)),
         latest_slave: Some(db(2)),
         ip_stop: Some(HookRan::exited(0)),
@@ -353,4 +354,70 @@ fn switch_mode_subject() {
     assert!(report
         .headline
         .starts_with("app1: MySQL Master online switch db1(198.18.0.11:3306) to"));
+}
+
+#[test]
+fn the_report_says_why_the_master_was_declared_dead() {
+    let mut facts = success_facts();
+    facts.detection = Some(Detection {
+        at: at(0),
+        misses: 3,
+        since_first_miss_ms: 6_200,
+        ssh: "unreachable".into(),
+        replicas: vec!["db2 (IO thread Connecting, error 2003)".into()],
+        evidence: "every reachable replica lost the master: db2 (error 2003)".into(),
+    });
+    let text = render(&journal(facts, vec![])).log_text();
+    let down = text.find("is down!").expect("headline");
+    let why = text
+        .find("Why: declared dead at ")
+        .expect("the death evidence is in the report");
+    assert!(why > down, "{text}");
+    assert!(
+        text.contains("after 3 missed pings over 6.2 s; SSH to its host: unreachable."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Evidence: every reachable replica lost the master: db2 (error 2003)"),
+        "{text}"
+    );
+
+    let mut manual = success_facts();
+    manual.detection = Some(Detection {
+        at: at(0),
+        misses: 0,
+        since_first_miss_ms: 0,
+        ssh: "unknown".into(),
+        replicas: vec![],
+        evidence: "declared dead by an operator (switch --master-state dead)".into(),
+    });
+    let text = render(&journal(manual, vec![])).log_text();
+    assert!(
+        text.contains("Why: declared dead by an operator (switch --master-state dead)."),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_report_names_the_kind_of_failure() {
+    let mut facts = success_facts();
+    facts.slaves[1].result = SlaveResult::Lost {
+        reason: "SQL thread still applying (at mysql-bin.000010:99): not done within 300 s".into(),
+        kind: Some(FailureKind::Timeout),
+    };
+    facts.stopped_at = Some(StoppedAt {
+        phase: Phase::MasterRecovery,
+        step: "db2: setting read_only=0: server error 1045 (28000): Access denied".into(),
+        to_finish: None,
+        kind: Some(FailureKind::Db),
+    });
+    let text = render(&journal(facts, vec![])).log_text();
+    assert!(
+        text.contains("db4(198.18.0.14:3306): ERROR (timed out): SQL thread still applying"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Access denied (database error). To finish by hand"),
+        "{text}"
+    );
 }

@@ -40,6 +40,11 @@ fn kill9_master_gtid_no_acknowledged_row_lost() {
         "the dead master's binlog was saved:\n{log}"
     );
     assert!(log.contains("----- Failover Report -----"), "{log}");
+    assert!(
+        log.contains("Why: declared dead at ")
+            && log.contains("Evidence: every reachable replica lost the master"),
+        "the report says why the master was declared dead:\n{log}"
+    );
     wait_until("writes on the new master", 30, || {
         writer.acks().first_on(HOSTS[1]).is_some()
     });
