@@ -1,6 +1,7 @@
 //! `check-repl`: read every server, validate the replication topology, and show
 //! the election as a dry run.
 
+use crate::config::ServerId;
 use std::sync::Arc;
 
 use super::Report;
@@ -101,9 +102,9 @@ pub fn render(
 }
 
 /// MHA's ASCII tree: the master, then ` +--slave` lines, with what matters about each.
-pub fn tree(topology: &Topology, master: usize, slaves: &[usize]) -> Vec<String> {
+pub fn tree(topology: &Topology, master: ServerId, slaves: &[ServerId]) -> Vec<String> {
     let mut lines = Vec::new();
-    let node = &topology.nodes[master];
+    let node = &topology.node(master);
     let mut head = format!("{} (current master)", node.spec.label());
     if let NodeState::Reachable(obs) = &node.state {
         head.push_str(&format!(" {}", obs.facts.version_text));
@@ -113,7 +114,7 @@ pub fn tree(topology: &Topology, master: usize, slaves: &[usize]) -> Vec<String>
     }
     lines.push(head);
     for &i in slaves {
-        let node = &topology.nodes[i];
+        let node = &topology.node(i);
         let mut line = format!(" +--{}", node.spec.label());
         if let Some(label) = &node.spec.node_label {
             line.push_str(&format!(" [{label}]"));
@@ -144,7 +145,7 @@ pub fn tree(topology: &Topology, master: usize, slaves: &[usize]) -> Vec<String>
         }
         lines.push(line);
     }
-    for (i, node) in topology.nodes.iter().enumerate() {
+    for (i, node) in topology.iter() {
         if i != master && !slaves.contains(&i) {
             if let NodeState::Unreachable { .. } = node.state {
                 lines.push(format!(" x  {} (unreachable)", node.spec.label()));
@@ -159,7 +160,7 @@ fn election_lines(topology: &Topology, election: &Election) -> Vec<String> {
     match (election.chosen, &election.rule) {
         (Some(chosen), Some(rule)) => lines.push(format!(
             "[info] If the master died now: {} would be promoted ({rule}).",
-            topology.nodes[chosen].spec.label()
+            topology.node(chosen).spec.label()
         )),
         _ => lines.push(format!(
             "[error] If the master died now: no slave could be promoted: {}",
@@ -174,7 +175,7 @@ fn election_lines(topology: &Topology, election: &Election) -> Vec<String> {
         if Some(*i) != election.chosen {
             lines.push(format!(
                 "[info]   {}: not promoted — {verdict}",
-                topology.nodes[*i].spec.label()
+                topology.node(*i).spec.label()
             ));
         }
     }

@@ -1,6 +1,7 @@
 //! `start`: check, monitor the master, fail over when it dies, report, and keep
 //! watching the new topology (MHA's `masterha_manager`, as a daemon).
 
+use crate::config::ServerId;
 use anyhow::Context;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
             ControlFlow::Continue(code) => code,
             ControlFlow::Break(exit) => return Ok(exit),
         };
-        let dead_spec = config.servers[dead.index].clone();
+        let dead_spec = config.server(dead.index).clone();
         if daemon.args.remove_dead_master_conf {
             daemon.remove_from_conf(&dead_spec);
         }
@@ -98,7 +99,7 @@ struct Daemon {
 impl Daemon {
     /// The start-up checks; the master to monitor and its label, or `None`
     /// when the topology is refused (the problems are logged).
-    async fn check(&self, config: &Config) -> Option<(usize, String)> {
+    async fn check(&self, config: &Config) -> Option<(ServerId, String)> {
         self.health.set(StatusCode::InitializingMonitor, "");
         let (report, topology, discovery) = check::repl::evaluate(
             config,
@@ -129,7 +130,7 @@ impl Daemon {
     async fn monitor(
         &self,
         config: &Arc<Config>,
-        master: usize,
+        master: ServerId,
         fenced: &[ServerSpec],
     ) -> anyhow::Result<MonitorExit> {
         let mut ctx = MonitorCtx::new(

@@ -2,6 +2,7 @@
 //! (`--master-state dead`), or a planned online switchover of a healthy one
 //! (`--master-state alive`, see [`crate::switch`]).
 
+use crate::config::ServerId;
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
@@ -36,11 +37,9 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
 
     // The dead master is the one the slaves replicate from.
     let topology = gather::topology(&config, connector.clone()).await;
-    let sources: Vec<usize> = topology
-        .nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, _)| topology.source_of(i))
+    let sources: Vec<ServerId> = topology
+        .ids()
+        .filter_map(|i| topology.source_of(i))
         .collect();
     let Some(&master) = sources.first() else {
         anyhow::bail!("no reachable slave replicates from a configured server: cannot tell which master is dead");

@@ -32,6 +32,37 @@ pub struct ConfigNote {
     pub message: String,
 }
 
+/// A configured server's identity: its place in config order (`[server1]`
+/// is the first). Ids are made only by the configuration ([`Config::ids`])
+/// and by a `Topology`, which holds every configured server in that order;
+/// they cannot be mixed up with counts or other indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId(usize);
+
+impl ServerId {
+    /// The id of the `n`-th server in config order (0-based).
+    pub(crate) fn nth(n: usize) -> ServerId {
+        ServerId(n)
+    }
+
+    /// The position in config order (0-based).
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl Config {
+    /// Every configured server's id, in config order.
+    pub fn ids(&self) -> impl Iterator<Item = ServerId> + '_ {
+        (0..self.servers.len()).map(ServerId)
+    }
+
+    /// The server `id` names.
+    pub fn server(&self, id: ServerId) -> &ServerSpec {
+        &self.servers[id.0]
+    }
+}
+
 /// A place in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {

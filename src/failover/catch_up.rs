@@ -5,6 +5,7 @@
 use super::latest::Latest;
 use super::{Ctx, Phase};
 use crate::binlog::{self, LogFile};
+use crate::config::ServerId;
 use crate::recovery::{apply, Kit, StepError};
 use crate::topology::position::BinlogPos;
 use crate::topology::validate::ReplMode;
@@ -17,7 +18,7 @@ pub struct CaughtUp {
 }
 
 /// Does the new master lack anything the latest slave has?
-pub fn needs_catch_up(latest: &Latest, new_master: usize) -> bool {
+pub fn needs_catch_up(latest: &Latest, new_master: ServerId) -> bool {
     new_master != latest.latest && latest.exec_of(new_master).as_ref() != Some(&latest.exec)
 }
 
@@ -25,7 +26,7 @@ pub async fn catch_up(
     ctx: &Ctx,
     mode: ReplMode,
     latest: &Latest,
-    new_master: usize,
+    new_master: ServerId,
 ) -> Result<CaughtUp, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.4: New Master Recovery Phase..");
@@ -37,9 +38,9 @@ pub async fn catch_up(
         return Ok(CaughtUp::default());
     }
     let topo = &latest.current;
-    let new_spec = &topo.nodes[new_master].spec;
+    let new_spec = &topo.node(new_master).spec;
     let new_label = new_spec.label();
-    let latest_spec = &topo.nodes[latest.latest].spec;
+    let latest_spec = &topo.node(latest.latest).spec;
     match mode {
         ReplMode::Gtid => {
             apply::catch_up_by_gtid(&ctx.kit, new_spec, latest_spec, latest.latest_facts()).await?;

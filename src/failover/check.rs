@@ -2,6 +2,7 @@
 //! slave replicates from it, and dead slaves are tolerated only with `ignore_fail`.
 
 use super::{Ctx, DeadMaster, Phase, Stop};
+use crate::config::ServerId;
 use crate::mysql::gather;
 use crate::recovery::StepError;
 use crate::topology::snapshot::{NodeState, Topology};
@@ -13,9 +14,9 @@ const DOUBLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 /// The topology as phase 1 found it.
 pub struct Checked {
     pub topology: Topology,
-    pub master: usize,
+    pub master: ServerId,
     /// Alive slaves of the dead master, config order.
-    pub slaves: Vec<usize>,
+    pub slaves: Vec<ServerId>,
     pub mode: ReplMode,
 }
 
@@ -35,7 +36,7 @@ pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
     let master_label = topology.label(master);
 
     // Double check: a fresh connection to the master must fail.
-    match &topology.nodes[master].state {
+    match &topology.node(master).state {
         NodeState::Reachable(_) => {
             return Err(stop(
                 &master_label,
@@ -49,7 +50,7 @@ pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
     }
 
     let slaves = topology.replicas_of(master);
-    for (i, node) in topology.nodes.iter().enumerate() {
+    for (i, node) in topology.iter() {
         if i == master || slaves.contains(&i) {
             continue;
         }

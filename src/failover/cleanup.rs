@@ -7,7 +7,7 @@ use crate::recovery::StepError;
 
 pub async fn cleanup(ctx: &Ctx, checked: &Checked, promoted: &Promoted) {
     let log = ctx.log(Phase::Cleanup);
-    let spec = &checked.topology.nodes[promoted.new_master].spec;
+    let spec = &checked.topology.node(promoted.new_master).spec;
     let label = spec.label();
     if spec.skip_reset_slave {
         log.info(

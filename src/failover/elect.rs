@@ -4,11 +4,12 @@
 
 use super::latest::Latest;
 use super::{Ctx, Phase};
+use crate::config::ServerId;
 use crate::recovery::{self, host_ref, StepError};
 use crate::topology::select;
 
 /// Returns the new master's index.
-pub fn elect(ctx: &Ctx, master: usize, latest: &Latest) -> Result<usize, StepError> {
+pub fn elect(ctx: &Ctx, master: ServerId, latest: &Latest) -> Result<ServerId, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.3: Determining New Master Phase..");
     let current = &latest.current;
@@ -49,6 +50,6 @@ pub fn elect(ctx: &Ctx, master: usize, latest: &Latest) -> Result<usize, StepErr
     );
     ctx.kit
         .log
-        .facts(|f| f.new_master = Some(host_ref(&current.nodes[new_master].spec)));
+        .facts(|f| f.new_master = Some(host_ref(&current.node(new_master).spec)));
     Ok(new_master)
 }

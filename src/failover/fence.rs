@@ -19,7 +19,7 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
     let stop = Stop::at(Phase::Shutdown);
     if !ctx.options.dry_run {
         let stops = checked.slaves.iter().map(|&i| async move {
-            let spec = &topology.nodes[i].spec;
+            let spec = &topology.node(i).spec;
             let result = async {
                 let db = ctx.kit.connect(spec).await?;
                 let r = db.stop_replica_io().await;
@@ -33,7 +33,7 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
             let label = topology.label(i);
             match result {
                 Ok(()) => log.ok(Some(&label), "IO thread stopped."),
-                Err(e) if topology.nodes[i].spec.ignore_fail => {
+                Err(e) if topology.node(i).spec.ignore_fail => {
                     log.error_as_warning(&e, "ignored (ignore_fail=1)")
                 }
                 Err(e) => return Err(stop(e)),
@@ -41,7 +41,7 @@ pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Res
         }
     }
 
-    let master = &topology.nodes[checked.master].spec;
+    let master = &topology.node(checked.master).spec;
     let label = master.label();
     let ssh_timeout = master.ssh.connection_timeout + std::time::Duration::from_secs(5);
     // The monitor just checked; asking again would only wait out the same timeout.

@@ -1,6 +1,7 @@
 //! Phase 3.1, getting latest slaves: every slave applies what it received;
 //! then the latest one (greatest read position or GTID set) is known.
 
+use crate::config::ServerId;
 use futures_util::future::join_all;
 use std::collections::HashMap;
 
@@ -15,13 +16,13 @@ use crate::topology::status::ServerFacts;
 /// The slaves as they are once their SQL threads are done.
 pub struct Latest {
     /// Slaves still being recovered (a failed `ignore_fail` slave is dropped).
-    pub slaves: Vec<usize>,
+    pub slaves: Vec<ServerId>,
     /// Each slave's facts once its SQL thread applied what it had.
-    pub facts: HashMap<usize, ServerFacts>,
+    pub facts: HashMap<ServerId, ServerFacts>,
     /// The topology with those facts.
     pub current: Topology,
     /// The latest slave: it has all relay logs for recovery.
-    pub latest: usize,
+    pub latest: ServerId,
     /// What the latest slave executed of the dead master's binlog.
     pub exec: BinlogPos,
 }
@@ -32,7 +33,7 @@ impl Latest {
     }
 
     /// What slave `i` executed of the dead master's binlog.
-    pub fn exec_of(&self, i: usize) -> Option<BinlogPos> {
+    pub fn exec_of(&self, i: ServerId) -> Option<BinlogPos> {
         self.facts
             .get(&i)
             .and_then(|f| f.replica.as_ref())
@@ -40,7 +41,7 @@ impl Latest {
     }
 
     /// Is slave `i` behind the latest slave (so it needs a relay-log diff)?
-    pub fn behind(&self, i: usize) -> bool {
+    pub fn behind(&self, i: ServerId) -> bool {
         self.exec_of(i) < self.exec_of(self.latest)
     }
 }
@@ -50,7 +51,7 @@ pub async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepError> {
     let topo = &checked.topology;
     log.info(None, "* Phase 3.1: Getting Latest Slaves Phase..");
     let waits = checked.slaves.iter().map(|&i| async move {
-        let spec = &topo.nodes[i].spec;
+        let spec = &topo.node(i).spec;
         (i, apply::wait_applied(&ctx.kit, spec).await)
     });
     let mut facts = HashMap::new();
@@ -61,7 +62,7 @@ pub async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepError> {
                 facts.insert(i, f);
                 slaves.push(i);
             }
-            Err(e) if topo.nodes[i].spec.ignore_fail => {
+            Err(e) if topo.node(i).spec.ignore_fail => {
                 log.error_as_warning(&e, "left out (ignore_fail=1)")
             }
             Err(e) => return Err(e),
@@ -102,7 +103,7 @@ pub async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepError> {
     );
     let gtid = apply::gtid_target(&facts[&latest]).map(|t| gtid_text(&t));
     ctx.kit.log.facts(|f| {
-        f.latest_slave = Some(host_ref(&topo.nodes[latest].spec));
+        f.latest_slave = Some(host_ref(&topo.node(latest).spec));
         f.positions.old_master = Some(exec.to_string());
         f.positions.old_master_gtid = gtid;
     });
@@ -125,14 +126,14 @@ pub fn gtid_text(target: &crate::mysql::WaitTarget) -> String {
 }
 
 /// The topology with each slave's refreshed facts.
-fn with_facts(topo: &Topology, facts: &HashMap<usize, ServerFacts>) -> Topology {
+fn with_facts(topo: &Topology, facts: &HashMap<ServerId, ServerFacts>) -> Topology {
     let mut t = topo.clone();
     for (i, f) in facts {
-        let grant = match &t.nodes[*i].state {
+        let grant = match &t.node(*i).state {
             NodeState::Reachable(o) => o.repl_grant,
             NodeState::Unreachable { .. } => None,
         };
-        t.nodes[*i].state = NodeState::Reachable(Box::new(Observed {
+        t.node_mut(*i).state = NodeState::Reachable(Box::new(Observed {
             facts: f.clone(),
             repl_grant: grant,
         }));

@@ -18,6 +18,7 @@ mod recover_master;
 mod recover_replicas;
 mod save_binlog;
 
+use crate::config::ServerId;
 use crate::journal::{Detection, Mode, StoppedAt};
 use crate::recovery::{self, host_ref, Kit, ReplicaResult, StepError};
 use crate::topology::position::BinlogPos;
@@ -68,7 +69,7 @@ pub enum Outcome {
 pub struct Summary {
     pub dead_master: String,
     pub new_master: Option<String>,
-    pub new_master_index: Option<usize>,
+    pub new_master_index: Option<ServerId>,
     /// Where the other slaves were pointed (file/position mode) on the new master.
     pub new_master_pos: Option<BinlogPos>,
     pub replicas: Vec<ReplicaResult>,
@@ -95,8 +96,8 @@ impl Ctx {
         self.kit.log.at(phase)
     }
 
-    fn server(&self, index: usize) -> &crate::config::ServerSpec {
-        &self.kit.config.servers[index]
+    fn server(&self, index: ServerId) -> &crate::config::ServerSpec {
+        self.kit.config.server(index)
     }
 }
 

@@ -8,12 +8,13 @@ use super::fence::Fenced;
 use super::latest::{self, Latest};
 use super::save_binlog::{self, Saved};
 use super::{elect, open, Ctx, Phase, Stop};
+use crate::config::ServerId;
 use crate::topology::position::BinlogPos;
 use crate::topology::validate::ReplMode;
 
 /// What phase 4 needs from phase 3.
 pub struct Promoted {
-    pub new_master: usize,
+    pub new_master: ServerId,
     pub latest: Latest,
     pub saved: Saved,
     pub caught_up: CaughtUp,
@@ -23,7 +24,7 @@ pub struct Promoted {
 
 pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Promoted, Stop> {
     let stop = Stop::at(Phase::MasterRecovery);
-    let master_spec = &checked.topology.nodes[checked.master].spec;
+    let master_spec = &checked.topology.node(checked.master).spec;
     let latest = latest::find(ctx, checked).await.map_err(&stop)?;
     let saved = save_binlog::save(ctx, master_spec, fenced, &latest).await;
     let new_master = elect::elect(ctx, checked.master, &latest).map_err(&stop)?;
@@ -41,7 +42,7 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Pr
     promoted.caught_up = catch_up::catch_up(ctx, checked.mode, &promoted.latest, new_master)
         .await
         .map_err(&stop)?;
-    let new_spec = &checked.topology.nodes[new_master].spec;
+    let new_spec = &checked.topology.node(new_master).spec;
     promoted.position = open::open(ctx, master_spec, new_spec, promoted.saved.tail.as_deref())
         .await
         .map_err(&stop)?;

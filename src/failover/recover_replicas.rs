@@ -1,6 +1,7 @@
 //! Phase 4, slaves recovery, in parallel: give each slave what it lacks, then
 //! point it at the new master. A slave that fails is reported lost; the others go on.
 
+use crate::config::ServerId;
 use futures_util::future::join_all;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, promoted: &Promoted) -> Vec<R
     let log = ctx.log(Phase::SlavesRecovery);
     let topo = &checked.topology;
     let latest = &promoted.latest;
-    let others: Vec<usize> = latest
+    let others: Vec<ServerId> = latest
         .slaves
         .iter()
         .copied()
@@ -34,7 +35,7 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, promoted: &Promoted) -> Vec<R
         && relay.is_none()
         && others.iter().any(|&i| latest.behind(i))
     {
-        let spec = &topo.nodes[latest.latest].spec;
+        let spec = &topo.node(latest.latest).spec;
         match apply::fetch_relay_logs(&ctx.kit, spec, latest.latest_facts()).await {
             Ok(logs) => relay = Some(logs),
             Err(e) => log.error_as_warning(&e, "slaves behind it cannot be given the difference"),
@@ -59,7 +60,7 @@ pub async fn recover(ctx: &Ctx, checked: &Checked, promoted: &Promoted) -> Vec<R
         &ctx.kit.log,
         results
             .iter()
-            .map(|(i, r)| (&topo.nodes[*i].spec, r, !latest.behind(*i))),
+            .map(|(i, r)| (&topo.node(*i).spec, r, !latest.behind(*i))),
     );
     results.into_iter().map(|(_, r)| r).collect()
 }
@@ -69,12 +70,12 @@ async fn recover_one(
     checked: &Checked,
     p: &Promoted,
     relay: Option<&[LogFile]>,
-    i: usize,
+    i: ServerId,
 ) -> Result<String, StepError> {
     let topo = &checked.topology;
-    let spec = &topo.nodes[i].spec;
+    let spec = &topo.node(i).spec;
     let host = spec.label();
-    let new_spec = &topo.nodes[p.new_master].spec;
+    let new_spec = &topo.node(p.new_master).spec;
     let new_label = new_spec.label();
     let facts = &p.latest.facts[&i];
 

@@ -58,7 +58,10 @@ fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
 }
 
 fn dead() -> DeadMaster {
-    DeadMaster::declared(0, std::time::SystemTime::UNIX_EPOCH)
+    DeadMaster::declared(
+        crate::topology::fixture::id(0),
+        std::time::SystemTime::UNIX_EPOCH,
+    )
 }
 
 fn made_writable(cluster: &FakeCluster) -> Vec<String> {

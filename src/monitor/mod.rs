@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::config::{Config, PingType};
+use crate::config::{Config, PingType, ServerId};
 use crate::mysql::Connector;
 use crate::state::{HealthUpdate, StateSink, StatusCode};
 use crate::transport::Remote;
@@ -45,7 +45,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// Everything the monitor needs, passed in (no globals).
 pub struct MonitorCtx {
     config: Arc<Config>,
-    master: usize,
+    master: ServerId,
     connector: Arc<dyn Connector>,
     remote: Arc<dyn Remote>,
     secondary: Option<Arc<dyn SecondaryCheck>>,
@@ -64,14 +64,14 @@ impl MonitorCtx {
     /// the caller's discovery found it.
     pub fn new(
         config: Arc<Config>,
-        master: usize,
+        master: ServerId,
         connector: Arc<dyn Connector>,
         remote: Arc<dyn Remote>,
         sink: Arc<dyn StateSink>,
     ) -> Result<MonitorCtx, MonitorError> {
-        if master >= config.servers.len() {
+        if master.index() >= config.servers.len() {
             return Err(MonitorError::NoSuchServer {
-                index: master,
+                index: master.index(),
                 count: config.servers.len(),
             });
         }
@@ -114,7 +114,7 @@ pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> Monitor
     tokio::pin!(shutdown);
     let settings = &ctx.config.settings;
     let interval = settings.ping_interval.max(MIN_INTERVAL);
-    let master_spec = ctx.config.servers[ctx.master].clone();
+    let master_spec = ctx.config.server(ctx.master).clone();
     let master_host = master_spec.hostname.clone();
     let label = master_spec.label();
     let mut pinger = Pinger::new(
@@ -238,12 +238,12 @@ async fn gather(
     checks: BackgroundChecks,
 ) -> ConfirmationInput {
     let settings = &ctx.config.settings;
-    let master = &ctx.config.servers[ctx.master];
+    let master = &ctx.config.server(ctx.master);
     pinger.drop_connection();
     let master_again = pinger.ping();
     let read_replicas = || {
         probe::replica_views(
-            &ctx.config.servers,
+            &ctx.config,
             ctx.master,
             ctx.connector.clone(),
             settings.mysql_timeout,
@@ -299,7 +299,7 @@ impl BackgroundChecks {
 }
 
 fn start_background_checks(ctx: &MonitorCtx) -> BackgroundChecks {
-    let master = ctx.config.servers[ctx.master].clone();
+    let master = ctx.config.server(ctx.master).clone();
     let remote = ctx.remote.clone();
     let spec = master.clone();
     let ssh = tokio::spawn(async move { probe::ssh_reach(remote.as_ref(), &spec).await });

@@ -4,13 +4,14 @@
 //! connect and facts by `mysql_timeout` each, the SSH check by the master's
 //! `ssh_connection_timeout`, the secondary check by `command_timeout`.
 
+use crate::config::ServerId;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-use crate::config::{PingType, ServerSpec};
+use crate::config::{Config, PingType, ServerSpec};
 use crate::mysql::{Connector, Db, DbError};
 use crate::policy::death::{PingOutcome, ReplicaView, SecondaryResult, Seen, SshReach};
 use crate::topology::snapshot::Node;
@@ -129,19 +130,17 @@ fn classify(err: &DbError) -> PingOutcome {
 /// Reads every server but the master at once and says what each one
 /// thinks of the master.
 pub async fn replica_views(
-    servers: &[ServerSpec],
-    master: usize,
+    config: &Config,
+    master: ServerId,
     connector: Arc<dyn Connector>,
     mysql_timeout: Duration,
 ) -> Vec<ReplicaView> {
-    let Some(master_spec) = servers.get(master) else {
-        return Vec::new();
-    };
+    let master_spec = config.server(master);
     // Only used to ask "does this Master_Host/Master_Port name the master?".
     let master_node = Arc::new(Node::unreachable(master_spec.clone(), ""));
     let mut tasks = JoinSet::new();
-    for (index, spec) in servers.iter().enumerate() {
-        if index == master {
+    for (index, (id, spec)) in config.ids().zip(&config.servers).enumerate() {
+        if id == master {
             continue;
         }
         let spec = spec.clone();
@@ -158,7 +157,7 @@ pub async fn replica_views(
             )
         });
     }
-    let mut views = Vec::with_capacity(servers.len());
+    let mut views = Vec::with_capacity(config.servers.len());
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(pair) => views.push(pair),

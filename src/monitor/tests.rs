@@ -1,6 +1,7 @@
 //! Tier-2 tests of the monitor loop against `FakeCluster`, on paused time.
 
 use super::*;
+use crate::topology::fixture::id;
 
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -196,7 +197,7 @@ impl Harness {
             Arc::new(move |u: &HealthUpdate| lock(&updates).push(u.clone()));
         let ctx = MonitorCtx::new(
             self.config.clone(),
-            0,
+            id(0),
             self.connector.clone(),
             self.remote.clone(),
             sink,
@@ -266,7 +267,7 @@ async fn refused_master_with_broken_replicas_is_dead_after_ping_misses() {
     lose_master(&h.cluster, S3);
     let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
     let d = dead(exit);
-    assert_eq!(d.index, 0);
+    assert_eq!(d.index, id(0));
     assert_eq!(d.misses, 3);
     assert_eq!(d.ssh_reachable, SshReach::Unreachable);
     assert_eq!(h.states(), vec![PingFailing, PingFailing, PingFailed]);
@@ -581,7 +582,7 @@ fn bad_master_index_is_refused() {
     let sink: Arc<dyn StateSink> = Arc::new(|_: &HealthUpdate| {});
     let err = MonitorCtx::new(
         h.config.clone(),
-        7,
+        id(7),
         h.connector.clone(),
         h.remote.clone(),
         sink,
@@ -603,7 +604,7 @@ async fn the_real_health_writer_records_the_monitor() {
     let writer = Arc::new(HealthWriter::new(workdir.clone()));
     let ctx = MonitorCtx::new(
         h.config.clone(),
-        0,
+        id(0),
         h.connector.clone(),
         h.remote.clone(),
         writer,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use super::Connector;
-use crate::config::{Config, ServerSpec};
+use crate::config::{Config, ServerId, ServerSpec};
 use crate::topology::snapshot::{Node, NodeState, Observed, Topology};
 
 /// Reads every server at once; an unreachable one is recorded with the reason, not an error.
@@ -18,13 +18,13 @@ pub async fn topology(config: &Config, connector: Arc<dyn Connector>) -> Topolog
 pub async fn topology_with(
     config: &Config,
     connector: Arc<dyn Connector>,
-    timeout_of: impl Fn(usize) -> Duration,
+    timeout_of: impl Fn(ServerId) -> Duration,
 ) -> Topology {
     let mut tasks = JoinSet::new();
     let mut ids = std::collections::HashMap::new();
-    for (index, spec) in config.servers.iter().cloned().enumerate() {
+    for (index, (id, spec)) in config.ids().zip(config.servers.iter().cloned()).enumerate() {
         let connector = connector.clone();
-        let timeout = timeout_of(index);
+        let timeout = timeout_of(id);
         let handle =
             tasks.spawn(async move { (index, observe(&spec, connector.as_ref(), timeout).await) });
         ids.insert(handle.id(), index);
@@ -53,7 +53,7 @@ pub async fn topology_with(
             state: state.unwrap_or_else(|| probe_failed("it did not finish")),
         })
         .collect();
-    Topology { nodes }
+    Topology::new(nodes)
 }
 
 fn probe_failed(why: &str) -> NodeState {
@@ -101,7 +101,7 @@ mod tests {
     use super::*;
     use crate::mysql::fake::FakeCluster;
     use crate::mysql::{Db, DbError};
-    use crate::topology::fixture::{master_facts, slave_facts};
+    use crate::topology::fixture::{id, master_facts, slave_facts};
 
     /// Panics while probing the second server; the others answer.
     struct PanicsOnSecond(FakeCluster);
@@ -125,19 +125,15 @@ mod tests {
         cluster.add("198.18.0.11:3306", master_facts(1));
         cluster.add("198.18.0.13:3306", slave_facts(3, 1, "mysql-bin.000001:4"));
         let topo = topology(&config, Arc::new(PanicsOnSecond(cluster))).await;
-        assert_eq!(topo.nodes.len(), 3, "no server dropped");
-        let hosts: Vec<&str> = topo
-            .nodes
-            .iter()
-            .map(|n| n.spec.hostname.as_str())
-            .collect();
+        assert_eq!(topo.len(), 3, "no server dropped");
+        let hosts: Vec<&str> = topo.iter().map(|(_, n)| n.spec.hostname.as_str()).collect();
         assert_eq!(hosts, ["198.18.0.11", "198.18.0.12", "198.18.0.13"]);
-        assert!(matches!(topo.nodes[0].state, NodeState::Reachable(_)));
+        assert!(matches!(topo.node(id(0)).state, NodeState::Reachable(_)));
         assert!(
-            matches!(&topo.nodes[1].state, NodeState::Unreachable { reason } if reason.contains("probe")),
+            matches!(&topo.node(id(1)).state, NodeState::Unreachable { reason } if reason.contains("probe")),
             "{:?}",
-            topo.nodes[1].state
+            topo.node(id(1)).state
         );
-        assert!(matches!(topo.nodes[2].state, NodeState::Reachable(_)));
+        assert!(matches!(topo.node(id(2)).state, NodeState::Reachable(_)));
     }
 }

@@ -33,6 +33,7 @@
 //! secondary check is configured, on the manager's own misses alone — which is
 //! exactly MHA's behaviour.
 
+use crate::config::ServerId;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -297,7 +298,7 @@ pub struct ConfirmationInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadMaster {
     /// Index of the dead master in `config.servers`.
-    pub index: usize,
+    pub index: ServerId,
     /// Could the manager still SSH to its host (saving its binlog depends on it).
     pub ssh_reachable: SshReach,
     /// Wall-clock time of the verdict, for the report.
@@ -315,7 +316,7 @@ pub struct DeadMaster {
 impl DeadMaster {
     /// A master an operator declared dead (`switch --master-state dead`): no
     /// monitor evidence; SSH is checked by the failover itself.
-    pub fn declared(index: usize, at: SystemTime) -> DeadMaster {
+    pub fn declared(index: ServerId, at: SystemTime) -> DeadMaster {
         DeadMaster {
             index,
             ssh_reachable: SshReach::Unknown,

@@ -3,6 +3,7 @@
 //! what to do.
 
 use super::{rules, Ctx};
+use crate::config::ServerId;
 use crate::mysql::{gather, Db, Process};
 use crate::recovery;
 use crate::topology::select::{self, ElectionRules, Refusal, Verdict};
@@ -14,10 +15,10 @@ use crate::topology::validate::{self, Problem, ReplMode, Rules};
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub topology: Topology,
-    pub master: usize,
-    pub new_master: usize,
+    pub master: ServerId,
+    pub new_master: ServerId,
     /// The master's other slaves (not the new master), to repoint, config order.
-    pub slaves: Vec<usize>,
+    pub slaves: Vec<ServerId>,
     /// Slaves follow the master by GTID.
     pub gtid_mode: bool,
     /// Who may write on the master despite read_only (`None`: could not be read).
@@ -57,7 +58,7 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
         Some(&topology.label(master)),
         "current master (alive); checking its slaves",
     );
-    let direct: Vec<usize> = discovery
+    let direct: Vec<ServerId> = discovery
         .slaves
         .iter()
         .copied()
@@ -89,10 +90,10 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
 fn elect(
     ctx: &Ctx,
     topology: &Topology,
-    master: usize,
-    direct: &[usize],
+    master: ServerId,
+    direct: &[ServerId],
     problems: &mut Vec<Problem>,
-) -> Option<usize> {
+) -> Option<ServerId> {
     let opts = &ctx.options;
     // MHA counts every alive slave as latest and does not check delay by bytes.
     let equal = rules::all_latest(topology, direct);
@@ -129,9 +130,9 @@ fn elect(
 }
 
 /// What the old master must have for the switch.
-fn master_problems(ctx: &Ctx, topology: &Topology, master: usize, problems: &mut Vec<Problem>) {
+fn master_problems(ctx: &Ctx, topology: &Topology, master: ServerId, problems: &mut Vec<Problem>) {
     let opts = &ctx.options;
-    let master_spec = &topology.nodes[master].spec;
+    let master_spec = &topology.node(master).spec;
     if opts.orig_master_is_new_slave && master_spec.repl_password.is_none() {
         problems.push(Problem::error(
             topology.label(master),
@@ -155,8 +156,8 @@ fn master_problems(ctx: &Ctx, topology: &Topology, master: usize, problems: &mut
 async fn thread_problems(
     ctx: &Ctx,
     topology: &Topology,
-    master: usize,
-    new_master: Option<usize>,
+    master: ServerId,
+    new_master: Option<ServerId>,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<String>> {
     let opts = &ctx.options;
@@ -224,14 +225,14 @@ async fn thread_problems(
 async fn processes(
     ctx: &Ctx,
     topology: &Topology,
-    index: usize,
+    index: ServerId,
     exempt: bool,
 ) -> Result<(Vec<Process>, Option<Vec<String>>), crate::mysql::DbError> {
     let db: Box<dyn Db> = ctx
         .kit
         .connector
         .connect(
-            &topology.nodes[index].spec,
+            &topology.node(index).spec,
             ctx.kit.config.settings.mysql_timeout,
         )
         .await?;
@@ -268,7 +269,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 fn threads_problem(
     topology: &Topology,
-    index: usize,
+    index: ServerId,
     threads: &[&Process],
     what: String,
     fix: &str,
@@ -285,7 +286,7 @@ fn threads_problem(
     )
 }
 
-fn election_problem(topology: &Topology, master: usize, refusal: Option<&Refusal>) -> Problem {
+fn election_problem(topology: &Topology, master: ServerId, refusal: Option<&Refusal>) -> Problem {
     let host = match refusal {
         Some(Refusal::ForcedBad { server, .. }) => server.clone(),
         _ => topology.label(master),
@@ -377,7 +378,7 @@ pub fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
              to make it a slave of {new})"
         ));
     }
-    if topo.nodes[checked.new_master].spec.skip_reset_slave {
+    if topo.node(checked.new_master).spec.skip_reset_slave {
         steps.push(format!("{new}: RESET SLAVE ALL skipped (skip_reset_slave)"));
     } else {
         steps.push(format!("{new}: RESET SLAVE ALL"));
@@ -395,7 +396,7 @@ pub fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
 /// The server's `gtid_current_pos` as phase 1 read it (MariaDB only).
 pub fn current_pos(
     topology: &Topology,
-    index: usize,
+    index: ServerId,
 ) -> Option<&crate::topology::gtid::MariaGtidPos> {
     match &topology.facts(index)?.gtid {
         GtidFacts::MariaDb { current_pos, .. } => Some(current_pos),

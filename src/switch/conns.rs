@@ -16,8 +16,8 @@ impl Conns {
     pub async fn open(ctx: &Ctx, checked: &Checked) -> Result<Conns, StepError> {
         let topo = &checked.topology;
         let (old, new) = tokio::join!(
-            ctx.kit.connect(&topo.nodes[checked.master].spec),
-            ctx.kit.connect(&topo.nodes[checked.new_master].spec),
+            ctx.kit.connect(topo.spec(checked.master)),
+            ctx.kit.connect(topo.spec(checked.new_master)),
         );
         match (old, new) {
             (Ok(old), Ok(new)) => Ok(Conns { old, new }),

@@ -297,8 +297,8 @@ fn show_plan(ctx: &Ctx, checked: &Checked) {
     let topo = &checked.topology;
     log.facts(|f| {
         f.gtid = checked.gtid_mode;
-        f.dead_master = Some(host_ref(&topo.nodes[checked.master].spec));
-        f.new_master = Some(host_ref(&topo.nodes[checked.new_master].spec));
+        f.dead_master = Some(host_ref(&topo.node(checked.master).spec));
+        f.new_master = Some(host_ref(&topo.node(checked.new_master).spec));
     });
     for line in rules::migration_tree(
         topo,
@@ -321,8 +321,8 @@ async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Ins
     let log = &ctx.kit.log;
     let topo = &checked.topology;
     log.banner("Phase 2: Rejecting updates Phase");
-    let old_spec = &topo.nodes[checked.master].spec;
-    let new_spec = &topo.nodes[checked.new_master].spec;
+    let old_spec = &topo.node(checked.master).spec;
+    let new_spec = &topo.node(checked.new_master).spec;
     let mut done = conns::Done::default();
     let flag = ctx.options.orig_master_is_new_slave;
     let stop = OnlineChangeCommand::Stop;

@@ -111,8 +111,8 @@ pub async fn promote(
         &format!("replication stopped; its binlog:pos is {position}"),
     );
 
-    let old_spec = &topo.nodes[checked.master].spec;
-    let new_spec = &topo.nodes[checked.new_master].spec;
+    let old_spec = &topo.node(checked.master).spec;
+    let new_spec = &topo.node(checked.new_master).spec;
     let flag = ctx.options.orig_master_is_new_slave;
     let start = OnlineChangeCommand::Start;
     if let Some(verdict) =
@@ -184,8 +184,8 @@ pub async fn fail(
 /// master as `--new_master_*`).
 async fn rollback(ctx: &Ctx, checked: &Checked, conns: Option<&Conns>, done: &Done) -> Vec<Undone> {
     let topo = &checked.topology;
-    let old_spec = &topo.nodes[checked.master].spec;
-    let new_spec = &topo.nodes[checked.new_master].spec;
+    let old_spec = &topo.node(checked.master).spec;
+    let new_spec = &topo.node(checked.new_master).spec;
     let (old, new) = (old_spec.label(), new_spec.label());
     let mut out = Vec::new();
     let log = ctx.log();

@@ -2,6 +2,7 @@
 //! switch, which sessions the freeze must kill, what the new master must wait
 //! for, and the "From/To" picture. Table-tested in `tests.rs`.
 
+use crate::config::ServerId;
 use crate::mysql::Process;
 use crate::topology::gtid::MariaGtidPos;
 use crate::topology::snapshot::{NodeState, Topology};
@@ -198,7 +199,7 @@ pub fn gtid_to_wait(freeze: &MariaGtidPos, have: &MariaGtidPos) -> MariaGtidPos 
 /// position among them: MHA's online switch counts every alive slave as
 /// "latest" (`set_latest_slaves(alive_slaves)`), since all of them will have
 /// everything once the master is frozen.
-pub fn all_latest(topo: &Topology, slaves: &[usize]) -> Topology {
+pub fn all_latest(topo: &Topology, slaves: &[ServerId]) -> Topology {
     let max = slaves
         .iter()
         .filter_map(|&i| topo.replica(i).map(|r| r.read.clone()))
@@ -208,7 +209,7 @@ pub fn all_latest(topo: &Topology, slaves: &[usize]) -> Topology {
         return out;
     };
     for &i in slaves {
-        if let Some(NodeState::Reachable(obs)) = out.nodes.get_mut(i).map(|n| &mut n.state) {
+        if let NodeState::Reachable(obs) = &mut out.node_mut(i).state {
             if let Some(r) = obs.facts.replica.as_mut() {
                 r.read = max.clone();
             }
@@ -220,9 +221,9 @@ pub fn all_latest(topo: &Topology, slaves: &[usize]) -> Topology {
 /// MHA's `print_servers_migration_ascii`: the tree now and after the switch.
 pub fn migration_tree(
     topo: &Topology,
-    master: usize,
-    new_master: usize,
-    slaves: &[usize],
+    master: ServerId,
+    new_master: ServerId,
+    slaves: &[ServerId],
     orig_master_is_new_slave: bool,
 ) -> Vec<String> {
     let mut lines = vec!["From:".to_string()];

@@ -3,6 +3,7 @@
 //! the new master. The new master already takes writes: a failure here is
 //! reported per server (exit code 10), never undone.
 
+use crate::config::ServerId;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -43,7 +44,7 @@ pub async fn switch_all(
             .slaves
             .iter()
             .zip(&slaves)
-            .map(|(&i, r)| (&topo.nodes[i].spec, r, true)),
+            .map(|(&i, r)| (&topo.node(i).spec, r, true)),
     );
     (slaves, orig)
 }
@@ -53,10 +54,10 @@ async fn switch_one(
     checked: &Checked,
     frozen: &Frozen,
     promoted: &Promoted,
-    index: usize,
+    index: ServerId,
 ) -> ReplicaResult {
     let topo = &checked.topology;
-    let spec = &topo.nodes[index].spec;
+    let spec = &topo.node(index).spec;
     let label = spec.label();
     let new_label = topo.label(checked.new_master);
     let result = async {
@@ -88,7 +89,7 @@ async fn switch_one(
                                 frozen.pos.binlog,
                                 SLAVE_WAIT.as_secs(),
                                 other.map_or_else(|e| e.to_string(), |_| "timed out".into()),
-                                topo.nodes[checked.new_master].spec.mysql_addr(),
+                                topo.node(checked.new_master).spec.mysql_addr(),
                                 promoted.position.file,
                                 promoted.position.pos
                             ),
@@ -146,7 +147,7 @@ async fn repoint_to_new(
     host: &str,
     to: Switched,
 ) -> Result<String, StepError> {
-    let new_spec = &checked.topology.nodes[checked.new_master].spec;
+    let new_spec = &checked.topology.node(checked.new_master).spec;
     let how = repoint::how(&to.from);
     let target = Repoint {
         source: new_spec,
@@ -183,7 +184,7 @@ async fn orig_master(
     promoted: &Promoted,
 ) -> Option<ReplicaResult> {
     let topo = &checked.topology;
-    let spec = &topo.nodes[checked.master].spec;
+    let spec = &topo.node(checked.master).spec;
     let label = spec.label();
     let old = conns.old.as_ref();
     let log = ctx.log();
@@ -235,7 +236,7 @@ async fn orig_master(
 
 /// `RESET SLAVE ALL` on the new master, unless `skip_reset_slave`.
 pub async fn cleanup(ctx: &Ctx, checked: &Checked, conns: &Conns) -> Option<Result<(), StepError>> {
-    let spec = &checked.topology.nodes[checked.new_master].spec;
+    let spec = &checked.topology.node(checked.new_master).spec;
     let label = spec.label();
     let log = ctx.log();
     if spec.skip_reset_slave {

@@ -10,7 +10,7 @@ use crate::transport::fake::remote;
 use crate::config::resolve_str;
 use crate::mysql::fake::{FakeCluster, FakeError};
 use crate::mysql::Process;
-use crate::topology::fixture::{master_facts, slave, slave_facts, topology};
+use crate::topology::fixture::{id, ids, master_facts, slave, slave_facts, topology};
 use crate::topology::gtid::MariaGtidPos;
 use crate::topology::status::{GtidFacts, IoState, MariaUsingGtid};
 
@@ -169,21 +169,21 @@ fn every_slave_counts_as_latest() {
         slave(2, 1, "mysql-bin.000010:900"),
         slave(3, 1, "mysql-bin.000010:1000"),
     ]);
-    let equal = rules::all_latest(&topo, &[1, 2]);
+    let equal = rules::all_latest(&topo, &ids(&[1, 2]));
     assert_eq!(
-        equal.replica(1).unwrap().read,
-        equal.replica(2).unwrap().read
+        equal.replica(id(1)).unwrap().read,
+        equal.replica(id(2)).unwrap().read
     );
     let election = crate::topology::select::select_new_master(
         &equal,
-        0,
+        id(0),
         &crate::topology::select::ElectionRules {
             check_repl_delay: false,
             ..Default::default()
         },
     );
-    assert_eq!(election.latest, vec![1, 2]);
-    assert_eq!(election.chosen, Some(1));
+    assert_eq!(election.latest, ids(&[1, 2]));
+    assert_eq!(election.chosen, Some(id(1)));
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn migration_tree_shows_before_and_after() {
         slave(2, 1, "mysql-bin.000010:1000"),
         slave(3, 1, "mysql-bin.000010:1000"),
     ]);
-    let lines = rules::migration_tree(&topo, 0, 1, &[2], true);
+    let lines = rules::migration_tree(&topo, id(0), id(1), &ids(&[2]), true);
     assert_eq!(
         lines,
         vec![

@@ -16,6 +16,7 @@
 //! Fixture code panics on malformed literals on purpose: those are mistakes
 //! in a test, not input.
 
+pub use crate::config::model::ServerId;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -269,4 +270,14 @@ fn unescape(value: &str) -> String {
         }
     }
     out
+}
+
+/// The id of the server at 0-based place `i` in config order.
+pub fn id(i: usize) -> ServerId {
+    ServerId::nth(i)
+}
+
+/// The ids of the servers at these 0-based places.
+pub fn ids(places: &[usize]) -> Vec<ServerId> {
+    places.iter().map(|&i| id(i)).collect()
 }

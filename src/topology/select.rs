@@ -14,6 +14,7 @@
 //! bad and take no part in finding the latest slave or the oldest version.
 
 use crate::config::model::AppSettings;
+use crate::config::model::ServerId;
 use crate::topology::position::BinlogPos;
 use crate::topology::snapshot::Topology;
 use crate::topology::status::Version;
@@ -110,14 +111,14 @@ pub enum Refusal {
 /// The outcome: who, by which rule, and a verdict for every other server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Election {
-    pub chosen: Option<usize>,
+    pub chosen: Option<ServerId>,
     pub rule: Option<ChosenBy>,
     /// Alive slaves with the greatest IO-thread read position.
-    pub latest: Vec<usize>,
+    pub latest: Vec<ServerId>,
     /// Alive slaves with the smallest IO-thread read position.
-    pub oldest: Vec<usize>,
+    pub oldest: Vec<ServerId>,
     /// Every server but the master, in config order.
-    pub verdicts: Vec<(usize, Verdict)>,
+    pub verdicts: Vec<(ServerId, Verdict)>,
     /// Set exactly when `chosen` is `None`.
     pub refusal: Option<Refusal>,
 }
@@ -146,7 +147,7 @@ impl ElectionRules {
 
 impl Election {
     /// The verdict on server `index`, if it was judged.
-    pub fn verdict(&self, index: usize) -> Option<&Verdict> {
+    pub fn verdict(&self, index: ServerId) -> Option<&Verdict> {
         self.verdicts
             .iter()
             .find(|(i, _)| *i == index)
@@ -156,8 +157,8 @@ impl Election {
 
 /// Servers with the greatest and with the smallest IO-thread read position
 /// among `slaves` that have a replica status, each in the order given.
-pub fn latest_and_oldest(topo: &Topology, slaves: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let reads: Vec<(usize, &BinlogPos)> = slaves
+pub fn latest_and_oldest(topo: &Topology, slaves: &[ServerId]) -> (Vec<ServerId>, Vec<ServerId>) {
+    let reads: Vec<(ServerId, &BinlogPos)> = slaves
         .iter()
         .filter_map(|&i| Some((i, &topo.replica(i)?.read)))
         .collect();
@@ -178,17 +179,18 @@ pub fn latest_and_oldest(topo: &Topology, slaves: &[usize]) -> (Vec<usize>, Vec<
 }
 
 /// Elects the new master among every server but `master`.
-pub fn select_new_master(topo: &Topology, master: usize, rules: &ElectionRules) -> Election {
-    let others: Vec<usize> = (0..topo.len()).filter(|&i| i != master).collect();
-    let alive: Vec<usize> = others
+pub fn select_new_master(topo: &Topology, master: ServerId, rules: &ElectionRules) -> Election {
+    let others: Vec<ServerId> = topo.ids().filter(|&i| i != master).collect();
+    let alive: Vec<ServerId> = others
         .iter()
         .copied()
         .filter(|&i| structural_reason(topo, master, i).is_none())
         .collect();
     let (latest, oldest) = latest_and_oldest(topo, &alive);
     let judge = Judge::new(topo, master, rules, &alive, &latest);
-    let bad: Vec<(usize, Option<Reason>)> = others.iter().map(|&i| (i, judge.reason(i))).collect();
-    let is_good = |i: usize| bad.iter().any(|(j, r)| *j == i && r.is_none());
+    let bad: Vec<(ServerId, Option<Reason>)> =
+        others.iter().map(|&i| (i, judge.reason(i))).collect();
+    let is_good = |i: ServerId| bad.iter().any(|(j, r)| *j == i && r.is_none());
 
     let (chosen, refusal) = match &rules.forced {
         Some(given) => forced_choice(topo, master, given, &bad),
@@ -226,24 +228,24 @@ pub fn select_new_master(topo: &Topology, master: usize, rules: &ElectionRules) 
     }
 }
 
-fn is_candidate(topo: &Topology, index: usize) -> bool {
-    topo.node(index).is_some_and(|n| n.spec.candidate_master)
+fn is_candidate(topo: &Topology, index: ServerId) -> bool {
+    topo.node(index).spec.candidate_master
 }
 
 /// MHA's four steps after the bad ones are set aside.
 fn ranked_choice(
     topo: &Topology,
     rules: &ElectionRules,
-    alive: &[usize],
-    latest: &[usize],
-    is_good: impl Fn(usize) -> bool,
-) -> Option<(usize, ChosenBy)> {
-    let first = |set: &[usize], want_candidate: bool| {
+    alive: &[ServerId],
+    latest: &[ServerId],
+    is_good: impl Fn(ServerId) -> bool,
+) -> Option<(ServerId, ChosenBy)> {
+    let first = |set: &[ServerId], want_candidate: bool| {
         set.iter()
             .copied()
             .find(|&i| is_good(i) && (!want_candidate || is_candidate(topo, i)))
     };
-    let steps: [(bool, &[usize], bool, ChosenBy); 4] = [
+    let steps: [(bool, &[ServerId], bool, ChosenBy); 4] = [
         (
             rules.latest_priority,
             latest,
@@ -263,10 +265,10 @@ fn ranked_choice(
 /// `--new-master-host`: the named server if it is good, else a refusal.
 fn forced_choice(
     topo: &Topology,
-    master: usize,
+    master: ServerId,
     given: &str,
-    bad: &[(usize, Option<Reason>)],
-) -> (Option<(usize, ChosenBy)>, Option<Refusal>) {
+    bad: &[(ServerId, Option<Reason>)],
+) -> (Option<(ServerId, ChosenBy)>, Option<Refusal>) {
     let given_owned = given.to_string();
     match topo.find(given).as_slice() {
         [] => (None, Some(Refusal::ForcedUnknown { given: given_owned })),
@@ -294,8 +296,8 @@ fn forced_choice(
 
 /// Reasons that make a server no "alive slave" at all: it then takes no
 /// part in the latest/oldest computation either.
-fn structural_reason(topo: &Topology, master: usize, index: usize) -> Option<Reason> {
-    let node = topo.node(index)?;
+fn structural_reason(topo: &Topology, master: ServerId, index: ServerId) -> Option<Reason> {
+    let node = topo.node(index);
     if let Some(reason) = node.unreachable_reason() {
         return Some(Reason::Unreachable {
             reason: reason.to_string(),
@@ -318,7 +320,7 @@ fn structural_reason(topo: &Topology, master: usize, index: usize) -> Option<Rea
 /// Everything needed to call a slave bad.
 struct Judge<'a> {
     topo: &'a Topology,
-    master: usize,
+    master: ServerId,
     rules: &'a ElectionRules,
     oldest_version: Option<(u32, u32)>,
     latest_read: Option<&'a BinlogPos>,
@@ -327,10 +329,10 @@ struct Judge<'a> {
 impl<'a> Judge<'a> {
     fn new(
         topo: &'a Topology,
-        master: usize,
+        master: ServerId,
         rules: &'a ElectionRules,
-        alive: &[usize],
-        latest: &[usize],
+        alive: &[ServerId],
+        latest: &[ServerId],
     ) -> Judge<'a> {
         Judge {
             topo,
@@ -348,11 +350,11 @@ impl<'a> Judge<'a> {
     }
 
     /// The first reason, in MHA's order, that server `index` is bad.
-    fn reason(&self, index: usize) -> Option<Reason> {
+    fn reason(&self, index: ServerId) -> Option<Reason> {
         if let Some(reason) = structural_reason(self.topo, self.master, index) {
             return Some(reason);
         }
-        let node = self.topo.node(index)?;
+        let node = self.topo.node(index);
         let facts = node.facts()?;
         if node.spec.no_master {
             return Some(Reason::NoMaster);
@@ -371,7 +373,7 @@ impl<'a> Judge<'a> {
         self.too_far_behind(index)
     }
 
-    fn too_far_behind(&self, index: usize) -> Option<Reason> {
+    fn too_far_behind(&self, index: ServerId) -> Option<Reason> {
         let latest_read = self.latest_read.filter(|_| self.rules.check_repl_delay)?;
         let exec = &self.topo.replica(index)?.exec;
         let older_file = exec.cmp_file(latest_read).is_lt();

@@ -1,16 +1,17 @@
 //! Topology snapshot: every configured server with what was observed of it.
 //!
 //! The adapters fill this in (connect to each server, read its facts); the
-//! pure validation and election read it. Indices are config order and are
-//! how the rest of the core names servers.
+//! pure validation and election read it. Servers are named by their
+//! [`ServerId`] (config order); a lookup by id cannot miss.
 
-use crate::config::model::ServerSpec;
+use crate::config::model::{ServerId, ServerSpec};
 use crate::topology::status::{ReplicaStatus, ServerFacts};
 
 /// Every configured server, in config order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Topology {
-    pub nodes: Vec<Node>,
+    /// One per configured server, in config order: `nodes[id]` is server `id`.
+    nodes: Vec<Node>,
 }
 
 /// One configured server and what the manager saw of it.
@@ -133,6 +134,7 @@ impl Node {
 }
 
 impl Topology {
+    /// Every configured server, in config order (the ids are their places).
     pub fn new(nodes: Vec<Node>) -> Topology {
         Topology { nodes }
     }
@@ -145,103 +147,125 @@ impl Topology {
         self.nodes.is_empty()
     }
 
-    pub fn node(&self, index: usize) -> Option<&Node> {
-        self.nodes.get(index)
+    /// Every server's id, in config order.
+    pub fn ids(&self) -> impl Iterator<Item = ServerId> + '_ {
+        (0..self.nodes.len()).map(ServerId::nth)
     }
 
-    pub fn facts(&self, index: usize) -> Option<&ServerFacts> {
-        self.node(index).and_then(Node::facts)
+    /// Every server with its id, in config order.
+    pub fn iter(&self) -> impl Iterator<Item = (ServerId, &Node)> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (ServerId::nth(i), n))
     }
 
-    pub fn replica(&self, index: usize) -> Option<&ReplicaStatus> {
-        self.node(index).and_then(Node::replica)
+    /// The server `id` names. Ids come from the configuration the topology
+    /// was read from, which has one node per server: this cannot miss.
+    pub fn node(&self, id: ServerId) -> &Node {
+        &self.nodes[id.index()]
     }
 
-    /// The label of server `index`, or `#index` when out of range (labels
-    /// are for messages; a bad index must not panic).
-    pub fn label(&self, index: usize) -> String {
-        self.node(index)
-            .map(Node::label)
-            .unwrap_or_else(|| format!("#{index}"))
+    /// The server `id` names, mutably.
+    pub fn node_mut(&mut self, id: ServerId) -> &mut Node {
+        &mut self.nodes[id.index()]
     }
 
-    /// The block name of server `index` (`server2`), or `#index`.
-    pub fn name(&self, index: usize) -> String {
-        self.node(index)
-            .map(|n| n.spec.name.clone())
-            .unwrap_or_else(|| format!("#{index}"))
+    /// The server's configuration.
+    pub fn spec(&self, id: ServerId) -> &ServerSpec {
+        &self.node(id).spec
     }
 
-    /// Indices of the reachable servers, in config order.
-    pub fn reachable(&self) -> Vec<usize> {
-        self.indices(Node::is_reachable)
+    pub fn facts(&self, id: ServerId) -> Option<&ServerFacts> {
+        self.node(id).facts()
     }
 
-    /// Indices of the unreachable servers, in config order.
-    pub fn unreachable(&self) -> Vec<usize> {
-        self.indices(|n| !n.is_reachable())
+    pub fn replica(&self, id: ServerId) -> Option<&ReplicaStatus> {
+        self.node(id).replica()
     }
 
-    fn indices(&self, keep: impl Fn(&Node) -> bool) -> Vec<usize> {
-        (0..self.nodes.len())
-            .filter(|&i| keep(&self.nodes[i]))
+    /// MHA's `host(ip:port)` of server `id`.
+    pub fn label(&self, id: ServerId) -> String {
+        self.node(id).label()
+    }
+
+    /// The block name of server `id` (`server2`).
+    pub fn name(&self, id: ServerId) -> String {
+        self.node(id).spec.name.clone()
+    }
+
+    /// The reachable servers, in config order.
+    pub fn reachable(&self) -> Vec<ServerId> {
+        self.ids_where(Node::is_reachable)
+    }
+
+    /// The unreachable servers, in config order.
+    pub fn unreachable(&self) -> Vec<ServerId> {
+        self.ids_where(|n| !n.is_reachable())
+    }
+
+    fn ids_where(&self, keep: impl Fn(&Node) -> bool) -> Vec<ServerId> {
+        self.iter()
+            .filter(|(_, n)| keep(n))
+            .map(|(id, _)| id)
             .collect()
     }
 
     /// Servers that `given` names (see [`Node::matches_name`]), in config
     /// order; several when a host runs several configured servers.
-    pub fn find(&self, given: &str) -> Vec<usize> {
-        self.indices(|n| n.matches_name(given))
+    pub fn find(&self, given: &str) -> Vec<ServerId> {
+        self.ids_where(|n| n.matches_name(given))
     }
 
-    /// The configured server that replica `index` replicates from, by its
+    /// The configured server that replica `id` replicates from, by its
     /// `Master_Host`/`Master_Port`; `None` when it is not a replica or the
     /// source is not in the configuration.
-    pub fn source_of(&self, index: usize) -> Option<usize> {
-        let replica = self.replica(index)?;
-        (0..self.nodes.len()).find(|&i| {
-            i != index && self.nodes[i].is_addressed_by(&replica.master_host, replica.master_port)
-        })
+    pub fn source_of(&self, id: ServerId) -> Option<ServerId> {
+        let replica = self.replica(id)?;
+        self.iter()
+            .find(|(other, n)| {
+                *other != id && n.is_addressed_by(&replica.master_host, replica.master_port)
+            })
+            .map(|(other, _)| other)
     }
 
-    /// The reachable replicas whose source is server `index`.
-    pub fn replicas_of(&self, index: usize) -> Vec<usize> {
-        (0..self.nodes.len())
-            .filter(|&i| self.source_of(i) == Some(index))
+    /// The reachable replicas whose source is server `id`.
+    pub fn replicas_of(&self, id: ServerId) -> Vec<ServerId> {
+        self.ids()
+            .filter(|&i| self.source_of(i) == Some(id))
             .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::topology::fixture::*;
 
     #[test]
-    fn helpers_by_index() {
+    fn helpers_by_id() {
         let topo = topology(vec![
             master(1),
             slave(2, 1, "mysql-bin.000010:1000"),
             down(3, "connect timeout"),
             slave(4, 2, "mysql-bin.000003:400"),
         ]);
+        let id = ServerId::nth;
         assert_eq!(topo.len(), 4);
-        assert_eq!(topo.reachable(), vec![0, 1, 3]);
-        assert_eq!(topo.unreachable(), vec![2]);
-        assert_eq!(topo.label(1), "198.18.0.12(198.18.0.12:3306)");
-        assert_eq!(topo.label(9), "#9");
-        assert_eq!(topo.name(3), "server4");
-        assert_eq!(topo.source_of(0), None);
-        assert_eq!(topo.source_of(1), Some(0));
-        assert_eq!(topo.source_of(3), Some(1));
-        assert_eq!(topo.source_of(2), None);
-        assert_eq!(topo.replicas_of(0), vec![1]);
+        assert_eq!(topo.reachable(), vec![id(0), id(1), id(3)]);
+        assert_eq!(topo.unreachable(), vec![id(2)]);
+        assert_eq!(topo.label(id(1)), "198.18.0.12(198.18.0.12:3306)");
+        assert_eq!(topo.name(id(3)), "server4");
+        assert_eq!(topo.source_of(id(0)), None);
+        assert_eq!(topo.source_of(id(1)), Some(id(0)));
+        assert_eq!(topo.source_of(id(3)), Some(id(1)));
+        assert_eq!(topo.source_of(id(2)), None);
+        assert_eq!(topo.replicas_of(id(0)), vec![id(1)]);
         assert_eq!(
-            topo.node(2).and_then(Node::unreachable_reason),
+            topo.node(id(2)).unreachable_reason(),
             Some("connect timeout")
         );
-        assert!(topo.facts(2).is_none());
-        assert!(topo.replica(0).is_none());
+        assert!(topo.facts(id(2)).is_none());
+        assert!(topo.replica(id(0)).is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! returning its problems; [`validate`] runs them all, so a DBA sees the
 //! whole list at once instead of fixing one error per run.
 
+use crate::config::model::ServerId;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -44,10 +45,10 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Discovery {
     /// The reachable master (writable one of a dual-master pair).
-    pub master: Option<usize>,
+    pub master: Option<ServerId>,
     /// Every reachable replica except the master, in config order (including
     /// ones that replicate from elsewhere: [`validate`] reports those).
-    pub slaves: Vec<usize>,
+    pub slaves: Vec<ServerId>,
     /// Why no single master could be named.
     pub problems: Vec<Problem>,
 }
@@ -197,7 +198,7 @@ pub fn replication_mode(topo: &Topology, disc: &Discovery) -> ReplMode {
         return ReplMode::FilePos;
     };
     let master_gtid = topo.facts(master).is_some_and(|f| f.gtid_enabled());
-    let direct: Vec<usize> = disc
+    let direct: Vec<ServerId> = disc
         .slaves
         .iter()
         .copied()
@@ -213,10 +214,9 @@ pub fn replication_mode(topo: &Topology, disc: &Discovery) -> ReplMode {
     }
 }
 
-fn slave_uses_gtid(topo: &Topology, slave: usize, master_gtid: bool) -> bool {
-    let (Some(node), Some(facts), Some(replica)) =
-        (topo.node(slave), topo.facts(slave), topo.replica(slave))
-    else {
+fn slave_uses_gtid(topo: &Topology, slave: ServerId, master_gtid: bool) -> bool {
+    let node = topo.node(slave);
+    let (Some(facts), Some(replica)) = (topo.facts(slave), topo.replica(slave)) else {
         return false;
     };
     match facts.flavor {
@@ -231,15 +231,13 @@ fn slave_uses_gtid(topo: &Topology, slave: usize, master_gtid: bool) -> bool {
 
 /// True when slave `index` could become master: reachable, replicating,
 /// `no_master` unset and binlog on.
-pub fn is_promotable(topo: &Topology, index: usize) -> bool {
-    let Some(node) = topo.node(index) else {
-        return false;
-    };
+pub fn is_promotable(topo: &Topology, index: ServerId) -> bool {
+    let node = topo.node(index);
     !node.spec.no_master && node.replica().is_some() && node.facts().is_some_and(|f| f.log_bin)
 }
 
 /// Labels of `indices`, joined for a multi-server problem.
-fn labels(topo: &Topology, indices: &[usize]) -> String {
+fn labels(topo: &Topology, indices: &[ServerId]) -> String {
     indices
         .iter()
         .map(|&i| topo.label(i))
@@ -248,8 +246,8 @@ fn labels(topo: &Topology, indices: &[usize]) -> String {
 }
 
 /// Groups `items` by key, keeping config order inside each group.
-fn group_by<K: Ord>(items: impl Iterator<Item = (K, usize)>) -> BTreeMap<K, Vec<usize>> {
-    let mut groups: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+fn group_by<K: Ord>(items: impl Iterator<Item = (K, ServerId)>) -> BTreeMap<K, Vec<ServerId>> {
+    let mut groups: BTreeMap<K, Vec<ServerId>> = BTreeMap::new();
     for (key, index) in items {
         groups.entry(key).or_default().push(index);
     }

@@ -300,14 +300,18 @@ fn table() -> Vec<Row> {
 fn election_table() {
     for row in table() {
         let topo = topology(row.nodes);
-        let election = select_new_master(&topo, 0, &row.rules);
+        let election = select_new_master(&topo, id(0), &row.rules);
         let case = row.case;
         let shown = election
             .verdicts
             .iter()
-            .map(|(i, v)| format!("\n  server{}: {v}", i + 1))
+            .map(|(i, v)| format!("\n  server{}: {v}", i.index() + 1))
             .collect::<String>();
-        assert_eq!(election.chosen, row.chosen.map(|n| n - 1), "{case}{shown}");
+        assert_eq!(
+            election.chosen,
+            row.chosen.map(|n| id(n - 1)),
+            "{case}{shown}"
+        );
         assert_eq!(election.rule, row.rule, "{case}");
         assert_eq!(
             election.verdicts.len(),
@@ -315,12 +319,12 @@ fn election_table() {
             "{case}: every other server judged"
         );
         assert!(
-            election.verdicts.iter().all(|(i, _)| *i != 0),
+            election.verdicts.iter().all(|(i, _)| *i != id(0)),
             "{case}: master judged"
         );
         for (n, fragment) in row.verdicts {
             let verdict = election
-                .verdict(n - 1)
+                .verdict(id(n - 1))
                 .map(ToString::to_string)
                 .unwrap_or_default();
             assert!(
@@ -355,13 +359,14 @@ fn latest_and_oldest_sets() {
         down(6, "x"),
     ]);
     assert_eq!(
-        latest_and_oldest(&topo, &[1, 2, 3, 4, 5]),
-        (vec![1, 3], vec![2, 4])
+        latest_and_oldest(&topo, &ids(&[1, 2, 3, 4, 5])),
+        (ids(&[1, 3]), ids(&[2, 4]))
     );
-    assert_eq!(latest_and_oldest(&topo, &[2]), (vec![2], vec![2]));
-    assert_eq!(latest_and_oldest(&topo, &[0, 5, 42]), (vec![], vec![]));
-    let e = select_new_master(&topo, 0, &ElectionRules::default());
-    assert_eq!((e.latest, e.oldest), (vec![1, 3], vec![2, 4]));
+    assert_eq!(latest_and_oldest(&topo, &ids(&[2])), (ids(&[2]), ids(&[2])));
+    // The master and an unreachable server have no read position.
+    assert_eq!(latest_and_oldest(&topo, &ids(&[0, 5])), (vec![], vec![]));
+    let e = select_new_master(&topo, id(0), &ElectionRules::default());
+    assert_eq!((e.latest, e.oldest), (ids(&[1, 3]), ids(&[2, 4])));
 }
 
 #[test]
@@ -376,17 +381,17 @@ fn latest_excludes_failed_and_unmanaged_slaves() {
             r.last_sql_errno = 1032;
         }),
     ]);
-    let e = select_new_master(&topo, 0, &ElectionRules::default());
-    assert_eq!(e.latest, vec![1]);
-    assert_eq!(e.chosen, Some(1));
+    let e = select_new_master(&topo, id(0), &ElectionRules::default());
+    assert_eq!(e.latest, ids(&[1]));
+    assert_eq!(e.chosen, Some(id(1)));
     // A stopped SQL thread without an error is fine (e.g. a paused slave).
     let topo = topology(vec![
         master(1),
         s(2, LATEST).with_replica(|r| r.sql_running = false),
     ]);
     assert_eq!(
-        select_new_master(&topo, 0, &ElectionRules::default()).chosen,
-        Some(1)
+        select_new_master(&topo, id(0), &ElectionRules::default()).chosen,
+        Some(id(1))
     );
 }
 
@@ -398,28 +403,30 @@ fn oldest_version_ignores_bad_slaves() {
         s(2, LATEST),
         no_master(s(3, BEHIND)).version("10.6.16-MariaDB"),
     ]);
-    let e = select_new_master(&topo, 0, &ElectionRules::default());
+    let e = select_new_master(&topo, id(0), &ElectionRules::default());
     assert_eq!(e.chosen, None);
     assert!(matches!(
-        e.verdict(1),
+        e.verdict(id(1)),
         Some(Verdict::Bad(Reason::NewerMajorVersion { .. }))
     ));
     // ...but not unreachable ones.
     let topo = topology(vec![master(1), s(2, LATEST), down(3, "x")]);
     assert_eq!(
-        select_new_master(&topo, 0, &ElectionRules::default()).chosen,
-        Some(1)
+        select_new_master(&topo, id(0), &ElectionRules::default()).chosen,
+        Some(id(1))
     );
 }
 
 #[test]
 fn odd_inputs_do_not_panic() {
     let empty = topology(vec![]);
-    let e = select_new_master(&empty, 0, &ElectionRules::default());
+    let e = select_new_master(&empty, id(0), &ElectionRules::default());
     assert_eq!((e.chosen, e.refusal), (None, Some(Refusal::NoneEligible)));
     let topo = topology(vec![master(1), s(2, LATEST)]);
+    // A master id that names no server in the topology (ids come from the
+    // configuration, so only a test can make one): every server is judged.
     assert_eq!(
-        select_new_master(&topo, 7, &ElectionRules::default())
+        select_new_master(&topo, id(7), &ElectionRules::default())
             .verdicts
             .len(),
         2

@@ -4,6 +4,7 @@
 //! `multi_tier_slave=1`, those replicating from another slave, which MHA
 //! leaves alone ("unmanaged") and never recovers.
 
+use crate::config::model::ServerId;
 use crate::topology::status::{IoState, ReplicaStatus};
 use crate::topology::validate::ctx::Ctx;
 use crate::topology::validate::{group_by, io_words, is_promotable, labels, Problem, ReplMode};
@@ -12,13 +13,13 @@ pub(super) fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
     let topo = ctx.topo;
     topo.unreachable()
         .into_iter()
-        .filter_map(|i| {
-            let node = topo.node(i)?;
+        .map(|i| {
+            let node = topo.node(i);
             let what = format!(
                 "cannot connect: {}",
                 node.unreachable_reason().unwrap_or("unknown")
             );
-            Some(if node.spec.ignore_fail && Some(i) != ctx.master {
+            if node.spec.ignore_fail && Some(i) != ctx.master {
                 Problem::warning(
                     node.label(),
                     what,
@@ -32,7 +33,7 @@ pub(super) fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
                      password); if it is gone for good, remove its block from the configuration, \
                      or set ignore_fail=1 in it to tolerate its absence",
                 )
-            })
+            }
         })
         .collect()
 }
@@ -84,7 +85,7 @@ pub(super) fn slave_sources(ctx: &Ctx<'_>) -> Vec<Problem> {
 /// server answers at that address (moved IP, port forward).
 fn wrong_server_id(
     ctx: &Ctx<'_>,
-    slave: usize,
+    slave: ServerId,
     replica: &ReplicaStatus,
     master_id: Option<u32>,
 ) -> Option<Problem> {
@@ -107,9 +108,9 @@ fn wrong_server_id(
 
 fn foreign_source(
     ctx: &Ctx<'_>,
-    slave: usize,
+    slave: ServerId,
     replica: &ReplicaStatus,
-    master: usize,
+    master: ServerId,
     id_matches: bool,
 ) -> Problem {
     let source = format!("{}:{}", replica.master_host, replica.master_port);

@@ -1,6 +1,7 @@
 //! The context every check reads: the topology, the rules, and who is master, slave and
 //! managed slave, worked out once.
 
+use crate::config::model::ServerId;
 use crate::topology::snapshot::{Node, Topology};
 use crate::topology::status::ReplicaStatus;
 use crate::topology::validate::{replication_mode, Discovery, ReplMode, Rules};
@@ -9,16 +10,16 @@ use crate::topology::validate::{replication_mode, Discovery, ReplMode, Rules};
 pub(super) struct Ctx<'a> {
     pub(super) topo: &'a Topology,
     pub(super) rules: &'a Rules,
-    pub(super) master: Option<usize>,
-    pub(super) slaves: &'a [usize],
-    pub(super) managed: Vec<usize>,
+    pub(super) master: Option<ServerId>,
+    pub(super) slaves: &'a [ServerId],
+    pub(super) managed: Vec<ServerId>,
     pub(super) mode: ReplMode,
 }
 
 impl<'a> Ctx<'a> {
     pub(super) fn new(topo: &'a Topology, disc: &'a Discovery, rules: &'a Rules) -> Ctx<'a> {
         let master = disc.master;
-        let unmanaged = |s: usize| {
+        let unmanaged = |s: ServerId| {
             rules.multi_tier_slave && topo.source_of(s).is_some_and(|src| Some(src) != master)
         };
         Ctx {
@@ -39,14 +40,14 @@ impl<'a> Ctx<'a> {
     /// Managed slaves with their node and replica status.
     pub(super) fn managed(
         &self,
-    ) -> impl Iterator<Item = (usize, &'a Node, &'a ReplicaStatus)> + '_ {
+    ) -> impl Iterator<Item = (ServerId, &'a Node, &'a ReplicaStatus)> + '_ {
         self.managed.iter().filter_map(|&i| {
-            let node = self.topo.node(i)?;
+            let node = self.topo.node(i);
             Some((i, node, node.replica()?))
         })
     }
 
-    pub(super) fn label(&self, index: usize) -> String {
+    pub(super) fn label(&self, index: ServerId) -> String {
         self.topo.label(index)
     }
 }

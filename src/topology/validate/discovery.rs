@@ -4,6 +4,7 @@
 //! master. When every server is a slave, the writable one of a dual-master
 //! (circular) pair is the master.
 
+use crate::config::model::ServerId;
 use crate::topology::snapshot::Topology;
 use crate::topology::validate::{labels, Discovery, Problem};
 
@@ -16,7 +17,7 @@ pub fn discover(topo: &Topology) -> Discovery {
             ..Discovery::default()
         };
     }
-    let roots: Vec<usize> = reachable
+    let roots: Vec<ServerId> = reachable
         .iter()
         .copied()
         .filter(|&i| topo.replica(i).is_none())
@@ -42,7 +43,7 @@ pub fn discover(topo: &Topology) -> Discovery {
 }
 
 fn nothing_reachable(topo: &Topology) -> Problem {
-    let all: Vec<usize> = (0..topo.len()).collect();
+    let all: Vec<ServerId> = topo.ids().collect();
     Problem::error(
         labels(topo, &all),
         "no configured server could be reached",
@@ -51,7 +52,7 @@ fn nothing_reachable(topo: &Topology) -> Problem {
     )
 }
 
-fn several_roots(topo: &Topology, roots: &[usize]) -> Problem {
+fn several_roots(topo: &Topology, roots: &[ServerId]) -> Problem {
     let described: Vec<String> = roots
         .iter()
         .map(|&r| format!("{} ({} replicas)", topo.label(r), topo.replicas_of(r).len()))
@@ -73,16 +74,16 @@ fn several_roots(topo: &Topology, roots: &[usize]) -> Problem {
 /// master is unreachable or outside the configuration.
 fn circular_master(
     topo: &Topology,
-    reachable: &[usize],
+    reachable: &[ServerId],
     problems: &mut Vec<Problem>,
-) -> Option<usize> {
-    let sources: Vec<usize> = reachable
+) -> Option<ServerId> {
+    let sources: Vec<ServerId> = reachable
         .iter()
         .filter_map(|&i| topo.source_of(i))
         .filter(|s| reachable.contains(s))
         .collect();
     // In a cycle each member's own source is a source too.
-    let mut in_cycle: Vec<usize> = sources
+    let mut in_cycle: Vec<ServerId> = sources
         .iter()
         .copied()
         .filter(|&s| topo.source_of(s).is_some_and(|up| sources.contains(&up)))
@@ -93,7 +94,7 @@ fn circular_master(
         problems.push(no_master(topo, reachable));
         return None;
     }
-    let writable: Vec<usize> = in_cycle
+    let writable: Vec<ServerId> = in_cycle
         .iter()
         .copied()
         .filter(|&i| topo.facts(i).is_some_and(|f| !f.read_only))
@@ -123,8 +124,8 @@ fn circular_master(
 
 /// All reachable servers are replicas but none of their sources is a
 /// reachable configured server: name the source when they agree on one.
-fn no_master(topo: &Topology, reachable: &[usize]) -> Problem {
-    let mut sources: Vec<Option<usize>> = reachable.iter().map(|&i| topo.source_of(i)).collect();
+fn no_master(topo: &Topology, reachable: &[ServerId]) -> Problem {
+    let mut sources: Vec<Option<ServerId>> = reachable.iter().map(|&i| topo.source_of(i)).collect();
     sources.sort_unstable();
     sources.dedup();
     let what = match sources.as_slice() {

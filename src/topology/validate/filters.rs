@@ -4,6 +4,7 @@
 //! other slaves apply what their replication filters let through; if those
 //! differ between servers, data silently diverges after a failover.
 
+use crate::config::model::ServerId;
 use crate::topology::status::ReplFilters;
 use crate::topology::validate::ctx::Ctx;
 use crate::topology::validate::Problem;
@@ -41,12 +42,12 @@ pub(super) fn binlog_filters(ctx: &Ctx<'_>) -> Vec<Problem> {
     if !ctx.rules.check_repl_filter {
         return Vec::new();
     }
-    let servers: Vec<usize> = ctx
+    let servers: Vec<ServerId> = ctx
         .master
         .into_iter()
         .chain(ctx.managed.iter().copied())
         .collect();
-    let with_binlog: Vec<(usize, (&str, &str))> = servers
+    let with_binlog: Vec<(ServerId, (&str, &str))> = servers
         .into_iter()
         .filter_map(|i| {
             let f = ctx.topo.facts(i).filter(|f| f.log_bin)?;
