@@ -206,7 +206,7 @@ impl Daemon {
         .await;
         report(config, &ctx).await;
         let code = match &outcome {
-            Outcome::Complete(_) | Outcome::DryRun(_) => Exit::Ok,
+            Outcome::Complete(_) | Outcome::DryRun => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
             Outcome::Failed { changed, error, .. } => {
                 if *changed {

@@ -146,6 +146,7 @@ impl ElectionRules {
 
 impl Election {
     /// The verdict on server `index`, if it was judged.
+    #[cfg(test)]
     pub fn verdict(&self, index: usize) -> Option<&Verdict> {
         self.verdicts
             .iter()

@@ -40,6 +40,7 @@ pub struct Observed {
 }
 
 impl Node {
+    #[cfg(test)]
     pub fn reachable(spec: ServerSpec, facts: ServerFacts) -> Node {
         Node {
             spec,
@@ -133,6 +134,7 @@ impl Node {
 }
 
 impl Topology {
+    #[cfg(test)]
     pub fn new(nodes: Vec<Node>) -> Topology {
         Topology { nodes }
     }
@@ -166,6 +168,7 @@ impl Topology {
     }
 
     /// The block name of server `index` (`server2`), or `#index`.
+    #[cfg(test)]
     pub fn name(&self, index: usize) -> String {
         self.node(index)
             .map(|n| n.spec.name.clone())
