@@ -6,7 +6,7 @@
 mod conn;
 pub mod error;
 pub mod facts;
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(test)]
 pub mod fake;
 pub mod gather;
 pub mod sql;

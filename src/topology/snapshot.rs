@@ -143,10 +143,6 @@ impl Topology {
         self.nodes.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     pub fn node(&self, index: usize) -> Option<&Node> {
         self.nodes.get(index)
     }
