@@ -25,7 +25,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use error::ConfigError;
-pub use model::*;
+pub use model::{
+    AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, Origin, PingType, Secret,
+    ServerSpec, SshSpec,
+};
 pub use raw::RawFile;
 pub use secrets::SecretSource;
 
@@ -270,6 +273,7 @@ fn run_init_script(
 
 #[cfg(test)]
 mod tests {
+    use super::model::LogLevel;
     use super::*;
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
