@@ -45,12 +45,14 @@ pub struct Diff {
 
 impl Diff {
     /// True when there is nothing to apply.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.events == 0
     }
 
     /// The unfinished transaction at the very end, if the logs stop inside one
     /// (the IO thread or the master died in the middle of it).
+    #[cfg(test)]
     pub fn incomplete_tail(&self) -> Option<&DroppedGroup> {
         self.dropped
             .last()

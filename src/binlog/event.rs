@@ -26,6 +26,7 @@ pub mod types {
     pub const FORMAT_DESCRIPTION: u8 = 15;
     pub const XID: u8 = 16;
     pub const EXECUTE_LOAD_QUERY: u8 = 18;
+    #[cfg(test)]
     pub const TABLE_MAP: u8 = 19;
     pub const INCIDENT: u8 = 26;
     pub const HEARTBEAT: u8 = 27;
@@ -408,17 +409,13 @@ impl<'a> Events<'a> {
         self
     }
 
-    /// The file name given to [`Events::new`].
-    pub fn file(&self) -> &'a str {
-        self.file
-    }
-
     /// The partial event at the end, once iteration reached it.
     pub fn truncation(&self) -> Option<&Truncation> {
         self.truncation.as_ref()
     }
 
     /// The checksum algorithm of the last format description event read, if any.
+    #[cfg(test)]
     pub fn checksum(&self) -> Option<ChecksumAlg> {
         self.checksum
     }

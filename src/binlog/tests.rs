@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::diff::DropReason;
 use super::event::{flags, types, ChecksumAlg, Event, Events, FormatDescription, MAGIC};
+use super::relay::RelayCut;
 use super::*;
 
 const MASTER_ID: u32 = 1;

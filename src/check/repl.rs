@@ -31,8 +31,7 @@ pub async fn evaluate(
     let discovery = validate::discover(&topology);
     let rules = Rules {
         seconds_behind_master,
-        check_repl_filter: config.settings.check_repl_filter,
-        multi_tier_slave: config.settings.multi_tier_slave,
+        ..Rules::from_settings(&config.settings)
     };
     let mut problems = discovery.problems.clone();
     problems.extend(validate::validate(&topology, &discovery, &rules));

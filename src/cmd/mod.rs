@@ -1,19 +1,19 @@
 //! The commands, one file each: [`run`] loads the configuration once and
 //! hands it to the command the user named (the composition root).
 
-pub mod adapters;
-pub mod check_repl;
-pub mod check_ssh;
+mod adapters;
+mod check_repl;
+mod check_ssh;
 mod pid;
-pub mod start;
-pub mod status;
-pub mod stop;
-pub mod switch;
+mod start;
+mod status;
+mod stop;
+mod switch;
 
 #[cfg(test)]
 mod admin_tests;
 
-pub use adapters::Adapters;
+use adapters::Adapters;
 
 use crate::check::Report;
 use crate::cli::{Cli, Command, ConfArgs};

@@ -193,7 +193,7 @@ impl Daemon {
         let outcome = failover::run(&ctx, dead.clone()).await;
         report(config, &ctx).await;
         let code = match &outcome {
-            Outcome::Complete(_) | Outcome::DryRun(_) => Exit::Ok,
+            Outcome::Complete(_) | Outcome::DryRun => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
             Outcome::Failed { changed, error, .. } => {
                 if *changed {

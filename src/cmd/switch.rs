@@ -141,7 +141,7 @@ pub fn report(outcome: &Outcome) -> Exit {
             );
             Exit::Partial
         }
-        Outcome::DryRun(_) => Exit::Ok,
+        Outcome::DryRun => Exit::Ok,
         Outcome::Failed {
             phase,
             error,

@@ -18,6 +18,7 @@ pub enum Scope {
 
 impl Scope {
     /// The short form used in the reference table.
+    #[cfg(test)]
     pub fn label(self) -> &'static str {
         match self {
             Scope::PerServerOnly => "server only",
@@ -180,6 +181,7 @@ pub fn lookup(name: &str) -> Option<&'static KeyInfo> {
 }
 
 /// Whether ha-manager acts on `name` today.
+#[cfg(test)]
 pub fn is_acted_on(name: &str) -> bool {
     !NOT_YET_ACTED_ON.contains(&name)
 }
@@ -223,6 +225,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The Markdown rows of the parameter reference (`docs/config-reference.md`), one per key.
+#[cfg(test)]
 pub fn reference_rows() -> Vec<String> {
     KEYS.iter()
         .map(|k| {

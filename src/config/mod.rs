@@ -25,9 +25,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub use error::ConfigError;
-pub use model::*;
+pub use model::{
+    AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, Origin, PingType, Secret, ServerId,
+    ServerSpec, SshSpec,
+};
 pub use raw::RawFile;
-pub use secrets::{SecretLookup, SecretSource};
+pub use secrets::SecretSource;
 
 /// MHA's global defaults file, used when no `--global-conf` is given and it exists.
 pub const DEFAULT_GLOBAL_FILE: &str = "/etc/masterha_default.cnf";
@@ -93,6 +96,7 @@ pub fn load_with_default_global(
 /// Pure entry point: resolves config text without touching files, the environment or
 /// processes. `password_env`/`password_file` fail (use [`resolve_str_with_secrets`]) and
 /// `init_conf_load_script` is recorded but not run.
+#[cfg(test)]
 pub fn resolve_str(
     app_name_or_path: &str,
     app_text: &str,
@@ -109,12 +113,13 @@ pub fn resolve_str(
 }
 
 /// [`resolve_str`] with a secret lookup for `*_env`/`*_file` passwords.
+#[cfg(test)]
 pub fn resolve_str_with_secrets(
     app_name_or_path: &str,
     app_text: &str,
     is_toml: bool,
     global_text: Option<&str>,
-    lookup: &mut SecretLookup<'_>,
+    lookup: &mut secrets::SecretLookup<'_>,
 ) -> Result<Config, ConfigError> {
     let app_path = Path::new(app_name_or_path);
     let app = if is_toml {
@@ -268,6 +273,7 @@ fn run_init_script(
 
 #[cfg(test)]
 mod tests {
+    use super::model::LogLevel;
     use super::*;
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;

@@ -252,6 +252,7 @@ impl Secret {
         &self.0
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

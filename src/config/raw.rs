@@ -45,10 +45,3 @@ pub struct RawFile {
     pub path: PathBuf,
     pub sections: Vec<RawSection>,
 }
-
-impl RawFile {
-    /// The `[server default]` section, if present.
-    pub fn default_section(&self) -> Option<&RawSection> {
-        self.sections.iter().find(|s| s.is_default())
-    }
-}

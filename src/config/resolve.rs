@@ -12,8 +12,10 @@ use std::time::Duration;
 use super::error::ConfigError;
 use super::keys::{self, Kind as KeyKind, PASSWORD, REPL_PASSWORD, SMTP_PASSWORD};
 use super::layers::{self, check_section, Defaults, Found, Kind, Layer, Role};
+#[cfg(test)]
+use super::model::Secret;
 use super::model::{
-    AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, LogLevel, Origin, PingType, Secret,
+    AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, LogLevel, Origin, PingType,
     ServerSpec, SmtpSettings, SmtpTls, SshSpec,
 };
 use super::raw::RawFile;
@@ -455,6 +457,7 @@ fn argv(found: Option<Found<'_>>) -> Result<Option<HookCommand>, ConfigError> {
 
 /// A lookup that refuses every source: for callers with no environment or files to offer
 /// (pure tests, [`resolve_str`](super::resolve_str)).
+#[cfg(test)]
 pub fn no_secret_lookup(source: &super::secrets::SecretSource) -> Result<Secret, String> {
     Err(match source {
         super::secrets::SecretSource::Env(name) => {

@@ -53,21 +53,19 @@ pub enum Outcome {
     /// New master up, some slaves lost (MHA exit code 10).
     Partial(Summary),
     /// Nothing was changed: the plan only.
-    DryRun(Summary),
+    DryRun,
     /// Stopped; `changed` says whether anything was changed before the stop
     /// (after the point of no return the error marker must be written).
     Failed {
         phase: Phase,
         error: StepError,
         changed: bool,
-        summary: Summary,
     },
 }
 
 /// Facts the report and the caller need.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    pub dead_master: String,
     pub new_master: Option<String>,
     pub new_master_index: Option<ServerId>,
     /// Where the other slaves were pointed (file/position mode) on the new master.
@@ -104,10 +102,7 @@ impl Ctx {
 /// Runs the whole failover of `dead`.
 pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     let dead_spec = ctx.server(dead.index);
-    let mut summary = Summary {
-        dead_master: dead_spec.label(),
-        ..Summary::default()
-    };
+    let mut summary = Summary::default();
     recovery::begin(&ctx.kit.log, &ctx.kit.config, ctx.options.mode);
     let detection = detection(&dead);
     tracing::info!(
@@ -120,7 +115,7 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         f.detection = Some(detection);
     });
     // The one place a stop is logged and journaled.
-    let failed = |summary: Summary, stop: Stop, changed: bool| {
+    let failed = |stop: Stop, changed: bool| {
         ctx.log(stop.phase).error(&stop.error);
         ctx.kit.log.facts(|f| {
             f.stopped_at = Some(StoppedAt {
@@ -134,14 +129,13 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
             phase: stop.phase,
             error: stop.error,
             changed,
-            summary,
         }
     };
 
     ctx.kit.log.banner(Phase::Check.title());
     let checked = match check::check(ctx, &dead).await {
         Ok(c) => c,
-        Err(stop) => return failed(summary, stop, false),
+        Err(stop) => return failed(stop, false),
     };
 
     ctx.kit
@@ -150,20 +144,20 @@ pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     ctx.kit.log.banner(Phase::Shutdown.title());
     let fenced = match fence::fence(ctx, &checked, dead.ssh_known()).await {
         Ok(f) => f,
-        Err(stop) => return failed(summary, stop, !ctx.options.dry_run),
+        Err(stop) => return failed(stop, !ctx.options.dry_run),
     };
 
     ctx.kit.log.banner(Phase::MasterRecovery.title());
     let promoted = match recover_master::recover(ctx, &checked, &fenced).await {
         Ok(p) => p,
-        Err(stop) => return failed(summary, stop, !ctx.options.dry_run),
+        Err(stop) => return failed(stop, !ctx.options.dry_run),
     };
     summary.new_master = Some(checked.topology.label(promoted.new_master));
     summary.new_master_index = Some(promoted.new_master);
     summary.new_master_pos = promoted.position.clone();
     summary.possibly_lost = promoted.saved.possibly_lost.clone();
     if ctx.options.dry_run {
-        return Outcome::DryRun(summary);
+        return Outcome::DryRun;
     }
 
     ctx.kit.log.banner(Phase::SlavesRecovery.title());

@@ -9,7 +9,8 @@
 //! group is killed, so a hook that started `ssh` or `arping` does not leave them
 //! behind. Standard output and error are captured (the last [`OUTPUT_LIMIT`] bytes
 //! of each) and handed back for the log. What the exit code means is decided by the
-//! pure functions [`verdict`] and [`secondary_verdict`].
+//! pure function [`verdict`] (the secondary check's exit codes are read by
+//! `policy::death::SecondaryResult::meaning`).
 
 use std::io;
 use std::process::Stdio;
@@ -129,31 +130,6 @@ pub fn verdict(outcome: &HookOutcome) -> HookVerdict {
         Some(0) => HookVerdict::Done,
         Some(10) => HookVerdict::FailedButContinue,
         _ => HookVerdict::Abort,
-    }
-}
-
-/// What `secondary_check_script` said about the master (MHA
-/// `masterha_secondary_check`; anchors §1.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecondaryVerdict {
-    /// Exit 0: every route reached its monitoring host and none reached the
-    /// master. The only answer that allows a failover.
-    MasterDown,
-    /// Exit 2: a monitoring host itself was unreachable; a network problem.
-    NetworkProblem,
-    /// Exit 3: the master was reachable from some route.
-    MasterReachable,
-    /// Exit 1, any other code, or no code at all (signal, timeout, not started).
-    Unknown,
-}
-
-/// Pass `outcome.code`; a timed-out or killed script has none and is `Unknown`.
-pub fn secondary_verdict(code: Option<i32>) -> SecondaryVerdict {
-    match code {
-        Some(0) => SecondaryVerdict::MasterDown,
-        Some(2) => SecondaryVerdict::NetworkProblem,
-        Some(3) => SecondaryVerdict::MasterReachable,
-        _ => SecondaryVerdict::Unknown,
     }
 }
 

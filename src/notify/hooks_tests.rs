@@ -282,20 +282,6 @@ fn verdict_table() {
 }
 
 #[test]
-fn secondary_verdict_table() {
-    for (code, expected) in [
-        (Some(0), SecondaryVerdict::MasterDown),
-        (Some(1), SecondaryVerdict::Unknown),
-        (Some(2), SecondaryVerdict::NetworkProblem),
-        (Some(3), SecondaryVerdict::MasterReachable),
-        (Some(10), SecondaryVerdict::Unknown),
-        (None, SecondaryVerdict::Unknown),
-    ] {
-        assert_eq!(secondary_verdict(code), expected, "{code:?}");
-    }
-}
-
-#[test]
 fn env_names_and_display() {
     assert_eq!(env_name("orig_master_host"), "HA_ORIG_MASTER_HOST");
     assert_eq!(env_name("pid-file.x"), "HA_PID_FILE_X");

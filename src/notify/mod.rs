@@ -19,9 +19,7 @@ use crate::config::model::{AppSettings, Config, HookCommand, SmtpSettings};
 use crate::render::hook_args::{report_args, HookArgs};
 use crate::render::report::Report;
 
-pub use hooks::{
-    command_line, run_hook, secondary_verdict, verdict, HookOutcome, HookVerdict, SecondaryVerdict,
-};
+pub use hooks::{run_hook, verdict, HookOutcome, HookVerdict};
 pub use mail::{send_report, MailError};
 
 /// Default bound on the SMTP delivery and on `report_script`.
@@ -91,12 +89,14 @@ impl Notifier {
     }
 
     /// Bounds each channel (default [`DEFAULT_TIMEOUT`]).
+    #[cfg(test)]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Nothing configured: the report only goes to the log.
+    #[cfg(test)]
     pub fn is_silent(&self) -> bool {
         self.smtp.is_none() && self.report_script.is_none()
     }

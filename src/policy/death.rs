@@ -129,8 +129,6 @@ impl Detector {
 /// by `state::StatusCode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MonitorState {
-    /// Start-up checks are running (`10:INITIALIZING_MONITOR`).
-    Initializing,
     /// The last ping was answered (`0:PING_OK`).
     PingOk,
     /// Some pings missed, not yet enough to confirm (`20:PING_FAILING`).

@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 
 /// MHA's default `--last_failover_minute`: 8 hours.
+#[cfg(test)]
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(480 * 60);
 
 /// A marker file that exists, and when it was last modified.

@@ -112,10 +112,6 @@ impl StepError {
         }
     }
 
-    pub fn ssh(host: impl Into<String>, op: impl Into<String>, source: RemoteError) -> Self {
-        Self::remote(host, op, NodeError::Remote(source))
-    }
-
     pub fn binlog(
         host: impl Into<String>,
         op: impl Into<String>,

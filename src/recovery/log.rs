@@ -78,10 +78,6 @@ impl Log {
 }
 
 impl PhaseLog<'_> {
-    pub fn phase(&self) -> Phase {
-        self.phase
-    }
-
     pub fn ok(&self, host: Option<&str>, text: &str) {
         self.log.record(self.phase, host, StepResult::Ok, text, "");
     }

@@ -28,7 +28,7 @@ use crate::topology::select::ElectionRules;
 use crate::transport::node::Node;
 use crate::transport::Remote;
 
-pub use error::{BinlogFault, StepError};
+pub use error::StepError;
 pub use header::{begin, host_ref, os_user};
 pub use log::{Log, PhaseLog};
 pub use replica::{journal_replicas, ReplicaResult};

@@ -18,7 +18,5 @@
 mod status;
 mod workdir;
 
-pub use status::{
-    judge_status, HealthJson, HealthRecord, HealthUpdate, StateSink, StatusCode, StatusInput,
-};
+pub use status::{judge_status, HealthRecord, HealthUpdate, StateSink, StatusCode, StatusInput};
 pub use workdir::{now, AppLock, HealthWriter, LockHolder, MarkerKind, StateError, Workdir};

@@ -96,7 +96,6 @@ impl fmt::Display for StatusCode {
 impl From<MonitorState> for StatusCode {
     fn from(state: MonitorState) -> StatusCode {
         match state {
-            MonitorState::Initializing => StatusCode::InitializingMonitor,
             MonitorState::PingOk => StatusCode::PingOk,
             MonitorState::PingFailing => StatusCode::PingFailing,
             MonitorState::PingFailed => StatusCode::PingFailed,
@@ -322,10 +321,6 @@ mod tests {
         assert_eq!(
             StatusCode::from(MonitorState::PingFailed).to_string(),
             "21:PING_FAILED"
-        );
-        assert_eq!(
-            StatusCode::from(MonitorState::Initializing),
-            StatusCode::InitializingMonitor
         );
     }
 

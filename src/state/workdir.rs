@@ -295,10 +295,6 @@ impl HealthWriter {
         }
     }
 
-    pub fn workdir(&self) -> &Workdir {
-        &self.workdir
-    }
-
     /// Records a state outside the ping loop (start-up checks, failover):
     /// counters are zero, errors are logged as by [`StateSink::update`].
     pub fn set(&self, code: StatusCode, master: &str) {
@@ -377,6 +373,8 @@ impl StateSink for HealthWriter {
 #[derive(Debug)]
 pub struct AppLock {
     _file: File,
+    /// Where the lock file is; only the tests ask.
+    #[cfg(test)]
     path: PathBuf,
 }
 
@@ -410,9 +408,14 @@ impl AppLock {
         file.set_len(0).map_err(io_err(&path))?;
         // `set_len` does not move the cursor, and nothing was read.
         writeln!(file, "{}", std::process::id()).map_err(io_err(&path))?;
-        Ok(AppLock { _file: file, path })
+        Ok(AppLock {
+            _file: file,
+            #[cfg(test)]
+            path,
+        })
     }
 
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

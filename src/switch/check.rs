@@ -32,8 +32,7 @@ pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
     let topology = gather::topology(&ctx.kit.config, ctx.kit.connector.clone()).await;
     let rules = Rules {
         seconds_behind_master: opts.seconds_behind_master,
-        check_repl_filter: settings.check_repl_filter,
-        multi_tier_slave: settings.multi_tier_slave,
+        ..Rules::from_settings(settings)
     };
     let (discovery, found) = validate::check(&topology, &rules);
     for p in found {

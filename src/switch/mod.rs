@@ -155,7 +155,6 @@ pub enum Outcome {
     RolledBack {
         reason: StepError,
         undone: Vec<Undone>,
-        summary: Summary,
     },
     /// The new master takes writes and every slave follows it.
     Complete(Summary),
@@ -344,12 +343,12 @@ async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Ins
     }
     let conns = match conns::Conns::open(ctx, checked).await {
         Ok(c) => c,
-        Err(reason) => return promote::fail(ctx, checked, None, &done, reason, summary).await,
+        Err(reason) => return promote::fail(ctx, checked, None, &done, reason).await,
     };
     let frozen = match freeze::freeze(ctx, checked, &conns, &mut done).await {
         Ok(f) => f,
         Err(reason) => {
-            let out = promote::fail(ctx, checked, Some(&conns), &done, reason, summary).await;
+            let out = promote::fail(ctx, checked, Some(&conns), &done, reason).await;
             conns.close().await;
             return out;
         }
@@ -361,7 +360,7 @@ async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Ins
     let promoted = match promote::promote(ctx, checked, &conns, &frozen, &mut done).await {
         Ok(p) => p,
         Err(reason) => {
-            let out = promote::fail(ctx, checked, Some(&conns), &done, reason, summary).await;
+            let out = promote::fail(ctx, checked, Some(&conns), &done, reason).await;
             conns.close().await;
             return out;
         }

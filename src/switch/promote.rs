@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::conns::{Conns, Done};
 use super::freeze::Frozen;
-use super::{check, online_change_hook, rules, Checked, Ctx, Outcome, Summary, Undone};
+use super::{check, online_change_hook, rules, Checked, Ctx, Outcome, Undone};
 use crate::journal::{Phase, StoppedAt};
 use crate::mysql::{Db, DbError};
 use crate::recovery::StepError;
@@ -143,7 +143,6 @@ pub async fn fail(
     conns: Option<&Conns>,
     done: &Done,
     reason: StepError,
-    summary: Summary,
 ) -> Outcome {
     ctx.log().error(&reason);
     ctx.kit.log.banner("Rolling back");
@@ -170,11 +169,7 @@ pub async fn fail(
             kind: Some(kind),
         })
     });
-    Outcome::RolledBack {
-        reason,
-        undone,
-        summary,
-    }
+    Outcome::RolledBack { reason, undone }
 }
 
 /// Puts back what `done` says was changed, newest first, so that at no time

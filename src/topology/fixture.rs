@@ -1,4 +1,4 @@
-//! Test fixtures: concise builders of servers, facts and topologies (test and `test-support` only).
+//! Test fixtures: concise builders of servers, facts and topologies (tests only).
 //!
 //! In the spirit of orchestrator's `generateTestInstances`: server `n` is
 //! block `server<n>` on host/ip `198.18.0.<10+n>:3306`, a MariaDB 10.11 with

@@ -3,7 +3,7 @@
 //! Rule: nothing in here does I/O, awaits, reads a clock or logs. Decisions
 //! return their reasons as values so that tests can assert them.
 
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(test)]
 pub mod fixture;
 pub mod gtid;
 pub mod position;

@@ -75,12 +75,6 @@ impl BinlogPos {
         split_file(&self.file).0
     }
 
-    /// True when no coordinates are known (empty file name), as a replica
-    /// shows before it ever connected.
-    pub fn is_unset(&self) -> bool {
-        self.file.is_empty()
-    }
-
     /// Compares only the files (stem, then sequence), ignoring offsets:
     /// `Less` means `self` is in an older binlog file than `other`.
     pub fn cmp_file(&self, other: &Self) -> Ordering {

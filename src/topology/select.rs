@@ -147,6 +147,7 @@ impl ElectionRules {
 
 impl Election {
     /// The verdict on server `index`, if it was judged.
+    #[cfg(test)]
     pub fn verdict(&self, index: ServerId) -> Option<&Verdict> {
         self.verdicts
             .iter()

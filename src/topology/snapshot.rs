@@ -41,6 +41,7 @@ pub struct Observed {
 }
 
 impl Node {
+    #[cfg(test)]
     pub fn reachable(spec: ServerSpec, facts: ServerFacts) -> Node {
         Node {
             spec,
@@ -139,12 +140,9 @@ impl Topology {
         Topology { nodes }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.nodes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
     }
 
     /// Every server's id, in config order.
@@ -190,6 +188,7 @@ impl Topology {
     }
 
     /// The block name of server `id` (`server2`).
+    #[cfg(test)]
     pub fn name(&self, id: ServerId) -> String {
         self.node(id).spec.name.clone()
     }

@@ -184,6 +184,7 @@ pub fn check(topo: &Topology, rules: &Rules) -> (Discovery, Vec<Problem>) {
 }
 
 /// True when no problem is an error ("MySQL Replication Health is OK.").
+#[cfg(test)]
 pub fn is_healthy(problems: &[Problem]) -> bool {
     !problems.iter().any(Problem::is_error)
 }
