@@ -182,7 +182,7 @@ def resolve(parts, known, depth=0):
 def reexport(f, mod, item, known):
     """Where a `pub use` in file `f` (module path `mod`) takes `item` from, or None."""
     code = blank_strings_and_comments(open(os.path.join(SRC, f)).read())
-    for m in re.finditer(r"\bpub\s+use\s+([^;]+);", code):
+    for m in re.finditer(r"\bpub(?:\(crate\))?\s+use\s+([^;]+);", code):
         body = m.group(1).strip()
         if body.startswith("crate::"):
             base, body = [], body[len("crate::") :]

@@ -24,7 +24,7 @@ impl FormatTime for MhaTime {
 
 /// Where the log lines go: standard error, or the `manager_log` file.
 #[derive(Clone, Debug)]
-pub enum Sink {
+pub(crate) enum Sink {
     Stderr,
     /// Opened for append; every line is one `write`, so lines from several
     /// tasks do not interleave.
@@ -33,7 +33,7 @@ pub enum Sink {
 
 /// Why `manager_log` could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum LogFileError {
+pub(crate) enum LogFileError {
     #[error("manager_log={}: the directory {} does not exist; create it or change manager_log", .path.display(), .dir.display())]
     NoDirectory { path: PathBuf, dir: PathBuf },
     #[error("manager_log={}: cannot open it for appending: {source}", .path.display())]
@@ -47,7 +47,7 @@ pub enum LogFileError {
 impl Sink {
     /// Opens `path` for appending, creating it with mode 0600 when missing
     /// (the log names hosts and positions). Its directory must exist.
-    pub fn open(path: &Path) -> Result<Sink, LogFileError> {
+    pub(crate) fn open(path: &Path) -> Result<Sink, LogFileError> {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = match path.parent() {
             Some(d) if d.as_os_str().is_empty() => Path::new("."),
@@ -74,7 +74,7 @@ impl Sink {
 
     /// Writes an already formatted line (a stamped check line, the failover
     /// report) where the log goes.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         match self {
             Sink::Stderr => eprintln!("{text}"),
             Sink::File(file) => {
@@ -99,7 +99,7 @@ impl<'a> MakeWriter<'a> for Sink {
 static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// The subscriber: `verbose` shows debug lines; `HA_MANAGER_LOG` overrides the filter.
-pub fn subscriber(verbose: bool, sink: Sink) -> impl tracing::Subscriber + Send + Sync {
+pub(crate) fn subscriber(verbose: bool, sink: Sink) -> impl tracing::Subscriber + Send + Sync {
     let level = if verbose { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HA_MANAGER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ha_manager={level},warn")));
@@ -113,19 +113,19 @@ pub fn subscriber(verbose: bool, sink: Sink) -> impl tracing::Subscriber + Send 
 }
 
 /// Installs the global subscriber writing to `sink` (first call wins).
-pub fn init(verbose: bool, sink: Sink) {
+pub(crate) fn init(verbose: bool, sink: Sink) {
     if SINK.set(sink.clone()).is_ok() {
         let _ = tracing::subscriber::set_global_default(subscriber(verbose, sink));
     }
 }
 
 /// Writes an already formatted line where the log goes (stderr before [`init`]).
-pub fn line(text: &str) {
+pub(crate) fn line(text: &str) {
     SINK.get().unwrap_or(&Sink::Stderr).line(text);
 }
 
 /// Prefixes a report line with the time, as MHA's log lines are.
-pub fn stamp(line: &str) -> String {
+pub(crate) fn stamp(line: &str) -> String {
     format!(
         "{} - {line}",
         chrono::Local::now().format("%a %b %e %H:%M:%S %Y")

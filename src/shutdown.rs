@@ -7,13 +7,13 @@ use tokio::sync::watch;
 
 /// Set once when SIGTERM or SIGINT arrives; cheap to clone.
 #[derive(Clone)]
-pub struct Shutdown {
+pub(crate) struct Shutdown {
     flag: Arc<watch::Sender<bool>>,
 }
 
 impl Shutdown {
     /// Installs the handlers (needs a running tokio runtime).
-    pub fn install() -> anyhow::Result<Shutdown> {
+    pub(crate) fn install() -> anyhow::Result<Shutdown> {
         let (tx, _) = watch::channel(false);
         let flag = Arc::new(tx);
         let mut term = signal(SignalKind::terminate())?;
@@ -30,12 +30,12 @@ impl Shutdown {
     }
 
     /// Has a signal arrived?
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         *self.flag.borrow()
     }
 
     /// Completes when a signal has arrived.
-    pub async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         let mut rx = self.flag.subscribe();
         while !*rx.borrow_and_update() {
             if rx.changed().await.is_err() {

@@ -22,7 +22,7 @@ use crate::topology::position::BinlogPos;
 
 /// A binlog file ready to be applied with `mysqlbinlog FILE | mysql`, and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diff {
+pub(crate) struct Diff {
     /// Magic, the master's format description event, then the copied events.
     pub bytes: Vec<u8>,
     /// Events copied (the format description event not counted).
@@ -46,14 +46,14 @@ pub struct Diff {
 impl Diff {
     /// True when there is nothing to apply.
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.events == 0
     }
 
     /// The unfinished transaction at the very end, if the logs stop inside one
     /// (the IO thread or the master died in the middle of it).
     #[cfg(test)]
-    pub fn incomplete_tail(&self) -> Option<&DroppedGroup> {
+    pub(crate) fn incomplete_tail(&self) -> Option<&DroppedGroup> {
         self.dropped
             .last()
             .filter(|d| d.reason == DropReason::EndOfLogs)
@@ -62,7 +62,7 @@ impl Diff {
 
 /// An unfinished transaction that was left out of a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DroppedGroup {
+pub(crate) struct DroppedGroup {
     /// Master position where the transaction would have started.
     pub from: BinlogPos,
     /// Master position after its last event present in the logs.
@@ -74,7 +74,7 @@ pub struct DroppedGroup {
 
 /// Why an unfinished transaction was left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
+pub(crate) enum DropReason {
     /// The logs end inside it: the slave's IO thread or the master stopped mid-transaction.
     EndOfLogs,
     /// A binlog file ends inside it and the next file follows (the master crashed and restarted).
@@ -202,19 +202,19 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(state: State) -> Tracker {
+    pub(crate) fn new(state: State) -> Tracker {
         Tracker { state }
     }
 
     /// True when an event group is open (known to be).
-    pub fn in_group(&self) -> bool {
+    pub(crate) fn in_group(&self) -> bool {
         matches!(
             self.state,
             State::InTrx | State::AfterGtid | State::PreStatement
         )
     }
 
-    pub fn feed(&mut self, role: Role) -> Fed {
+    pub(crate) fn feed(&mut self, role: Role) -> Fed {
         let starts = matches!(role, Role::MariadbGtid { .. } | Role::MysqlGtid);
         let mut interrupted = false;
         if self.in_group() && (starts || (role == Role::Begin && self.state == State::PreStatement))
@@ -303,7 +303,7 @@ pub(crate) struct DiffBuilder<'a> {
 impl<'a> DiffBuilder<'a> {
     /// A diff starting at `from`, a transaction boundary. `dedupe`: skip
     /// events the master sent again (relay logs).
-    pub fn new(from: BinlogPos, dedupe: bool) -> DiffBuilder<'a> {
+    pub(crate) fn new(from: BinlogPos, dedupe: bool) -> DiffBuilder<'a> {
         DiffBuilder {
             out: Vec::new(),
             fde: None,
@@ -326,16 +326,16 @@ impl<'a> DiffBuilder<'a> {
     }
 
     /// The state before `from` is unknown: refuse to start with the middle of a transaction.
-    pub fn require_group_start(&mut self) {
+    pub(crate) fn require_group_start(&mut self) {
         self.require_group_start = true;
     }
 
-    pub fn fde(&self) -> Option<&FormatDescription> {
+    pub(crate) fn fde(&self) -> Option<&FormatDescription> {
         self.fde.as_ref()
     }
 
     /// Starts the file with the magic and this format description event.
-    pub fn set_fde(
+    pub(crate) fn set_fde(
         &mut self,
         file: &str,
         event: &Event<'_>,
@@ -352,7 +352,7 @@ impl<'a> DiffBuilder<'a> {
     }
 
     /// Adds one data event of the master; `pos` is the master position after it.
-    pub fn data(
+    pub(crate) fn data(
         &mut self,
         file: &str,
         event: &Event<'a>,
@@ -451,7 +451,7 @@ impl<'a> DiffBuilder<'a> {
     }
 
     /// Leaves the open group out of the diff.
-    pub fn drop_pending(&mut self, reason: DropReason) {
+    pub(crate) fn drop_pending(&mut self, reason: DropReason) {
         if self.pending.is_empty() {
             return;
         }
@@ -481,13 +481,13 @@ impl<'a> DiffBuilder<'a> {
         });
     }
 
-    pub fn truncated(&mut self, truncation: Truncation) {
+    pub(crate) fn truncated(&mut self, truncation: Truncation) {
         self.truncated.push(truncation);
     }
 
     /// Finishes the diff; an open group is left out ([`DropReason::EndOfLogs`]).
     /// Without any format description event the file holds only the magic.
-    pub fn finish(mut self) -> Diff {
+    pub(crate) fn finish(mut self) -> Diff {
         self.drop_pending(DropReason::EndOfLogs);
         if self.out.is_empty() {
             self.out.extend_from_slice(&MAGIC);

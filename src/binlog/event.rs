@@ -8,67 +8,67 @@
 use super::BinlogError;
 
 /// The four bytes every binlog and relay log starts with.
-pub const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
+pub(crate) const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
 /// Length of the v4 event header.
-pub const HEADER_LEN: usize = 19;
+pub(crate) const HEADER_LEN: usize = 19;
 /// Length of the CRC32 that ends every event when `binlog_checksum=CRC32`.
-pub const CHECKSUM_LEN: usize = 4;
+pub(crate) const CHECKSUM_LEN: usize = 4;
 
 /// Event type codes (MySQL and MariaDB share 0..=41; MariaDB's own start at 160).
-pub mod types {
-    pub const START_V3: u8 = 1;
-    pub const QUERY: u8 = 2;
-    pub const STOP: u8 = 3;
-    pub const ROTATE: u8 = 4;
-    pub const INTVAR: u8 = 5;
-    pub const RAND: u8 = 13;
-    pub const USER_VAR: u8 = 14;
-    pub const FORMAT_DESCRIPTION: u8 = 15;
-    pub const XID: u8 = 16;
-    pub const EXECUTE_LOAD_QUERY: u8 = 18;
+pub(crate) mod types {
+    pub(crate) const START_V3: u8 = 1;
+    pub(crate) const QUERY: u8 = 2;
+    pub(crate) const STOP: u8 = 3;
+    pub(crate) const ROTATE: u8 = 4;
+    pub(crate) const INTVAR: u8 = 5;
+    pub(crate) const RAND: u8 = 13;
+    pub(crate) const USER_VAR: u8 = 14;
+    pub(crate) const FORMAT_DESCRIPTION: u8 = 15;
+    pub(crate) const XID: u8 = 16;
+    pub(crate) const EXECUTE_LOAD_QUERY: u8 = 18;
     #[cfg(test)]
-    pub const TABLE_MAP: u8 = 19;
-    pub const INCIDENT: u8 = 26;
-    pub const HEARTBEAT: u8 = 27;
-    pub const ROWS_QUERY: u8 = 29;
+    pub(crate) const TABLE_MAP: u8 = 19;
+    pub(crate) const INCIDENT: u8 = 26;
+    pub(crate) const HEARTBEAT: u8 = 27;
+    pub(crate) const ROWS_QUERY: u8 = 29;
     /// MySQL GTID.
-    pub const GTID: u8 = 33;
+    pub(crate) const GTID: u8 = 33;
     /// MySQL anonymous GTID (gtid_mode=OFF on 5.7+).
-    pub const ANONYMOUS_GTID: u8 = 34;
-    pub const PREVIOUS_GTIDS: u8 = 35;
-    pub const XA_PREPARE: u8 = 38;
+    pub(crate) const ANONYMOUS_GTID: u8 = 34;
+    pub(crate) const PREVIOUS_GTIDS: u8 = 35;
+    pub(crate) const XA_PREPARE: u8 = 38;
     /// MySQL 8 compressed transaction (the whole transaction in one event).
-    pub const TRANSACTION_PAYLOAD: u8 = 40;
-    pub const HEARTBEAT_V2: u8 = 41;
-    pub const MARIADB_ANNOTATE_ROWS: u8 = 160;
-    pub const MARIADB_BINLOG_CHECKPOINT: u8 = 161;
-    pub const MARIADB_GTID: u8 = 162;
-    pub const MARIADB_GTID_LIST: u8 = 163;
-    pub const MARIADB_START_ENCRYPTION: u8 = 164;
-    pub const MARIADB_QUERY_COMPRESSED: u8 = 165;
+    pub(crate) const TRANSACTION_PAYLOAD: u8 = 40;
+    pub(crate) const HEARTBEAT_V2: u8 = 41;
+    pub(crate) const MARIADB_ANNOTATE_ROWS: u8 = 160;
+    pub(crate) const MARIADB_BINLOG_CHECKPOINT: u8 = 161;
+    pub(crate) const MARIADB_GTID: u8 = 162;
+    pub(crate) const MARIADB_GTID_LIST: u8 = 163;
+    pub(crate) const MARIADB_START_ENCRYPTION: u8 = 164;
+    pub(crate) const MARIADB_QUERY_COMPRESSED: u8 = 165;
 }
 
 /// Header flags we look at.
-pub mod flags {
+pub(crate) mod flags {
     /// The binlog was not closed properly (set in the FDE of an open binlog).
-    pub const BINLOG_IN_USE: u16 = 0x0001;
+    pub(crate) const BINLOG_IN_USE: u16 = 0x0001;
     /// Made up by the server (fake rotate, artificial FDE or GTID list), not read from a binlog.
-    pub const ARTIFICIAL: u16 = 0x0020;
+    pub(crate) const ARTIFICIAL: u16 = 0x0020;
     /// Written by the slave itself into its relay log (its own FDE and rotates).
-    pub const RELAY_LOG: u16 = 0x0040;
+    pub(crate) const RELAY_LOG: u16 = 0x0040;
 }
 
 /// MariaDB GTID event `flags2` bits.
-pub mod gtid_flags {
+pub(crate) mod gtid_flags {
     /// The group is one statement with no BEGIN/COMMIT (DDL, for example).
-    pub const STANDALONE: u8 = 0x01;
+    pub(crate) const STANDALONE: u8 = 0x01;
     /// The group is `XA COMMIT`/`XA ROLLBACK` of a prepared XA transaction.
-    pub const COMPLETED_XA: u8 = 0x80;
+    pub(crate) const COMPLETED_XA: u8 = 0x80;
 }
 
 /// The 19-byte v4 event header, little endian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventHeader {
+pub(crate) struct EventHeader {
     pub timestamp: u32,
     pub type_code: u8,
     pub server_id: u32,
@@ -81,7 +81,7 @@ pub struct EventHeader {
 
 impl EventHeader {
     /// Reads a header from the first 19 bytes, `None` if there are fewer.
-    pub fn parse(bytes: &[u8]) -> Option<EventHeader> {
+    pub(crate) fn parse(bytes: &[u8]) -> Option<EventHeader> {
         let h = bytes.get(..HEADER_LEN)?;
         Some(EventHeader {
             timestamp: u32_at(h, 0)?,
@@ -93,14 +93,14 @@ impl EventHeader {
         })
     }
 
-    pub fn has_flag(&self, flag: u16) -> bool {
+    pub(crate) fn has_flag(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
 }
 
 /// Whether events end with a CRC32, from the format description event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChecksumAlg {
+pub(crate) enum ChecksumAlg {
     Off,
     Crc32,
 }
@@ -116,7 +116,7 @@ impl std::fmt::Display for ChecksumAlg {
 
 /// One complete event in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Event<'a> {
+pub(crate) struct Event<'a> {
     /// Offset of the event's first byte in its file.
     pub offset: u64,
     pub header: EventHeader,
@@ -126,16 +126,16 @@ pub struct Event<'a> {
 
 impl<'a> Event<'a> {
     /// Offset just past the event.
-    pub fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> u64 {
         self.offset + self.bytes.len() as u64
     }
 
-    pub fn type_code(&self) -> u8 {
+    pub(crate) fn type_code(&self) -> u8 {
         self.header.type_code
     }
 
     /// The body after the header, with the checksum (if `alg` says there is one) removed.
-    pub fn body(&self, alg: ChecksumAlg) -> &'a [u8] {
+    pub(crate) fn body(&self, alg: ChecksumAlg) -> &'a [u8] {
         let end = match alg {
             ChecksumAlg::Crc32 => self.bytes.len().saturating_sub(CHECKSUM_LEN),
             ChecksumAlg::Off => self.bytes.len(),
@@ -148,7 +148,7 @@ impl<'a> Event<'a> {
     /// A format description event's CRC32 is computed with the "binlog in
     /// use" flag clear: the server sets and clears that flag in place without
     /// rewriting the checksum.
-    pub fn has_valid_crc(&self) -> bool {
+    pub(crate) fn has_valid_crc(&self) -> bool {
         let Some(split) = self.bytes.len().checked_sub(CHECKSUM_LEN) else {
             return false;
         };
@@ -172,7 +172,7 @@ impl<'a> Event<'a> {
     }
 
     /// Checks the CRC32 when `alg` says the event carries one.
-    pub fn checksum_ok(&self, alg: ChecksumAlg) -> bool {
+    pub(crate) fn checksum_ok(&self, alg: ChecksumAlg) -> bool {
         match alg {
             ChecksumAlg::Off => true,
             ChecksumAlg::Crc32 => self.has_valid_crc(),
@@ -184,7 +184,7 @@ impl<'a> Event<'a> {
     /// Whether a CRC32 ends the event is decided by checking it, because the
     /// rotates in a relay log do not all follow one format description
     /// (fake rotates come before the master's FDE).
-    pub fn rotate(&self) -> Option<Rotate> {
+    pub(crate) fn rotate(&self) -> Option<Rotate> {
         if self.type_code() != types::ROTATE {
             return None;
         }
@@ -207,7 +207,7 @@ impl<'a> Event<'a> {
 
     /// The text of a Query event (`BEGIN`, `COMMIT`, DDL…), or `None` if this is
     /// not one or its body does not parse. `post_header_len` comes from the FDE.
-    pub fn query_text(&self, alg: ChecksumAlg, post_header_len: usize) -> Option<&'a [u8]> {
+    pub(crate) fn query_text(&self, alg: ChecksumAlg, post_header_len: usize) -> Option<&'a [u8]> {
         if self.type_code() != types::QUERY || post_header_len < 13 {
             return None;
         }
@@ -222,7 +222,7 @@ impl<'a> Event<'a> {
     }
 
     /// A MariaDB GTID event's fields.
-    pub fn mariadb_gtid(&self, alg: ChecksumAlg) -> Option<MariadbGtid> {
+    pub(crate) fn mariadb_gtid(&self, alg: ChecksumAlg) -> Option<MariadbGtid> {
         if self.type_code() != types::MARIADB_GTID {
             return None;
         }
@@ -237,14 +237,14 @@ impl<'a> Event<'a> {
 
 /// The body of a rotate event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rotate {
+pub(crate) struct Rotate {
     pub position: u64,
     pub file: String,
 }
 
 /// The fields of a MariaDB GTID event we use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MariadbGtid {
+pub(crate) struct MariadbGtid {
     pub seq_no: u64,
     pub domain_id: u32,
     pub flags2: u8,
@@ -252,7 +252,7 @@ pub struct MariadbGtid {
 
 /// A format description event (type 15), the first event of every binlog v4 file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatDescription {
+pub(crate) struct FormatDescription {
     pub binlog_version: u16,
     pub server_version: String,
     /// Non-zero only in the first binlog a server writes after it starts.
@@ -265,7 +265,7 @@ pub struct FormatDescription {
 
 impl FormatDescription {
     /// Parses an FDE. The error is a short reason for a DBA.
-    pub fn parse(event: &Event<'_>) -> Result<FormatDescription, String> {
+    pub(crate) fn parse(event: &Event<'_>) -> Result<FormatDescription, String> {
         if event.type_code() != types::FORMAT_DESCRIPTION {
             return Err(format!(
                 "event type {} is not a format description event",
@@ -322,13 +322,13 @@ impl FormatDescription {
     }
 
     /// The post-header length the server declared for `type_code`.
-    pub fn post_header_len(&self, type_code: u8) -> Option<usize> {
+    pub(crate) fn post_header_len(&self, type_code: u8) -> Option<usize> {
         let index = (type_code as usize).checked_sub(1)?;
         self.post_header_lengths.get(index).map(|&n| n as usize)
     }
 
     /// Post-header length of Query events (13 in every v4 server).
-    pub fn query_post_header_len(&self) -> usize {
+    pub(crate) fn query_post_header_len(&self) -> usize {
         self.post_header_len(types::QUERY).unwrap_or(13)
     }
 }
@@ -355,7 +355,7 @@ fn checksum_aware(server_version: &str) -> bool {
 /// A partial event at the end of a file: the server (or the slave's IO thread)
 /// stopped in the middle of writing it. Everything before `offset` is usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Truncation {
+pub(crate) struct Truncation {
     pub file: String,
     /// Where the partial event starts.
     pub offset: u64,
@@ -371,7 +371,7 @@ pub struct Truncation {
 /// `end_log_pos` that disagrees with the offset) yields one error and ends
 /// the iteration.
 #[derive(Debug, Clone)]
-pub struct Events<'a> {
+pub(crate) struct Events<'a> {
     file: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -383,7 +383,7 @@ pub struct Events<'a> {
 
 impl<'a> Events<'a> {
     /// Starts reading after the magic; `file` names the file in errors.
-    pub fn new(file: &'a str, bytes: &'a [u8]) -> Result<Events<'a>, BinlogError> {
+    pub(crate) fn new(file: &'a str, bytes: &'a [u8]) -> Result<Events<'a>, BinlogError> {
         if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             return Err(BinlogError::BadMagic {
                 file: file.to_string(),
@@ -404,24 +404,24 @@ impl<'a> Events<'a> {
     /// Binlog mode: every event's `end_log_pos` must equal its offset plus its
     /// length (true in a server's own binlog, not in a relay log). Catches
     /// garbage early instead of mistaking it for a truncated tail.
-    pub fn strict_positions(mut self) -> Self {
+    pub(crate) fn strict_positions(mut self) -> Self {
         self.strict_positions = true;
         self
     }
 
     /// The partial event at the end, once iteration reached it.
-    pub fn truncation(&self) -> Option<&Truncation> {
+    pub(crate) fn truncation(&self) -> Option<&Truncation> {
         self.truncation.as_ref()
     }
 
     /// The checksum algorithm of the last format description event read, if any.
     #[cfg(test)]
-    pub fn checksum(&self) -> Option<ChecksumAlg> {
+    pub(crate) fn checksum(&self) -> Option<ChecksumAlg> {
         self.checksum
     }
 
     /// Offset of the next event (the end of the complete events once done).
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.pos as u64
     }
 
@@ -539,7 +539,7 @@ const CRC_TABLE: [u32; 256] = {
 };
 
 /// CRC-32 (ISO-HDLC, as zlib's `crc32`), the binlog event checksum.
-pub fn crc32(data: &[u8]) -> u32 {
+pub(crate) fn crc32(data: &[u8]) -> u32 {
     let mut crc = Crc32::new();
     crc.update(data);
     crc.finish()
@@ -570,7 +570,7 @@ pub(crate) mod build {
     use super::*;
 
     /// An event with the given header fields and body; appends a CRC32 when `crc`.
-    pub fn event(
+    pub(crate) fn event(
         type_code: u8,
         server_id: u32,
         log_pos: u32,
@@ -600,7 +600,13 @@ pub(crate) mod build {
     }
 
     /// A MariaDB 10.11 format description event.
-    pub fn fde(server_id: u32, log_pos: u32, flags: u16, created: u32, crc: bool) -> Vec<u8> {
+    pub(crate) fn fde(
+        server_id: u32,
+        log_pos: u32,
+        flags: u16,
+        created: u32,
+        crc: bool,
+    ) -> Vec<u8> {
         let mut body = Vec::new();
         body.extend_from_slice(&4u16.to_le_bytes());
         let mut version = [0u8; 50];
@@ -635,7 +641,7 @@ pub(crate) mod build {
         }
     }
 
-    pub fn rotate(
+    pub(crate) fn rotate(
         server_id: u32,
         log_pos: u32,
         flags: u16,
@@ -648,7 +654,7 @@ pub(crate) mod build {
         event(types::ROTATE, server_id, log_pos, flags, &body, crc)
     }
 
-    pub fn query(server_id: u32, log_pos: u32, text: &str, crc: bool) -> Vec<u8> {
+    pub(crate) fn query(server_id: u32, log_pos: u32, text: &str, crc: bool) -> Vec<u8> {
         let mut body = Vec::new();
         body.extend_from_slice(&7u32.to_le_bytes()); // thread id
         body.extend_from_slice(&0u32.to_le_bytes()); // exec time
@@ -660,7 +666,7 @@ pub(crate) mod build {
         event(types::QUERY, server_id, log_pos, 0, &body, crc)
     }
 
-    pub fn gtid(server_id: u32, log_pos: u32, seq: u64, flags2: u8, crc: bool) -> Vec<u8> {
+    pub(crate) fn gtid(server_id: u32, log_pos: u32, seq: u64, flags2: u8, crc: bool) -> Vec<u8> {
         let mut body = seq.to_le_bytes().to_vec();
         body.extend_from_slice(&0u32.to_le_bytes());
         body.push(flags2);
@@ -668,7 +674,13 @@ pub(crate) mod build {
         event(types::MARIADB_GTID, server_id, log_pos, 0x08, &body, crc)
     }
 
-    pub fn simple(type_code: u8, server_id: u32, log_pos: u32, size: usize, crc: bool) -> Vec<u8> {
+    pub(crate) fn simple(
+        type_code: u8,
+        server_id: u32,
+        log_pos: u32,
+        size: usize,
+        crc: bool,
+    ) -> Vec<u8> {
         event(type_code, server_id, log_pos, 0, &vec![0xab; size], crc)
     }
 }

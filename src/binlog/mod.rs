@@ -19,10 +19,10 @@
 //! rotates to the next relay log, fake rotates naming the master's file) tells
 //! which master file that position is in.
 
-pub mod diff;
-pub mod event;
-pub mod relay;
-pub mod tail;
+pub(crate) mod diff;
+pub(crate) mod event;
+pub(crate) mod relay;
+pub(crate) mod tail;
 
 #[cfg(test)]
 mod tests;
@@ -31,14 +31,14 @@ use thiserror::Error;
 
 use crate::topology::position::BinlogPos;
 
-pub use diff::Diff;
-pub use event::ChecksumAlg;
-pub use relay::{cut_diff, find_master_pos, FindError};
-pub use tail::binlog_tail;
+pub(crate) use diff::Diff;
+pub(crate) use event::ChecksumAlg;
+pub(crate) use relay::{cut_diff, find_master_pos, FindError};
+pub(crate) use tail::binlog_tail;
 
 /// One binlog or relay log file, fetched whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     /// The file name as the server names it (`mysql-bin.000002`, `relay-bin.000017`).
     pub name: String,
     pub bytes: Vec<u8>,
@@ -46,7 +46,7 @@ pub struct LogFile {
 
 impl LogFile {
     #[cfg(test)]
-    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> LogFile {
+    pub(crate) fn new(name: impl Into<String>, bytes: Vec<u8>) -> LogFile {
         LogFile {
             name: name.into(),
             bytes,
@@ -56,7 +56,7 @@ impl LogFile {
 
 /// A binlog or relay log that cannot be used as asked.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum BinlogError {
+pub(crate) enum BinlogError {
     #[error("{file} is not a binlog or relay log: it does not start with the binlog magic bytes \\xfebin ({len} bytes)")]
     BadMagic { file: String, len: u64 },
     #[error("{file} is damaged at offset {offset}: {reason}")]

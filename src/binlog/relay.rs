@@ -35,7 +35,7 @@ use crate::topology::position::BinlogPos;
 /// A point in a list of relay logs: just after the master event that ends at
 /// the wanted master position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RelayCut {
+pub(crate) struct RelayCut {
     /// Index into the relay logs given (oldest first).
     pub file_index: usize,
     /// Byte offset in that relay log; the diff starts here.
@@ -44,7 +44,7 @@ pub struct RelayCut {
 
 /// Why a master position was not found in the relay logs.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum FindError {
+pub(crate) enum FindError {
     #[error("no relay logs were given")]
     NoRelayLogs,
     #[error("the relay logs do not reach back to {target}: {}", earliest_text(.earliest))]
@@ -89,7 +89,10 @@ fn earliest_text(earliest: &Option<BinlogPos>) -> String {
 /// master resend a file's first events), the earliest is returned. A target
 /// equal to the position after the last event gives a cut at the end: nothing
 /// to apply.
-pub fn find_master_pos(relay_logs: &[LogFile], target: &BinlogPos) -> Result<RelayCut, FindError> {
+pub(crate) fn find_master_pos(
+    relay_logs: &[LogFile],
+    target: &BinlogPos,
+) -> Result<RelayCut, FindError> {
     if relay_logs.is_empty() {
         return Err(FindError::NoRelayLogs);
     }
@@ -160,7 +163,7 @@ pub fn find_master_pos(relay_logs: &[LogFile], target: &BinlogPos) -> Result<Rel
 ///
 /// The cut must be at a transaction boundary (as `Exec_Master_Log_Pos` always
 /// is); a cut inside a transaction is refused.
-pub fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogError> {
+pub(crate) fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogError> {
     let Some(cut_log) = relay_logs.get(cut.file_index) else {
         return Err(BinlogError::BadCut {
             file: format!("relay log #{}", cut.file_index),
@@ -455,7 +458,7 @@ pub(crate) struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     /// `initial_file`: the master file of the events before the first rotate, if known.
-    pub fn new(logs: &'a [LogFile], initial_file: Option<String>) -> Walker<'a> {
+    pub(crate) fn new(logs: &'a [LogFile], initial_file: Option<String>) -> Walker<'a> {
         Walker {
             logs,
             index: 0,
@@ -470,14 +473,14 @@ impl<'a> Walker<'a> {
     }
 
     /// The master position after the events walked so far, if known.
-    pub fn position(&self) -> Option<BinlogPos> {
+    pub(crate) fn position(&self) -> Option<BinlogPos> {
         match (&self.file, self.pos) {
             (Some(f), Some(p)) => Some(BinlogPos::new(f.clone(), p)),
             _ => None,
         }
     }
 
-    pub fn next_item(&mut self) -> Result<Option<Item<'a>>, BinlogError> {
+    pub(crate) fn next_item(&mut self) -> Result<Option<Item<'a>>, BinlogError> {
         loop {
             if let Some(end) = self.file_end.take() {
                 return Ok(Some(end));

@@ -18,7 +18,7 @@ use crate::topology::position::BinlogPos;
 /// partial event at the end of a file (the master died writing it) and an
 /// unfinished transaction before it are left out and reported. Nothing after
 /// `start` gives a `Diff` with `events == 0`.
-pub fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, BinlogError> {
+pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, BinlogError> {
     let first = files.first().ok_or(BinlogError::NoFiles)?;
     if first.name != start.file {
         return Err(BinlogError::StartFileMismatch {

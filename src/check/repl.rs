@@ -12,7 +12,7 @@ use crate::topology::select::{self, Election, ElectionRules};
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, Problem, ReplMode, Rules, Severity};
 
-pub async fn run(
+pub(crate) async fn run(
     config: &Config,
     connector: Arc<dyn Connector>,
     seconds_behind_master: u64,
@@ -22,7 +22,7 @@ pub async fn run(
 
 /// The check-repl report, with the topology and discovery it was made from
 /// (`start` needs to know which server is the master).
-pub async fn evaluate(
+pub(crate) async fn evaluate(
     config: &Config,
     connector: Arc<dyn Connector>,
     seconds_behind_master: u64,
@@ -47,7 +47,7 @@ pub async fn evaluate(
 }
 
 /// The whole report; pure so that its shape is tested without servers.
-pub fn render(
+pub(crate) fn render(
     config: &Config,
     topology: &Topology,
     discovery: &Discovery,
@@ -101,7 +101,7 @@ pub fn render(
 }
 
 /// MHA's ASCII tree: the master, then ` +--slave` lines, with what matters about each.
-pub fn tree(topology: &Topology, master: ServerId, slaves: &[ServerId]) -> Vec<String> {
+pub(crate) fn tree(topology: &Topology, master: ServerId, slaves: &[ServerId]) -> Vec<String> {
     let mut lines = Vec::new();
     let node = &topology.node(master);
     let mut head = format!("{} (current master)", node.spec.label());

@@ -19,7 +19,7 @@ const PARALLEL_HOSTS: usize = 8;
 
 /// What was found on one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostResult {
+pub(crate) struct HostResult {
     pub server: String,
     pub ssh: String,
     /// Facts that passed, for the OK line.
@@ -29,7 +29,7 @@ pub struct HostResult {
     pub skipped: bool,
 }
 
-pub async fn run(
+pub(crate) async fn run(
     config: &Config,
     remote: Arc<dyn Remote>,
     connector: Arc<dyn Connector>,
@@ -60,7 +60,7 @@ pub async fn run(
 }
 
 /// The report: one line per host, then the verdict.
-pub fn render(results: Vec<HostResult>) -> Report {
+pub(crate) fn render(results: Vec<HostResult>) -> Report {
     let mut lines = Vec::new();
     let mut failed = Vec::new();
     for r in &results {

@@ -9,7 +9,7 @@ use crate::mysql::{Connector, MysqlConnector};
 use crate::transport::{Remote, SshRemote};
 
 /// The production implementations of the adapter traits.
-pub struct Adapters {
+pub(super) struct Adapters {
     pub connector: Arc<dyn Connector>,
     pub remote: Arc<dyn Remote>,
 }
@@ -17,7 +17,7 @@ pub struct Adapters {
 impl Adapters {
     /// The connector and an SSH remote with the configured host-key policy.
     /// The remote makes a private directory in /tmp for its control sockets.
-    pub fn real(config: &Config) -> anyhow::Result<Adapters> {
+    pub(super) fn real(config: &Config) -> anyhow::Result<Adapters> {
         let remote = SshRemote::new(
             config.settings.known_hosts_file.clone(),
             config.settings.host_key_check,
@@ -32,6 +32,6 @@ impl Adapters {
 
 /// The MySQL connector alone, for the commands that use no SSH (`check-repl`,
 /// `switch --master-state alive`): they need no socket directory in /tmp.
-pub fn connector() -> Arc<dyn Connector> {
+pub(super) fn connector() -> Arc<dyn Connector> {
     Arc::new(MysqlConnector)
 }

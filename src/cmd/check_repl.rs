@@ -5,7 +5,7 @@ use crate::cli::LagArgs;
 use crate::config::Config;
 use crate::exit::Exit;
 
-pub async fn run(config: &Config, lag: &LagArgs) -> Exit {
+pub(super) async fn run(config: &Config, lag: &LagArgs) -> Exit {
     let report = check::repl::run(
         config,
         super::adapters::connector(),

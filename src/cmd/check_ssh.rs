@@ -6,7 +6,7 @@ use crate::exit::Exit;
 
 use super::Adapters;
 
-pub async fn run(config: &Config) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: &Config) -> anyhow::Result<Exit> {
     let adapters = Adapters::real(config)?;
     let report = check::ssh::run(config, adapters.remote, adapters.connector).await;
     Ok(super::print(report))

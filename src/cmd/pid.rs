@@ -4,7 +4,7 @@ use std::io;
 
 /// `kill(pid, 0)`: does a process with this pid exist? (EPERM means it
 /// exists but belongs to someone else.)
-pub fn pid_alive(pid: u32) -> bool {
+pub(super) fn pid_alive(pid: u32) -> bool {
     match i32::try_from(pid) {
         // 0 would probe our own process group, not a process.
         Ok(p) if p > 0 => match raw_kill(p, 0) {

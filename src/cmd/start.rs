@@ -26,7 +26,7 @@ use crate::transport::Remote;
 use super::Adapters;
 
 /// The daemon loop: check → monitor → fail over → keep watching the new topology.
-pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
     let workdir = Workdir::of(&config);
     std::fs::create_dir_all(workdir.dir())
         .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;

@@ -18,7 +18,7 @@ use crate::state::{
 use super::pid::pid_alive;
 
 /// `ha-manager status`: prints MHA's line (or `--json`); exits with the state number.
-pub fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
     let report = status(config, args.ping_limit.map(Duration::from_secs))?;
     if args.json {
         println!("{}", report.json);
@@ -34,7 +34,7 @@ pub fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
 /// What `status` found: the state (also the exit code), MHA's line, and
 /// the same facts as JSON.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StatusReport {
+pub(super) struct StatusReport {
     pub code: StatusCode,
     /// MHA's one-line summary, e.g. `app1 (pid:5057) is running(0:PING_OK), master:198.18.0.11`.
     pub line: String,
@@ -45,12 +45,15 @@ pub struct StatusReport {
 
 /// `status`'s staleness limit when none is given: three pings plus a
 /// connect timeout, at least 10 s (MHA's default `ping_limit`).
-pub fn default_ping_limit(settings: &AppSettings) -> Duration {
+pub(super) fn default_ping_limit(settings: &AppSettings) -> Duration {
     (settings.ping_interval * 3 + settings.mysql_timeout).max(Duration::from_secs(10))
 }
 
 /// `ha-manager status`; `ping_limit` `None` = [`default_ping_limit`].
-pub fn status(config: &Config, ping_limit: Option<Duration>) -> Result<StatusReport, StateError> {
+pub(super) fn status(
+    config: &Config,
+    ping_limit: Option<Duration>,
+) -> Result<StatusReport, StateError> {
     let limit = ping_limit.unwrap_or_else(|| default_ping_limit(&config.settings));
     status_of(
         &Workdir::of(config),
@@ -60,7 +63,7 @@ pub fn status(config: &Config, ping_limit: Option<Duration>) -> Result<StatusRep
 }
 
 /// [`status`] for a workdir, for tests and callers without a config.
-pub fn status_of(
+pub(super) fn status_of(
     workdir: &Workdir,
     ping_limit: Duration,
     manager_log: Option<&Path>,

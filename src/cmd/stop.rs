@@ -15,7 +15,7 @@ use crate::state::{LockHolder, MarkerKind, StateError, StatusCode, Workdir};
 use super::pid::{pid_alive, raw_kill};
 
 /// `ha-manager stop`: blocks a worker thread while it waits, then prints MHA's line.
-pub async fn run(config: Config, args: StopArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: Config, args: StopArgs) -> anyhow::Result<Exit> {
     let timeout = Duration::from_secs(args.abort_timeout);
     let outcome = tokio::task::spawn_blocking(move || {
         stop(&config, args.abort, timeout).map(|o| (o, config.app.clone()))
@@ -27,7 +27,7 @@ pub async fn run(config: Config, args: StopArgs) -> anyhow::Result<Exit> {
 
 /// How `stop` ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopOutcome {
+pub(super) enum StopOutcome {
     /// Nothing to stop.
     NotRunning,
     /// The manager exited after SIGTERM.
@@ -43,7 +43,7 @@ pub enum StopOutcome {
 
 impl StopOutcome {
     /// MHA's `masterha_stop` wording.
-    pub fn message(&self, app: &str) -> String {
+    pub(super) fn message(&self, app: &str) -> String {
         match self {
             StopOutcome::NotRunning => format!(
                 "ha-manager is not running on {app}({}).",
@@ -68,7 +68,7 @@ impl StopOutcome {
 
 /// Why `stop` could not do its job.
 #[derive(Debug, thiserror::Error)]
-pub enum StopError {
+pub(super) enum StopError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error("Currently failover is running on {app} (pid {pid}). Should not stop; use --abort to stop it anyway")]
@@ -106,12 +106,16 @@ pub enum StopError {
 ///
 /// Blocks the calling thread while it waits (it is meant for the `stop`
 /// command, which does nothing else).
-pub fn stop(config: &Config, abort: bool, timeout: Duration) -> Result<StopOutcome, StopError> {
+pub(super) fn stop(
+    config: &Config,
+    abort: bool,
+    timeout: Duration,
+) -> Result<StopOutcome, StopError> {
     stop_in(&Workdir::of(config), abort, timeout)
 }
 
 /// [`stop`] for a workdir.
-pub fn stop_in(
+pub(super) fn stop_in(
     workdir: &Workdir,
     abort: bool,
     timeout: Duration,

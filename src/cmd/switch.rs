@@ -21,7 +21,7 @@ use crate::topology::validate::Problem;
 
 use super::Adapters;
 
-pub async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     match args.master_state {
         MasterState::Dead => dead(config, args).await,
         MasterState::Alive => alive(config, args).await,
@@ -107,7 +107,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
 
 /// Will the switch show its plan and ask before acting? (`--manual`, or a
 /// terminal on stdin; never with `--yes` or `--interactive=0`.)
-pub fn asks(args: &SwitchArgs) -> bool {
+pub(super) fn asks(args: &SwitchArgs) -> bool {
     !args.yes && args.interactive != Some(0) && (args.manual || std::io::stdin().is_terminal())
 }
 
@@ -120,7 +120,7 @@ fn confirm(question: &str) -> bool {
 }
 
 /// Prints the outcome and maps it to the exit code.
-pub fn report(outcome: &Outcome) -> Exit {
+pub(super) fn report(outcome: &Outcome) -> Exit {
     match outcome {
         Outcome::Complete(s) => {
             println!(
@@ -254,7 +254,7 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
 }
 
 /// Prints how the switch ended and maps it to the exit code.
-pub fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
+pub(super) fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit {
     use switch::Outcome as O;
     let freeze_line = |s: &switch::Summary| {
         format!(

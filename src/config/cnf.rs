@@ -21,7 +21,7 @@ use super::model::Origin;
 use super::raw::{RawEntry, RawFile, RawSection};
 
 /// Parses the text of an MHA `.cnf` file. `path` is only used in messages.
-pub fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
     let origin = |line: usize| Origin {
         file: path.to_path_buf(),
         line,

@@ -10,7 +10,7 @@ use super::model::Origin;
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     /// A file could not be read at all.
     #[error("cannot read {}: {source}; check the path and its permissions", path.display())]
     Read {

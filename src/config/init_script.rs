@@ -12,7 +12,7 @@ use super::model::Origin;
 use super::raw::{RawEntry, RawFile, RawSection, DEFAULT_SECTION};
 
 /// The pseudo file name under which the script's values are reported (`<script> (output)`).
-pub fn output_path(script: &str) -> PathBuf {
+pub(crate) fn output_path(script: &str) -> PathBuf {
     PathBuf::from(format!("{script} (output)"))
 }
 
@@ -20,7 +20,11 @@ pub fn output_path(script: &str) -> PathBuf {
 /// where it is configured. Blank lines and `#` lines are skipped; everything after the
 /// first `=` is the value (MHA cut at a second `=`, which broke such passwords); a later
 /// line for the same name wins, as in MHA.
-pub fn parse_output(script: &str, origin: &Origin, stdout: &str) -> Result<RawFile, ConfigError> {
+pub(crate) fn parse_output(
+    script: &str,
+    origin: &Origin,
+    stdout: &str,
+) -> Result<RawFile, ConfigError> {
     let fail = |reason: String| ConfigError::InitScript {
         origin: origin.clone(),
         script: script.to_string(),

@@ -6,7 +6,7 @@ use super::model::Config;
 
 /// Where a parameter may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Only in a `[serverN]`/`[binlogN]` block (MHA "L only"). In `[server default]` it
     /// has no effect: MHA does not inherit these.
     PerServerOnly,
@@ -19,7 +19,7 @@ pub enum Scope {
 impl Scope {
     /// The short form used in the reference table.
     #[cfg(test)]
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Scope::PerServerOnly => "server only",
             Scope::Any => "server/default/global",
@@ -30,7 +30,7 @@ impl Scope {
 
 /// Who defined the parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provenance {
+pub(crate) enum Provenance {
     /// One of the 42 names in MHA 0.58's `@PARAM_ARRAY`.
     Mha,
     /// An ha-manager addition.
@@ -39,7 +39,7 @@ pub enum Provenance {
 
 /// What text a parameter accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Free text; an empty value means "not set".
     Text,
     /// `0`/`1` as in MHA, also `true`/`false`, `yes`/`no`, `on`/`off`; empty = false.
@@ -64,7 +64,7 @@ pub enum Kind {
 
 /// One parameter's description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyInfo {
+pub(crate) struct KeyInfo {
     pub name: &'static str,
     pub scope: Scope,
     /// The default, as text for people.
@@ -76,13 +76,13 @@ pub struct KeyInfo {
 }
 
 /// `ping_type` values (MHA `PING_TYPE_*`).
-pub const PING_TYPES: &[&str] = &["SELECT", "CONNECT", "INSERT"];
+pub(crate) const PING_TYPES: &[&str] = &["SELECT", "CONNECT", "INSERT"];
 /// `log_level` values.
-pub const LOG_LEVELS: &[&str] = &["debug", "info", "warning", "error"];
+pub(crate) const LOG_LEVELS: &[&str] = &["debug", "info", "warning", "error"];
 /// `host_key_check` values.
-pub const HOST_KEY_CHECKS: &[&str] = &["strict", "accept-new"];
+pub(crate) const HOST_KEY_CHECKS: &[&str] = &["strict", "accept-new"];
 /// `smtp_tls` values.
-pub const SMTP_TLS: &[&str] = &["none", "starttls", "tls"];
+pub(crate) const SMTP_TLS: &[&str] = &["none", "starttls", "tls"];
 
 const fn k(
     name: &'static str,
@@ -108,7 +108,7 @@ use Scope::{Any, AppOnly, PerServerOnly};
 
 /// Every parameter, MHA's first in `@PARAM_ARRAY` order, then ours.
 #[rustfmt::skip]
-pub const KEYS: &[KeyInfo] = &[
+pub(crate) const KEYS: &[KeyInfo] = &[
     k("hostname", PerServerOnly, "(required)", "MySQL host name or IP address of this server", Mha, Text),
     k("ip", PerServerOnly, "(hostname)", "IP address used for MySQL (and SSH unless ssh_host/ssh_ip are set)", Mha, Text),
     k("port", Any, "3306", "MySQL port", Mha, Port),
@@ -173,21 +173,22 @@ pub const KEYS: &[KeyInfo] = &[
 
 /// Parameters ha-manager recognises and validates but does not act on yet. Later work
 /// implements them; until then the CLI can warn when one is set (see [`not_yet_acted_on`]).
-pub const NOT_YET_ACTED_ON: &[&str] = &["disable_log_bin", "handle_raw_binlog", "client_libdir"];
+pub(crate) const NOT_YET_ACTED_ON: &[&str] =
+    &["disable_log_bin", "handle_raw_binlog", "client_libdir"];
 
 /// The description of `name`, if it is a parameter (names are case-sensitive, as in MHA).
-pub fn lookup(name: &str) -> Option<&'static KeyInfo> {
+pub(crate) fn lookup(name: &str) -> Option<&'static KeyInfo> {
     KEYS.iter().find(|k| k.name == name)
 }
 
 /// Whether ha-manager acts on `name` today.
 #[cfg(test)]
-pub fn is_acted_on(name: &str) -> bool {
+pub(crate) fn is_acted_on(name: &str) -> bool {
     !NOT_YET_ACTED_ON.contains(&name)
 }
 
 /// The parameters set in `cfg` (anywhere) that are not acted on yet, in table order.
-pub fn not_yet_acted_on(cfg: &Config) -> Vec<&'static str> {
+pub(crate) fn not_yet_acted_on(cfg: &Config) -> Vec<&'static str> {
     NOT_YET_ACTED_ON
         .iter()
         .copied()
@@ -196,7 +197,7 @@ pub fn not_yet_acted_on(cfg: &Config) -> Vec<&'static str> {
 }
 
 /// The known parameter closest to `unknown`, if one is close enough to be a typo.
-pub fn did_you_mean(unknown: &str) -> Option<&'static str> {
+pub(crate) fn did_you_mean(unknown: &str) -> Option<&'static str> {
     // Case and `-` versus `_` are the commonest slips; compare without them.
     let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
     let wanted = norm(unknown.trim());
@@ -226,7 +227,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The Markdown rows of the parameter reference (`docs/config-reference.md`), one per key.
 #[cfg(test)]
-pub fn reference_rows() -> Vec<String> {
+pub(crate) fn reference_rows() -> Vec<String> {
     KEYS.iter()
         .map(|k| {
             // Placeholders such as "(none)" are prose, real values are code.
@@ -257,34 +258,34 @@ pub fn reference_rows() -> Vec<String> {
 
 /// The three ways to give one password.
 #[derive(Debug, Clone, Copy)]
-pub struct Trio {
+pub(crate) struct Trio {
     pub clear: &'static str,
     pub env: &'static str,
     pub file: &'static str,
 }
 
 impl Trio {
-    pub fn keys(&self) -> [&'static str; 3] {
+    pub(crate) fn keys(&self) -> [&'static str; 3] {
         [self.clear, self.env, self.file]
     }
 }
 
-pub const PASSWORD: Trio = Trio {
+pub(crate) const PASSWORD: Trio = Trio {
     clear: "password",
     env: "password_env",
     file: "password_file",
 };
-pub const REPL_PASSWORD: Trio = Trio {
+pub(crate) const REPL_PASSWORD: Trio = Trio {
     clear: "repl_password",
     env: "repl_password_env",
     file: "repl_password_file",
 };
-pub const SMTP_PASSWORD: Trio = Trio {
+pub(crate) const SMTP_PASSWORD: Trio = Trio {
     clear: "smtp_password",
     env: "smtp_password_env",
     file: "smtp_password_file",
 };
-pub const TRIOS: [Trio; 3] = [PASSWORD, REPL_PASSWORD, SMTP_PASSWORD];
+pub(crate) const TRIOS: [Trio; 3] = [PASSWORD, REPL_PASSWORD, SMTP_PASSWORD];
 
 #[cfg(test)]
 mod tests {

@@ -14,20 +14,20 @@ use super::value;
 
 /// One section in the stack, with the file it came from.
 #[derive(Clone, Copy)]
-pub struct Layer<'a> {
+pub(crate) struct Layer<'a> {
     pub file: &'a Path,
     pub section: &'a RawSection,
 }
 
 impl<'a> Layer<'a> {
-    pub fn new(file: &'a RawFile, section: &'a RawSection) -> Self {
+    pub(crate) fn new(file: &'a RawFile, section: &'a RawSection) -> Self {
         Layer {
             file: &file.path,
             section,
         }
     }
 
-    pub fn origin(&self, line: usize) -> Origin {
+    pub(crate) fn origin(&self, line: usize) -> Origin {
         Origin {
             file: self.file.to_path_buf(),
             line,
@@ -35,11 +35,11 @@ impl<'a> Layer<'a> {
     }
 
     /// Where the section header is.
-    pub fn header(&self) -> Origin {
+    pub(crate) fn header(&self) -> Origin {
         self.origin(self.section.line)
     }
 
-    pub fn get(&self, key: &str) -> Option<Found<'a>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Found<'a>> {
         self.section.get(key).map(|entry| Found {
             layer: *self,
             entry,
@@ -49,23 +49,23 @@ impl<'a> Layer<'a> {
 
 /// A value found in the stack, with where it was set.
 #[derive(Clone, Copy)]
-pub struct Found<'a> {
+pub(crate) struct Found<'a> {
     pub layer: Layer<'a>,
     pub entry: &'a RawEntry,
 }
 
 impl<'a> Found<'a> {
-    pub fn value(&self) -> &'a str {
+    pub(crate) fn value(&self) -> &'a str {
         &self.entry.value
     }
 
-    pub fn origin(&self) -> Origin {
+    pub(crate) fn origin(&self) -> Origin {
         self.layer.origin(self.entry.line)
     }
 }
 
 /// The `[server default]` layers, most specific first.
-pub struct Defaults<'a> {
+pub(crate) struct Defaults<'a> {
     pub chain: Vec<Layer<'a>>,
     /// How many layers at the front of `chain` are `init_conf_load_script` output.
     pub script_layers: usize,
@@ -73,13 +73,13 @@ pub struct Defaults<'a> {
 
 impl<'a> Defaults<'a> {
     /// The value of an application-wide key (server blocks never count for these).
-    pub fn app(&self, key: &str) -> Option<Found<'a>> {
+    pub(crate) fn app(&self, key: &str) -> Option<Found<'a>> {
         self.chain.iter().find_map(|l| l.get(key))
     }
 
     /// The value of `key` for a server block: its own, else inherited unless the key is
     /// per-server only (MHA does not inherit those).
-    pub fn server(&self, block: &Layer<'a>, key: &str) -> Option<Found<'a>> {
+    pub(crate) fn server(&self, block: &Layer<'a>, key: &str) -> Option<Found<'a>> {
         block.get(key).or_else(|| {
             let inherited = keys::lookup(key).is_some_and(|k| k.scope != Scope::PerServerOnly);
             if inherited {
@@ -91,7 +91,7 @@ impl<'a> Defaults<'a> {
     }
 
     /// The layers to search for `block` (or the defaults alone), most specific first.
-    pub fn levels(&self, block: Option<&Layer<'a>>) -> Vec<Layer<'a>> {
+    pub(crate) fn levels(&self, block: Option<&Layer<'a>>) -> Vec<Layer<'a>> {
         block
             .into_iter()
             .copied()
@@ -102,7 +102,7 @@ impl<'a> Defaults<'a> {
 
 /// What a section is, which decides where its keys take effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// `[server default]` of the global or application file.
     Default,
     /// The `name=value` lines printed by `init_conf_load_script`.
@@ -113,7 +113,7 @@ pub enum Role {
 
 /// Classifies an application-file section by MHA's rule: `server default`, or a name
 /// starting with `server`/`binlog` followed by a non-blank character.
-pub fn classify(file: &RawFile, section: &RawSection) -> Result<Kind, ConfigError> {
+pub(crate) fn classify(file: &RawFile, section: &RawSection) -> Result<Kind, ConfigError> {
     let name = section.name.as_str();
     if name == DEFAULT_SECTION {
         return Ok(Kind::Default);
@@ -158,14 +158,14 @@ pub fn classify(file: &RawFile, section: &RawSection) -> Result<Kind, ConfigErro
 
 /// The kinds of application-file sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Default,
     Server,
     Binlog,
 }
 
 /// Checks every entry of one section and records notes and the keys set.
-pub fn check_section(
+pub(crate) fn check_section(
     layer: &Layer<'_>,
     role: Role,
     notes: &mut Vec<ConfigNote>,

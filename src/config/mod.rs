@@ -5,18 +5,18 @@
 //! `init_conf_load_script`. Everything else (`cnf`, `toml_file`, `resolve`, ...) is pure
 //! and works on text.
 
-pub mod cnf;
-pub mod error;
-pub mod init_script;
-pub mod keys;
-pub mod layers;
-pub mod model;
-pub mod raw;
-pub mod resolve;
-pub mod secrets;
-pub mod toml_file;
-pub mod value;
-pub mod words;
+pub(crate) mod cnf;
+pub(crate) mod error;
+pub(crate) mod init_script;
+pub(crate) mod keys;
+pub(crate) mod layers;
+pub(crate) mod model;
+pub(crate) mod raw;
+pub(crate) mod resolve;
+pub(crate) mod secrets;
+pub(crate) mod toml_file;
+pub(crate) mod value;
+pub(crate) mod words;
 
 use std::io::Read;
 use std::path::Path;
@@ -24,28 +24,28 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub use error::ConfigError;
-pub use model::{
+pub(crate) use error::ConfigError;
+pub(crate) use model::{
     AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, Origin, PingType, Secret, ServerId,
     ServerSpec, SshSpec,
 };
-pub use raw::RawFile;
-pub use secrets::SecretSource;
+pub(crate) use raw::RawFile;
+pub(crate) use secrets::SecretSource;
 
 /// MHA's global defaults file, used when no `--global-conf` is given and it exists.
-pub const DEFAULT_GLOBAL_FILE: &str = "/etc/masterha_default.cnf";
+pub(crate) const DEFAULT_GLOBAL_FILE: &str = "/etc/masterha_default.cnf";
 
 /// How long `init_conf_load_script` may run.
-pub const INIT_SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const INIT_SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads an application config (`.toml` → TOML, anything else → MHA INI) with the global
 /// defaults from `global_file`, or from `/etc/masterha_default.cnf` when that exists.
-pub fn load(app_file: &Path, global_file: Option<&Path>) -> Result<Config, ConfigError> {
+pub(crate) fn load(app_file: &Path, global_file: Option<&Path>) -> Result<Config, ConfigError> {
     load_with_default_global(app_file, global_file, Path::new(DEFAULT_GLOBAL_FILE))
 }
 
 /// [`load`] with the implicit global file at `default_global_path` (for tests).
-pub fn load_with_default_global(
+pub(crate) fn load_with_default_global(
     app_file: &Path,
     global_file: Option<&Path>,
     default_global_path: &Path,
@@ -97,7 +97,7 @@ pub fn load_with_default_global(
 /// processes. `password_env`/`password_file` fail (use [`resolve_str_with_secrets`]) and
 /// `init_conf_load_script` is recorded but not run.
 #[cfg(test)]
-pub fn resolve_str(
+pub(crate) fn resolve_str(
     app_name_or_path: &str,
     app_text: &str,
     is_toml: bool,
@@ -114,7 +114,7 @@ pub fn resolve_str(
 
 /// [`resolve_str`] with a secret lookup for `*_env`/`*_file` passwords.
 #[cfg(test)]
-pub fn resolve_str_with_secrets(
+pub(crate) fn resolve_str_with_secrets(
     app_name_or_path: &str,
     app_text: &str,
     is_toml: bool,
@@ -140,7 +140,7 @@ pub fn resolve_str_with_secrets(
 }
 
 /// MHA's `<app>`: the file's basename without extension.
-pub fn app_name(app_file: &Path) -> String {
+pub(crate) fn app_name(app_file: &Path) -> String {
     app_file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -627,7 +627,7 @@ mod tests {
 
 /// Deletes the `[name]` block (INI) or `[servers.name]` table (TOML) from a
 /// config file, keeping every other line and comment; written atomically.
-pub fn remove_server_block(path: &Path, name: &str) -> std::io::Result<()> {
+pub(crate) fn remove_server_block(path: &Path, name: &str) -> std::io::Result<()> {
     let text = std::fs::read_to_string(path)?;
     let is_toml = path.extension().is_some_and(|e| e == "toml");
     let kept = without_block(&text, name, is_toml);
@@ -640,7 +640,7 @@ pub fn remove_server_block(path: &Path, name: &str) -> std::io::Result<()> {
 }
 
 /// The text without the block's header and body (up to the next section header).
-pub fn without_block(text: &str, name: &str, is_toml: bool) -> String {
+pub(crate) fn without_block(text: &str, name: &str, is_toml: bool) -> String {
     let header = if is_toml {
         format!("[servers.{name}]")
     } else {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// One application's whole configuration, after precedence, defaults and validation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config {
+pub(crate) struct Config {
     /// Application name: the config file's basename without extension (MHA's `<app>`).
     pub app: String,
     /// The files read, global first.
@@ -27,7 +27,7 @@ pub struct Config {
 
 /// A non-fatal remark about the configuration, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigNote {
+pub(crate) struct ConfigNote {
     pub origin: Origin,
     pub message: String,
 }
@@ -37,7 +37,7 @@ pub struct ConfigNote {
 /// and by a `Topology`, which holds every configured server in that order;
 /// they cannot be mixed up with counts or other indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServerId(usize);
+pub(crate) struct ServerId(usize);
 
 impl ServerId {
     /// The id of the `n`-th server in config order (0-based).
@@ -53,19 +53,19 @@ impl ServerId {
 
 impl Config {
     /// Every configured server's id, in config order.
-    pub fn ids(&self) -> impl Iterator<Item = ServerId> + '_ {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = ServerId> + '_ {
         (0..self.servers.len()).map(ServerId)
     }
 
     /// The server `id` names.
-    pub fn server(&self, id: ServerId) -> &ServerSpec {
+    pub(crate) fn server(&self, id: ServerId) -> &ServerSpec {
         &self.servers[id.0]
     }
 }
 
 /// A place in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub file: PathBuf,
     /// 1-based line number; 0 when unknown.
     pub line: usize,
@@ -83,7 +83,7 @@ impl fmt::Display for Origin {
 
 /// Application-wide settings.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AppSettings {
+pub(crate) struct AppSettings {
     pub log_level: LogLevel,
     /// MHA default `/var/tmp`.
     pub manager_workdir: PathBuf,
@@ -126,14 +126,14 @@ pub struct AppSettings {
 
 /// How the monitor pings the master (MHA `ping_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PingType {
+pub(crate) enum PingType {
     Select,
     Connect,
     Insert,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
+pub(crate) enum LogLevel {
     Debug,
     Info,
     Warning,
@@ -142,7 +142,7 @@ pub enum LogLevel {
 
 /// SSH host-key policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostKeyCheck {
+pub(crate) enum HostKeyCheck {
     /// The host key must already be in known_hosts (default).
     Strict,
     /// Unknown hosts are added on first contact; changed keys are refused.
@@ -152,12 +152,12 @@ pub enum HostKeyCheck {
 /// A hook script as argv: the config value split by shell-like word rules
 /// (quotes honoured), never run through a shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HookCommand {
+pub(crate) struct HookCommand {
     pub argv: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SmtpSettings {
+pub(crate) struct SmtpSettings {
     pub host: String,
     /// Default 25.
     pub port: u16,
@@ -169,7 +169,7 @@ pub struct SmtpSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpTls {
+pub(crate) enum SmtpTls {
     None,
     StartTls,
     Tls,
@@ -177,7 +177,7 @@ pub enum SmtpTls {
 
 /// One `[serverN]` (or `[binlogN]`) block after precedence and defaults.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServerSpec {
+pub(crate) struct ServerSpec {
     /// The block name, e.g. `server1`.
     pub name: String,
     /// Where the block starts.
@@ -213,19 +213,19 @@ pub struct ServerSpec {
 
 impl ServerSpec {
     /// The address used for MySQL connections: `ip` when set, else `hostname`.
-    pub fn mysql_addr(&self) -> &str {
+    pub(crate) fn mysql_addr(&self) -> &str {
         self.ip.as_deref().unwrap_or(&self.hostname)
     }
 
     /// MHA's display form, `host(ip:port)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}({}:{})", self.hostname, self.mysql_addr(), self.port)
     }
 }
 
 /// How to reach a server's host over SSH.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SshSpec {
+pub(crate) struct SshSpec {
     /// `ssh_ip`, else `ssh_host`, else the server's `ip`, else its `hostname`.
     pub host: String,
     /// Default 22.
@@ -240,20 +240,20 @@ pub struct SshSpec {
 
 /// A password. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
     /// The clear text, for handing to a driver; never log it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

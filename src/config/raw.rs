@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 /// The name of MHA's defaults block, `[server default]`.
-pub const DEFAULT_SECTION: &str = "server default";
+pub(crate) const DEFAULT_SECTION: &str = "server default";
 
 /// One `key=value` line (or TOML key) inside a section.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEntry {
+pub(crate) struct RawEntry {
     pub key: String,
     /// The value as text, surrounding quotes already removed.
     pub value: String,
@@ -18,7 +18,7 @@ pub struct RawEntry {
 
 /// One `[section]` with its entries in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawSection {
+pub(crate) struct RawSection {
     /// `server default`, `server1`, `binlog1`, ... (TOML names are mapped to these).
     pub name: String,
     /// 1-based line of the section header.
@@ -28,19 +28,19 @@ pub struct RawSection {
 
 impl RawSection {
     /// The entry for `key`, if the section sets it.
-    pub fn get(&self, key: &str) -> Option<&RawEntry> {
+    pub(crate) fn get(&self, key: &str) -> Option<&RawEntry> {
         self.entries.iter().find(|e| e.key == key)
     }
 
     /// Whether this is `[server default]`.
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         self.name == DEFAULT_SECTION
     }
 }
 
 /// One parsed file: where it came from and its sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFile {
+pub(crate) struct RawFile {
     /// The path as the user gave it; used in every message about this file.
     pub path: PathBuf,
     pub sections: Vec<RawSection>,

@@ -24,11 +24,11 @@ use super::value;
 use super::words;
 
 /// MHA's default `master_binlog_dir`.
-pub const DEFAULT_BINLOG_DIRS: &str = "/var/lib/mysql,/var/log/mysql";
+pub(crate) const DEFAULT_BINLOG_DIRS: &str = "/var/lib/mysql,/var/log/mysql";
 
 /// Everything the resolver reads.
 #[derive(Debug, Clone, Copy)]
-pub struct ResolveInput<'a> {
+pub(crate) struct ResolveInput<'a> {
     /// The application name (the app file's basename without extension).
     pub app: &'a str,
     /// The global defaults file; only its `[server default]` is used.
@@ -42,7 +42,7 @@ pub struct ResolveInput<'a> {
 /// Checks the files and returns the `init_conf_load_script` to run, if one is set in
 /// `[server default]` (application first, then global), with where it is set. The
 /// loader runs it and passes its output back as [`ResolveInput::script_output`].
-pub fn init_conf_load_script(
+pub(crate) fn init_conf_load_script(
     global: Option<&RawFile>,
     app_file: &RawFile,
 ) -> Result<Option<(HookCommand, Origin)>, ConfigError> {
@@ -54,7 +54,7 @@ pub fn init_conf_load_script(
 }
 
 /// Resolves raw sections into a [`Config`].
-pub fn resolve(
+pub(crate) fn resolve(
     input: &ResolveInput<'_>,
     lookup: &mut SecretLookup<'_>,
 ) -> Result<Config, ConfigError> {
@@ -458,7 +458,7 @@ fn argv(found: Option<Found<'_>>) -> Result<Option<HookCommand>, ConfigError> {
 /// A lookup that refuses every source: for callers with no environment or files to offer
 /// (pure tests, [`resolve_str`](super::resolve_str)).
 #[cfg(test)]
-pub fn no_secret_lookup(source: &super::secrets::SecretSource) -> Result<Secret, String> {
+pub(crate) fn no_secret_lookup(source: &super::secrets::SecretSource) -> Result<Secret, String> {
     Err(match source {
         super::secrets::SecretSource::Env(name) => {
             format!("environment variable {name} cannot be read here (no secret lookup given)")

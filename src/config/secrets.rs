@@ -13,7 +13,7 @@ use super::model::Secret;
 
 /// Where a password is to be read from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// An environment variable, by name.
     Env(String),
     /// A file; relative paths are already resolved against the config file's directory.
@@ -22,17 +22,17 @@ pub enum SecretSource {
 
 /// Fetches a secret. `Err` is a reason for people that names the variable or file and
 /// the fix, never the value.
-pub type SecretLookup<'a> = dyn FnMut(&SecretSource) -> Result<Secret, String> + 'a;
+pub(crate) type SecretLookup<'a> = dyn FnMut(&SecretSource) -> Result<Secret, String> + 'a;
 
 /// Resolves secrets, asking the lookup at most once per source (a `password_file` in
 /// `[server default]` serves every server but is read once).
-pub struct Secrets<'l, 'a> {
+pub(crate) struct Secrets<'l, 'a> {
     lookup: &'l mut SecretLookup<'a>,
     cache: HashMap<SecretSource, Result<Secret, String>>,
 }
 
 impl<'l, 'a> Secrets<'l, 'a> {
-    pub fn new(lookup: &'l mut SecretLookup<'a>) -> Self {
+    pub(crate) fn new(lookup: &'l mut SecretLookup<'a>) -> Self {
         Secrets {
             lookup,
             cache: HashMap::new(),
@@ -41,7 +41,11 @@ impl<'l, 'a> Secrets<'l, 'a> {
 
     /// The password for `trio` from the most specific layer (first in `levels`) that sets
     /// any of its three keys; `None` when no layer does.
-    pub fn get(&mut self, levels: &[Layer<'_>], trio: Trio) -> Result<Option<Secret>, ConfigError> {
+    pub(crate) fn get(
+        &mut self,
+        levels: &[Layer<'_>],
+        trio: Trio,
+    ) -> Result<Option<Secret>, ConfigError> {
         for layer in levels {
             if let Some(e) = layer.section.get(trio.clear) {
                 return Ok(Some(Secret::new(e.value.clone())));

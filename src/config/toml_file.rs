@@ -32,7 +32,7 @@ const LAYOUT_HINT: &str =
     "a TOML config has only [default], [servers.<name>] and [binlog.<name>] tables";
 
 /// Parses the text of a TOML config. `path` is only used in messages.
-pub fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
     let lines = LineIndex::new(text);
     let origin = |offset: usize| Origin {
         file: path.to_path_buf(),

@@ -5,7 +5,7 @@ use super::keys::Kind;
 use super::words;
 
 /// MHA writes 0/1 and Perl treats "" as false; we also take the usual words.
-pub fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
         "0" | "false" | "no" | "off" | "" => Some(false),
@@ -14,12 +14,12 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// A TCP port, 1-65535.
-pub fn parse_port(s: &str) -> Option<u16> {
+pub(crate) fn parse_port(s: &str) -> Option<u16> {
     s.trim().parse::<u16>().ok().filter(|&p| p > 0)
 }
 
 /// An integer of at least 1, digits only (MHA `check_positive_int`).
-pub fn parse_positive(s: &str) -> Option<u32> {
+pub(crate) fn parse_positive(s: &str) -> Option<u32> {
     let s = s.trim();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -28,14 +28,14 @@ pub fn parse_positive(s: &str) -> Option<u32> {
 }
 
 /// The canonical spelling from `allowed` that matches `s` case-insensitively.
-pub fn parse_enum(s: &str, allowed: &'static [&'static str]) -> Option<&'static str> {
+pub(crate) fn parse_enum(s: &str, allowed: &'static [&'static str]) -> Option<&'static str> {
     let s = s.trim();
     allowed.iter().copied().find(|a| a.eq_ignore_ascii_case(s))
 }
 
 /// A comma-separated list; blanks around items and empty items are dropped (MHA strips
 /// all whitespace from `master_binlog_dir`).
-pub fn split_list(s: &str) -> Vec<String> {
+pub(crate) fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
@@ -44,7 +44,7 @@ pub fn split_list(s: &str) -> Vec<String> {
 }
 
 /// Checks that `value` is acceptable for `kind`; `Err` holds what is allowed.
-pub fn check(kind: Kind, value: &str) -> Result<(), String> {
+pub(crate) fn check(kind: Kind, value: &str) -> Result<(), String> {
     let ok = match kind {
         Kind::Text | Kind::List | Kind::Secret => true,
         Kind::Bool => parse_bool(value).is_some(),
@@ -66,7 +66,7 @@ pub fn check(kind: Kind, value: &str) -> Result<(), String> {
 }
 
 /// What `kind` accepts, in words.
-pub fn expected(kind: Kind) -> String {
+pub(crate) fn expected(kind: Kind) -> String {
     match kind {
         Kind::Text | Kind::List | Kind::Secret | Kind::Argv => "any text".to_string(),
         Kind::Bool => "0 or 1 (also true/false, yes/no, on/off)".to_string(),

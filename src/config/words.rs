@@ -5,7 +5,7 @@
 
 /// Why a value could not be split.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WordsError {
+pub(crate) enum WordsError {
     UnclosedSingleQuote,
     UnclosedDoubleQuote,
     TrailingBackslash,
@@ -13,7 +13,7 @@ pub enum WordsError {
 
 impl WordsError {
     /// What the user should write instead, for error messages.
-    pub fn expected(&self) -> &'static str {
+    pub(crate) fn expected(&self) -> &'static str {
         match self {
             WordsError::UnclosedSingleQuote => "a command line whose single quote is closed",
             WordsError::UnclosedDoubleQuote => "a command line whose double quote is closed",
@@ -25,7 +25,7 @@ impl WordsError {
 }
 
 /// Splits `s` into words. An empty or all-blank string gives no words.
-pub fn split(s: &str) -> Result<Vec<String>, WordsError> {
+pub(crate) fn split(s: &str) -> Result<Vec<String>, WordsError> {
     let mut words = Vec::new();
     let mut cur = String::new();
     // A word can be empty yet present (`''`), so track "inside a word" separately.
@@ -90,7 +90,7 @@ pub fn split(s: &str) -> Result<Vec<String>, WordsError> {
 
 /// Quotes `word` so that [`split`] gives it back unchanged (used to turn a TOML array
 /// into one command-line string).
-pub fn quote(word: &str) -> String {
+pub(crate) fn quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

@@ -12,17 +12,17 @@ use crate::topology::validate::ReplMode;
 
 /// What catching up fetched that phase 4 can reuse.
 #[derive(Debug, Default)]
-pub struct CaughtUp {
+pub(super) struct CaughtUp {
     /// The latest slave's relay logs, fetched once (file/position mode).
     pub relay_logs: Option<Vec<LogFile>>,
 }
 
 /// Does the new master lack anything the latest slave has?
-pub fn needs_catch_up(latest: &Latest, new_master: ServerId) -> bool {
+pub(super) fn needs_catch_up(latest: &Latest, new_master: ServerId) -> bool {
     new_master != latest.latest && latest.exec_of(new_master).as_ref() != Some(&latest.exec)
 }
 
-pub async fn catch_up(
+pub(super) async fn catch_up(
     ctx: &Ctx,
     mode: ReplMode,
     latest: &Latest,
@@ -75,7 +75,7 @@ pub async fn catch_up(
 
 /// Cuts the relay-log events after `target` from the latest slave's relay
 /// logs, for the server named `host`.
-pub fn relay_diff(
+pub(super) fn relay_diff(
     relay: &[LogFile],
     target: &BinlogPos,
     host: &str,
@@ -86,7 +86,7 @@ pub fn relay_diff(
 }
 
 /// Applies the dead master's saved binlog tail on `spec`'s host.
-pub async fn apply_tail(
+pub(super) async fn apply_tail(
     kit: &Kit,
     spec: &crate::config::ServerSpec,
     tools: Option<crate::transport::node::Tools>,

@@ -12,7 +12,7 @@ use crate::topology::validate::{self, Discovery, ReplMode};
 const DOUBLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The topology as phase 1 found it.
-pub struct Checked {
+pub(super) struct Checked {
     pub topology: Topology,
     pub master: ServerId,
     /// Alive slaves of the dead master, config order.
@@ -20,7 +20,7 @@ pub struct Checked {
     pub mode: ReplMode,
 }
 
-pub async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
+pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
     let stop = |host: &str, what: String| Stop::at(Phase::Check)(StepError::state(host, what));
     let log = ctx.log(Phase::Check);
     let master = dead.index;

@@ -5,7 +5,7 @@ use super::recover_master::Promoted;
 use super::{Ctx, Phase};
 use crate::recovery::StepError;
 
-pub async fn cleanup(ctx: &Ctx, checked: &Checked, promoted: &Promoted) {
+pub(super) async fn cleanup(ctx: &Ctx, checked: &Checked, promoted: &Promoted) {
     let log = ctx.log(Phase::Cleanup);
     let spec = &checked.topology.node(promoted.new_master).spec;
     let label = spec.label();

@@ -9,7 +9,7 @@ use crate::recovery::{self, host_ref, StepError};
 use crate::topology::select;
 
 /// Returns the new master's index.
-pub fn elect(ctx: &Ctx, master: ServerId, latest: &Latest) -> Result<ServerId, StepError> {
+pub(super) fn elect(ctx: &Ctx, master: ServerId, latest: &Latest) -> Result<ServerId, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.3: Determining New Master Phase..");
     let current = &latest.current;

@@ -9,11 +9,15 @@ use super::{Ctx, Phase, Stop};
 use crate::recovery::StepError;
 
 /// What phase 2 learnt.
-pub struct Fenced {
+pub(super) struct Fenced {
     pub ssh_reachable: bool,
 }
 
-pub async fn fence(ctx: &Ctx, checked: &Checked, known_ssh: Option<bool>) -> Result<Fenced, Stop> {
+pub(super) async fn fence(
+    ctx: &Ctx,
+    checked: &Checked,
+    known_ssh: Option<bool>,
+) -> Result<Fenced, Stop> {
     let topology = &checked.topology;
     let log = ctx.log(Phase::Shutdown);
     let stop = Stop::at(Phase::Shutdown);

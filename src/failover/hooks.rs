@@ -20,7 +20,11 @@ async fn call(
 }
 
 /// Phase 2: take the master IP away from the dead master.
-pub async fn ip_stop(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Result<(), StepError> {
+pub(super) async fn ip_stop(
+    ctx: &Ctx,
+    dead: &ServerSpec,
+    ssh_reachable: bool,
+) -> Result<(), StepError> {
     let Some(script) = &ctx.kit.config.settings.master_ip_failover_script else {
         return Ok(());
     };
@@ -44,7 +48,7 @@ pub async fn ip_stop(ctx: &Ctx, dead: &ServerSpec, ssh_reachable: bool) -> Resul
 
 /// Phase 2: fence the dead master's host. Returns whether SSH may still be
 /// used (0 = powered off: no; 10 = only mysqld killed: yes).
-pub async fn shutdown(
+pub(super) async fn shutdown(
     ctx: &Ctx,
     dead: &ServerSpec,
     ssh_reachable: bool,
@@ -77,7 +81,11 @@ fn ssh_after_shutdown(ssh_reachable: bool, verdict: HookVerdict) -> bool {
 }
 
 /// Phase 3: give the master IP to the new master (before it accepts writes).
-pub async fn ip_start(ctx: &Ctx, dead: &ServerSpec, new: &ServerSpec) -> Result<(), StepError> {
+pub(super) async fn ip_start(
+    ctx: &Ctx,
+    dead: &ServerSpec,
+    new: &ServerSpec,
+) -> Result<(), StepError> {
     let Some(script) = &ctx.kit.config.settings.master_ip_failover_script else {
         return Ok(());
     };

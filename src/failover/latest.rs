@@ -14,7 +14,7 @@ use crate::topology::snapshot::{NodeState, Observed, Topology};
 use crate::topology::status::ServerFacts;
 
 /// The slaves as they are once their SQL threads are done.
-pub struct Latest {
+pub(super) struct Latest {
     /// Slaves still being recovered (a failed `ignore_fail` slave is dropped).
     pub slaves: Vec<ServerId>,
     /// Each slave's facts once its SQL thread applied what it had.
@@ -28,12 +28,12 @@ pub struct Latest {
 }
 
 impl Latest {
-    pub fn latest_facts(&self) -> &ServerFacts {
+    pub(super) fn latest_facts(&self) -> &ServerFacts {
         &self.facts[&self.latest]
     }
 
     /// What slave `i` executed of the dead master's binlog.
-    pub fn exec_of(&self, i: ServerId) -> Option<BinlogPos> {
+    pub(super) fn exec_of(&self, i: ServerId) -> Option<BinlogPos> {
         self.facts
             .get(&i)
             .and_then(|f| f.replica.as_ref())
@@ -41,12 +41,12 @@ impl Latest {
     }
 
     /// Is slave `i` behind the latest slave (so it needs a relay-log diff)?
-    pub fn behind(&self, i: ServerId) -> bool {
+    pub(super) fn behind(&self, i: ServerId) -> bool {
         self.exec_of(i) < self.exec_of(self.latest)
     }
 }
 
-pub async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepError> {
+pub(super) async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     let topo = &checked.topology;
     log.info(None, "* Phase 3.1: Getting Latest Slaves Phase..");
@@ -117,7 +117,7 @@ pub async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepError> {
 }
 
 /// A wait target as the journal writes it.
-pub fn gtid_text(target: &crate::mysql::WaitTarget) -> String {
+pub(super) fn gtid_text(target: &crate::mysql::WaitTarget) -> String {
     match target {
         crate::mysql::WaitTarget::MariaGtid(p) => p.to_string(),
         crate::mysql::WaitTarget::MySqlGtid(s) => s.to_string(),

@@ -23,18 +23,18 @@ use crate::journal::{Detection, Mode, StoppedAt};
 use crate::recovery::{self, host_ref, Kit, ReplicaResult, StepError};
 use crate::topology::position::BinlogPos;
 
-pub use crate::journal::Phase;
-pub use crate::policy::death::DeadMaster;
+pub(crate) use crate::journal::Phase;
+pub(crate) use crate::policy::death::DeadMaster;
 
 /// Everything a failover needs, passed explicitly.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub kit: Kit,
     pub options: Options,
 }
 
 /// Choices the operator or the command line makes.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Decide and print the plan; change nothing.
     pub dry_run: bool,
     /// `--new-master-host`.
@@ -47,7 +47,7 @@ pub struct Options {
 
 /// How a failover ended.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// New master up, every slave repointed.
     Complete(Summary),
     /// New master up, some slaves lost (MHA exit code 10).
@@ -65,7 +65,7 @@ pub enum Outcome {
 
 /// Facts the report and the caller need.
 #[derive(Debug, Clone, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub new_master: Option<String>,
     pub new_master_index: Option<ServerId>,
     /// Where the other slaves were pointed (file/position mode) on the new master.
@@ -77,14 +77,14 @@ pub struct Summary {
 
 /// Why a phase stopped the failover.
 #[derive(Debug)]
-pub struct Stop {
+pub(crate) struct Stop {
     pub phase: Phase,
     pub error: StepError,
 }
 
 impl Stop {
     /// Turns a step's error into the stop of `phase`.
-    pub fn at(phase: Phase) -> impl Fn(StepError) -> Stop {
+    pub(crate) fn at(phase: Phase) -> impl Fn(StepError) -> Stop {
         move |error| Stop { phase, error }
     }
 }
@@ -100,7 +100,7 @@ impl Ctx {
 }
 
 /// Runs the whole failover of `dead`.
-pub async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
+pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     let dead_spec = ctx.server(dead.index);
     let mut summary = Summary::default();
     recovery::begin(&ctx.kit.log, &ctx.kit.config, ctx.options.mode);

@@ -9,7 +9,7 @@ use crate::recovery::StepError;
 use crate::topology::position::BinlogPos;
 
 /// Returns the new master's binlog position once it had everything.
-pub async fn open(
+pub(super) async fn open(
     ctx: &Ctx,
     dead: &ServerSpec,
     new: &ServerSpec,

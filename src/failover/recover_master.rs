@@ -13,7 +13,7 @@ use crate::topology::position::BinlogPos;
 use crate::topology::validate::ReplMode;
 
 /// What phase 4 needs from phase 3.
-pub struct Promoted {
+pub(super) struct Promoted {
     pub new_master: ServerId,
     pub latest: Latest,
     pub saved: Saved,
@@ -22,7 +22,11 @@ pub struct Promoted {
     pub position: Option<BinlogPos>,
 }
 
-pub async fn recover(ctx: &Ctx, checked: &Checked, fenced: &Fenced) -> Result<Promoted, Stop> {
+pub(super) async fn recover(
+    ctx: &Ctx,
+    checked: &Checked,
+    fenced: &Fenced,
+) -> Result<Promoted, Stop> {
     let stop = Stop::at(Phase::MasterRecovery);
     let master_spec = &checked.topology.node(checked.master).spec;
     let latest = latest::find(ctx, checked).await.map_err(&stop)?;

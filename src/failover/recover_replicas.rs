@@ -18,7 +18,11 @@ use crate::topology::validate::ReplMode;
 /// How long a repointed slave may take to show both threads running.
 const START_CHECK: Duration = Duration::from_secs(10);
 
-pub async fn recover(ctx: &Ctx, checked: &Checked, promoted: &Promoted) -> Vec<ReplicaResult> {
+pub(super) async fn recover(
+    ctx: &Ctx,
+    checked: &Checked,
+    promoted: &Promoted,
+) -> Vec<ReplicaResult> {
     let log = ctx.log(Phase::SlavesRecovery);
     let topo = &checked.topology;
     let latest = &promoted.latest;

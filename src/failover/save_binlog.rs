@@ -13,14 +13,19 @@ use crate::topology::position::BinlogPos;
 
 /// What was saved of the dead master's binlog.
 #[derive(Debug, Clone, Default)]
-pub struct Saved {
+pub(super) struct Saved {
     /// The binlog tail (a binlog file), when saved and not empty.
     pub tail: Option<Vec<u8>>,
     /// What may be lost and how to check, when it could not be saved.
     pub possibly_lost: Option<String>,
 }
 
-pub async fn save(ctx: &Ctx, master: &ServerSpec, fenced: &Fenced, latest: &Latest) -> Saved {
+pub(super) async fn save(
+    ctx: &Ctx,
+    master: &ServerSpec,
+    fenced: &Fenced,
+    latest: &Latest,
+) -> Saved {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.2: Saving Dead Master's Binlog Phase..");
     let label = master.label();

@@ -12,9 +12,9 @@
 //! injected future, honoured between pings only: a confirmation, once
 //! started, finishes and is acted on.
 
-pub mod old_masters;
-pub mod probe;
-pub mod secondary;
+pub(crate) mod old_masters;
+pub(crate) mod probe;
+pub(crate) mod secondary;
 
 #[cfg(test)]
 mod tests;
@@ -30,20 +30,20 @@ use crate::mysql::Connector;
 use crate::state::{HealthUpdate, StateSink, StatusCode};
 use crate::transport::Remote;
 
-pub use crate::policy::death::DeadMaster;
+pub(crate) use crate::policy::death::DeadMaster;
 use crate::policy::death::{
     confirm, ConfirmationInput, Detector, MonitorState, PingOutcome, SecondaryResult, SshReach,
     Step, Verdict,
 };
 use probe::Pinger;
-pub use probe::SecondaryCheck;
+pub(crate) use probe::SecondaryCheck;
 
 /// The shortest ping interval the loop accepts; a zero interval from a
 /// hand-built config must not spin.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Everything the monitor needs, passed in (no globals).
-pub struct MonitorCtx {
+pub(crate) struct MonitorCtx {
     config: Arc<Config>,
     master: ServerId,
     connector: Arc<dyn Connector>,
@@ -54,7 +54,7 @@ pub struct MonitorCtx {
 
 /// Why a monitor could not be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum MonitorError {
+pub(crate) enum MonitorError {
     #[error("no server number {index} to monitor: the configuration has {count} servers")]
     NoSuchServer { index: usize, count: usize },
 }
@@ -62,7 +62,7 @@ pub enum MonitorError {
 impl MonitorCtx {
     /// `master` is the index in `config.servers` of the current master, as
     /// the caller's discovery found it.
-    pub fn new(
+    pub(crate) fn new(
         config: Arc<Config>,
         master: ServerId,
         connector: Arc<dyn Connector>,
@@ -86,7 +86,7 @@ impl MonitorCtx {
     }
 
     /// Adds the secondary check (from `secondary_check_script`).
-    pub fn with_secondary(mut self, check: Arc<dyn SecondaryCheck>) -> MonitorCtx {
+    pub(crate) fn with_secondary(mut self, check: Arc<dyn SecondaryCheck>) -> MonitorCtx {
         self.secondary = Some(check);
         self
     }
@@ -94,7 +94,7 @@ impl MonitorCtx {
 
 /// How a monitor run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MonitorExit {
+pub(crate) enum MonitorExit {
     /// The shutdown future completed.
     Shutdown,
     /// The master is confirmed dead: start the failover.
@@ -110,7 +110,7 @@ struct Counters {
 }
 
 /// Watches the master until it is confirmed dead or `shutdown` completes.
-pub async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> MonitorExit {
+pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> MonitorExit {
     tokio::pin!(shutdown);
     let settings = &ctx.config.settings;
     let interval = settings.ping_interval.max(MIN_INTERVAL);

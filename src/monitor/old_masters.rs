@@ -9,7 +9,11 @@ use crate::mysql::Connector;
 /// A previous master that comes back writable is made read-only at once: two
 /// writable masters would split the data. Runs until the task is aborted
 /// (returns at once when `old` is empty).
-pub async fn watch(old: Vec<ServerSpec>, connector: Arc<dyn Connector>, config: Arc<Config>) {
+pub(crate) async fn watch(
+    old: Vec<ServerSpec>,
+    connector: Arc<dyn Connector>,
+    config: Arc<Config>,
+) {
     if old.is_empty() {
         return;
     }

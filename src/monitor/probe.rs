@@ -21,7 +21,7 @@ use crate::transport::{Remote, RemoteError};
 /// whether the master is down from elsewhere). Implemented over the hook
 /// runner by [`super::secondary::HookSecondary`]; tests script it.
 #[async_trait]
-pub trait SecondaryCheck: Send + Sync {
+pub(crate) trait SecondaryCheck: Send + Sync {
     /// Checks `master` from other network paths. The exit code follows
     /// `masterha_secondary_check` (0 down, 2 network problem, 3 reachable).
     async fn run(&self, master: &ServerSpec) -> SecondaryResult;
@@ -29,7 +29,7 @@ pub trait SecondaryCheck: Send + Sync {
 
 /// Pings the master, keeping a connection between pings for `SELECT` and
 /// `INSERT` and opening a fresh one each time for `CONNECT`.
-pub struct Pinger {
+pub(crate) struct Pinger {
     spec: ServerSpec,
     connector: Arc<dyn Connector>,
     ping_type: PingType,
@@ -41,7 +41,7 @@ pub struct Pinger {
 }
 
 impl Pinger {
-    pub fn new(
+    pub(crate) fn new(
         spec: ServerSpec,
         connector: Arc<dyn Connector>,
         ping_type: PingType,
@@ -61,7 +61,7 @@ impl Pinger {
     /// One ping, bounded by the interval. A failed or timed-out ping drops
     /// the connection: reusing one whose call was abandoned would wait for
     /// the abandoned answer.
-    pub async fn ping(&mut self) -> PingOutcome {
+    pub(crate) async fn ping(&mut self) -> PingOutcome {
         let limit = self.limit;
         let result = timeout(limit, self.attempt()).await;
         match result {
@@ -80,7 +80,7 @@ impl Pinger {
     }
 
     /// Forgets the current connection (the next ping reconnects).
-    pub fn drop_connection(&mut self) {
+    pub(crate) fn drop_connection(&mut self) {
         // Dropped rather than closed: a connection in doubt may not answer
         // a polite close either, and the ping loop must not wait for it.
         self.conn = None;
@@ -129,7 +129,7 @@ fn classify(err: &DbError) -> PingOutcome {
 
 /// Reads every server but the master at once and says what each one
 /// thinks of the master.
-pub async fn replica_views(
+pub(crate) async fn replica_views(
     config: &Config,
     master: ServerId,
     connector: Arc<dyn Connector>,
@@ -209,7 +209,7 @@ async fn look_at(
 
 /// Can the manager still SSH to the master's host? Decides whether the
 /// dead master's binlog can be saved.
-pub async fn ssh_reach(remote: &dyn Remote, master: &ServerSpec) -> SshReach {
+pub(crate) async fn ssh_reach(remote: &dyn Remote, master: &ServerSpec) -> SshReach {
     let argv = ["true".to_string()];
     match remote
         .run(&master.ssh, &argv, master.ssh.connection_timeout)
@@ -226,7 +226,7 @@ pub async fn ssh_reach(remote: &dyn Remote, master: &ServerSpec) -> SshReach {
 }
 
 /// Runs the secondary check, bounded by `limit`.
-pub async fn secondary(
+pub(crate) async fn secondary(
     check: &dyn SecondaryCheck,
     master: &ServerSpec,
     limit: Duration,

@@ -12,7 +12,7 @@ use super::SecondaryCheck;
 use crate::policy::death::SecondaryResult;
 
 /// `secondary_check_script` run through the hook runner, MHA's arguments.
-pub struct HookSecondary {
+pub(crate) struct HookSecondary {
     script: HookCommand,
     timeout: Duration,
     ping_type: PingType,
@@ -20,7 +20,7 @@ pub struct HookSecondary {
 
 impl HookSecondary {
     /// The configured check, if there is one (`command_timeout` bounds it).
-    pub fn from_settings(settings: &AppSettings) -> Option<HookSecondary> {
+    pub(crate) fn from_settings(settings: &AppSettings) -> Option<HookSecondary> {
         let script = settings.secondary_check_script.as_ref()?;
         Some(HookSecondary {
             script: script.clone(),

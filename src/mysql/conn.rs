@@ -21,7 +21,7 @@ type DriverResult<T> = Result<T, mysql_async::Error>;
 
 /// Builds real connections.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct MysqlConnector;
+pub(crate) struct MysqlConnector;
 
 #[async_trait]
 impl Connector for MysqlConnector {

@@ -5,7 +5,7 @@ use std::time::Duration;
 /// MySQL error codes that prove the server process is up and answering
 /// (MHA's `ALIVE_ERROR_CODES`): too many connections, access denied, host
 /// blocked, and so on. A ping failing with one of these is not a miss.
-pub const ALIVE_ERROR_CODES: &[u16] = &[
+pub(crate) const ALIVE_ERROR_CODES: &[u16] = &[
     1040, // ER_CON_COUNT_ERROR: too many connections
     1042, // ER_BAD_HOST_ERROR
     1043, // ER_HANDSHAKE_ERROR
@@ -21,7 +21,7 @@ pub const ALIVE_ERROR_CODES: &[u16] = &[
 
 /// A failure of one call to one server.
 #[derive(Debug, thiserror::Error)]
-pub enum DbError {
+pub(crate) enum DbError {
     #[error("no answer within {}s while {what}", .after.as_secs_f64())]
     Timeout { what: &'static str, after: Duration },
     #[error("cannot connect: {0}")]
@@ -40,12 +40,12 @@ pub enum DbError {
 
 impl DbError {
     /// True when the error could only have come from a live server.
-    pub fn proves_alive(&self) -> bool {
+    pub(crate) fn proves_alive(&self) -> bool {
         matches!(self, DbError::Server { code, .. } if ALIVE_ERROR_CODES.contains(code))
     }
 
     /// True for access-denied errors (wrong user or password).
-    pub fn is_access_denied(&self) -> bool {
+    pub(crate) fn is_access_denied(&self) -> bool {
         matches!(
             self,
             DbError::Server {

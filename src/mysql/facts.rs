@@ -11,7 +11,7 @@ use crate::topology::position::BinlogPos;
 use crate::topology::status::{Columns, Flavor, GtidFacts, ReplicaStatus, ServerFacts, Version};
 
 /// The answers `assemble_facts` works from.
-pub struct RawFacts {
+pub(crate) struct RawFacts {
     pub version_text: String,
     /// Lower-case variable name → value, from `SHOW GLOBAL VARIABLES`.
     pub variables: HashMap<String, String>,
@@ -22,13 +22,13 @@ pub struct RawFacts {
 }
 
 /// Flavor and version from `SELECT VERSION()`.
-pub fn flavor_and_version(text: &str) -> Result<(Flavor, Version), DbError> {
+pub(crate) fn flavor_and_version(text: &str) -> Result<(Flavor, Version), DbError> {
     let version = Version::parse(text)
         .map_err(|e| DbError::Protocol(format!("cannot parse server version '{text}': {e}")))?;
     Ok((Flavor::detect(text), version))
 }
 
-pub fn assemble_facts(raw: RawFacts) -> Result<ServerFacts, DbError> {
+pub(crate) fn assemble_facts(raw: RawFacts) -> Result<ServerFacts, DbError> {
     let (flavor, version) = flavor_and_version(&raw.version_text)?;
     let vars = &raw.variables;
     let flag = |name: &str| vars.get(name).map(|v| is_on(v));

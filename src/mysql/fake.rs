@@ -15,7 +15,7 @@ use crate::topology::status::ServerFacts;
 
 /// One fake server's scripted state.
 #[derive(Debug, Clone)]
-pub struct FakeServer {
+pub(crate) struct FakeServer {
     pub facts: ServerFacts,
     /// `Some(err)`: connecting fails with this error.
     pub refuse: Option<FakeError>,
@@ -32,7 +32,7 @@ pub struct FakeServer {
 
 /// A cloneable description of a `DbError` to inject.
 #[derive(Debug, Clone)]
-pub enum FakeError {
+pub(crate) enum FakeError {
     Timeout,
     Refused,
     Server(u16, String),
@@ -57,7 +57,7 @@ impl FakeError {
 
 /// All fake servers, by `addr:port`, and the call log.
 #[derive(Debug, Default, Clone)]
-pub struct FakeCluster {
+pub(crate) struct FakeCluster {
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -68,11 +68,11 @@ struct Inner {
 }
 
 impl FakeCluster {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn add(&self, addr: &str, facts: ServerFacts) {
+    pub(crate) fn add(&self, addr: &str, facts: ServerFacts) {
         self.lock().servers.insert(
             addr.to_owned(),
             FakeServer {
@@ -88,7 +88,7 @@ impl FakeCluster {
     }
 
     /// Changes one server's scripted state.
-    pub fn with(&self, addr: &str, change: impl FnOnce(&mut FakeServer)) {
+    pub(crate) fn with(&self, addr: &str, change: impl FnOnce(&mut FakeServer)) {
         let mut inner = self.lock();
         let server = inner
             .servers
@@ -97,12 +97,12 @@ impl FakeCluster {
         change(server);
     }
 
-    pub fn facts(&self, addr: &str) -> ServerFacts {
+    pub(crate) fn facts(&self, addr: &str) -> ServerFacts {
         self.lock().servers[addr].facts.clone()
     }
 
     /// Every call so far, in order.
-    pub fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.lock().log.clone()
     }
 

@@ -9,13 +9,13 @@ use crate::config::{Config, ServerId, ServerSpec};
 use crate::topology::snapshot::{Node, NodeState, Observed, Topology};
 
 /// Reads every server at once; an unreachable one is recorded with the reason, not an error.
-pub async fn topology(config: &Config, connector: Arc<dyn Connector>) -> Topology {
+pub(crate) async fn topology(config: &Config, connector: Arc<dyn Connector>) -> Topology {
     topology_with(config, connector, |_| config.settings.mysql_timeout).await
 }
 
 /// As [`topology`], with a connect/read bound per server (a server believed
 /// dead gets a short one, as MHA's 1 s double check).
-pub async fn topology_with(
+pub(crate) async fn topology_with(
     config: &Config,
     connector: Arc<dyn Connector>,
     timeout_of: impl Fn(ServerId) -> Duration,

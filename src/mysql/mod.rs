@@ -4,12 +4,12 @@
 //! dropped, never reused (mysql_async would wait for the abandoned result).
 
 mod conn;
-pub mod error;
-pub mod facts;
+pub(crate) mod error;
+pub(crate) mod facts;
 #[cfg(test)]
-pub mod fake;
-pub mod gather;
-pub mod sql;
+pub(crate) mod fake;
+pub(crate) mod gather;
+pub(crate) mod sql;
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -17,9 +17,9 @@ use std::time::Duration;
 use crate::config::ServerSpec;
 use crate::topology::status::ServerFacts;
 
-pub use conn::MysqlConnector;
-pub use error::DbError;
-pub use sql::ReplicateFrom;
+pub(crate) use conn::MysqlConnector;
+pub(crate) use error::DbError;
+pub(crate) use sql::ReplicateFrom;
 
 use crate::config::Secret;
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
@@ -27,7 +27,7 @@ use crate::topology::position::BinlogPos;
 
 /// Where to point a replica.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeMaster {
+pub(crate) struct ChangeMaster {
     pub host: String,
     pub port: u16,
     /// `None` keeps the credentials the replica already has (MHA without `repl_password`).
@@ -37,7 +37,7 @@ pub struct ChangeMaster {
 
 /// What a server should wait for before answering.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaitTarget {
+pub(crate) enum WaitTarget {
     /// The SQL thread reaches this source position.
     Position(BinlogPos),
     /// MariaDB `gtid_slave_pos` reaches this position.
@@ -48,7 +48,7 @@ pub enum WaitTarget {
 
 /// One client thread from the process list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
+pub(crate) struct Process {
     pub id: u64,
     pub user: String,
     pub host: String,
@@ -61,7 +61,7 @@ pub struct Process {
 
 /// One open connection to one server.
 #[async_trait]
-pub trait Db: Send + Sync {
+pub(crate) trait Db: Send + Sync {
     /// Everything `check-repl` and the failover need to know about the server.
     async fn facts(&self) -> Result<ServerFacts, DbError>;
     /// Does some account named `user` hold REPLICATION SLAVE on this server?
@@ -103,6 +103,6 @@ pub trait Db: Send + Sync {
 
 /// Opens connections; the seam the use cases are written against.
 #[async_trait]
-pub trait Connector: Send + Sync {
+pub(crate) trait Connector: Send + Sync {
     async fn connect(&self, spec: &ServerSpec, timeout: Duration) -> Result<Box<dyn Db>, DbError>;
 }

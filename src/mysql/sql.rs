@@ -9,51 +9,51 @@ use crate::topology::status::{Flavor, Version};
 /// Global variables read for `ServerFacts`. Read with `SHOW GLOBAL VARIABLES`
 /// so that a variable a server lacks (`super_read_only` on MariaDB) is simply
 /// absent instead of an error.
-pub const FACT_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN (\
+pub(crate) const FACT_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN (\
 'server_id','log_bin','log_slave_updates','log_replica_updates','read_only',\
 'super_read_only','relay_log_purge','binlog_format','datadir','relay_log_basename',\
 'relay_log','gtid_binlog_pos','gtid_slave_pos','gtid_current_pos','gtid_mode',\
 'gtid_executed','gtid_strict_mode')";
 
-pub const VERSION: &str = "SELECT VERSION()";
+pub(crate) const VERSION: &str = "SELECT VERSION()";
 
-pub const PING: &str = "SELECT 1";
+pub(crate) const PING: &str = "SELECT 1";
 
 /// Does `user` (any host part) hold REPLICATION SLAVE? Bound parameter: the user name.
-pub const REPL_PRIVILEGE: &str =
+pub(crate) const REPL_PRIVILEGE: &str =
     "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Repl_slave_priv = 'Y'";
 
 /// Our session must read `\\` as an escaped backslash for [`quote`] to hold.
-pub const SESSION_SETUP: &str =
+pub(crate) const SESSION_SETUP: &str =
     "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
 
-pub const PROCESSLIST: &str = "SELECT ID, USER, HOST, DB, COMMAND, TIME, STATE, INFO \
+pub(crate) const PROCESSLIST: &str = "SELECT ID, USER, HOST, DB, COMMAND, TIME, STATE, INFO \
 FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()";
 
 /// Sessions with an open InnoDB transaction.
-pub const TRANSACTION_THREADS: &str =
+pub(crate) const TRANSACTION_THREADS: &str =
     "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX";
 
 /// Accounts that may write while `read_only=1`: SUPER (MySQL without
 /// super_read_only, MariaDB before 11.0) and MariaDB's READ_ONLY ADMIN (10.5.2+).
 /// ALL PRIVILEGES includes them.
-pub const READ_ONLY_EXEMPT_GRANTEES: &str = "SELECT DISTINCT GRANTEE FROM \
+pub(crate) const READ_ONLY_EXEMPT_GRANTEES: &str = "SELECT DISTINCT GRANTEE FROM \
 information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ_ONLY ADMIN', \
 'READ ONLY ADMIN', 'CONNECTION_ADMIN')";
 
-pub const FLUSH_TABLES_WITH_READ_LOCK: &str = "FLUSH TABLES WITH READ LOCK";
+pub(crate) const FLUSH_TABLES_WITH_READ_LOCK: &str = "FLUSH TABLES WITH READ LOCK";
 
-pub const UNLOCK_TABLES: &str = "UNLOCK TABLES";
+pub(crate) const UNLOCK_TABLES: &str = "UNLOCK TABLES";
 
 /// The user name of an information_schema `GRANTEE` (`'app'@'10.0.%'` → `app`).
-pub fn grantee_user(grantee: &str) -> Option<String> {
+pub(crate) fn grantee_user(grantee: &str) -> Option<String> {
     let body = grantee.trim().strip_prefix('\'')?;
     let (user, _host) = body.rsplit_once("'@'")?;
     Some(user.replace("''", "'"))
 }
 
 /// MHA's `ping_type=INSERT` table, created on first use.
-pub const PING_INSERT: [&str; 3] = [
+pub(crate) const PING_INSERT: [&str; 3] = [
     "CREATE DATABASE IF NOT EXISTS infra",
     "CREATE TABLE IF NOT EXISTS infra.chk_masterha (`key` TINYINT NOT NULL PRIMARY KEY, \
 val INT UNSIGNED NOT NULL DEFAULT 0)",
@@ -63,7 +63,7 @@ ON DUPLICATE KEY UPDATE val = UNIX_TIMESTAMP()",
 
 /// A string literal for statements that cannot take bound parameters
 /// (`CHANGE MASTER`, `MASTER_GTID_WAIT` is fine bound but kept uniform).
-pub fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -83,7 +83,7 @@ pub fn quote(value: &str) -> String {
 
 /// Replication thread control, per dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplicaCmd {
+pub(crate) enum ReplicaCmd {
     StopIo,
     Stop,
     Start,
@@ -91,7 +91,7 @@ pub enum ReplicaCmd {
     ResetAll,
 }
 
-pub fn replica_cmd(flavor: Flavor, version: Version, cmd: ReplicaCmd) -> &'static str {
+pub(crate) fn replica_cmd(flavor: Flavor, version: Version, cmd: ReplicaCmd) -> &'static str {
     let modern = flavor == Flavor::MySql && version >= v(8, 0, 22);
     match (cmd, modern) {
         (ReplicaCmd::StopIo, false) => "STOP SLAVE IO_THREAD",
@@ -109,7 +109,7 @@ pub fn replica_cmd(flavor: Flavor, version: Version, cmd: ReplicaCmd) -> &'stati
 
 /// Where a replica starts reading from its new source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReplicateFrom {
+pub(crate) enum ReplicateFrom {
     /// MariaDB `MASTER_USE_GTID=slave_pos`.
     MariaSlavePos,
     /// MariaDB `MASTER_USE_GTID=current_pos`: for a former master, whose own
@@ -122,7 +122,7 @@ pub enum ReplicateFrom {
 }
 
 /// `CHANGE MASTER TO` / `CHANGE REPLICATION SOURCE TO`, with quoted literals.
-pub fn change_master(
+pub(crate) fn change_master(
     flavor: Flavor,
     version: Version,
     host: &str,
@@ -164,7 +164,7 @@ pub fn change_master(
 }
 
 /// Waits for the SQL thread to reach a source position; bound: (file, pos, timeout seconds).
-pub fn wait_for_pos(flavor: Flavor, version: Version) -> &'static str {
+pub(crate) fn wait_for_pos(flavor: Flavor, version: Version) -> &'static str {
     if flavor == Flavor::MySql && version >= v(8, 0, 26) {
         "SELECT SOURCE_POS_WAIT(?, ?, ?)"
     } else {
@@ -173,13 +173,13 @@ pub fn wait_for_pos(flavor: Flavor, version: Version) -> &'static str {
 }
 
 /// MariaDB: waits until `gtid_slave_pos` reaches a position; bound: (pos, timeout seconds).
-pub const MARIA_GTID_WAIT: &str = "SELECT MASTER_GTID_WAIT(?, ?)";
+pub(crate) const MARIA_GTID_WAIT: &str = "SELECT MASTER_GTID_WAIT(?, ?)";
 
 /// MySQL: waits until a GTID set is executed; bound: (set, timeout seconds).
-pub const MYSQL_GTID_WAIT: &str = "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)";
+pub(crate) const MYSQL_GTID_WAIT: &str = "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)";
 
 /// `SHOW SLAVE STATUS` or `SHOW REPLICA STATUS`.
-pub fn show_replica_status(flavor: Flavor, version: Version) -> &'static str {
+pub(crate) fn show_replica_status(flavor: Flavor, version: Version) -> &'static str {
     match flavor {
         // MariaDB accepts both; the SLAVE spelling works on every 10.x/11.x.
         Flavor::MariaDb => "SHOW SLAVE STATUS",
@@ -189,7 +189,7 @@ pub fn show_replica_status(flavor: Flavor, version: Version) -> &'static str {
 }
 
 /// `SHOW MASTER STATUS`, or `SHOW BINARY LOG STATUS` where the former is gone (MySQL 8.2+).
-pub fn show_binlog_status(flavor: Flavor, version: Version) -> &'static str {
+pub(crate) fn show_binlog_status(flavor: Flavor, version: Version) -> &'static str {
     match flavor {
         Flavor::MySql if version >= v(8, 2, 0) => "SHOW BINARY LOG STATUS",
         _ => "SHOW MASTER STATUS",

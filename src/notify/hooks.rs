@@ -26,7 +26,7 @@ use crate::journal::HookRan;
 use crate::render::hook_args::{env_name, HookArgs, ENV_PREFIX};
 
 /// How much of each of stdout and stderr is kept: the tail, where errors usually are.
-pub const OUTPUT_LIMIT: usize = 64 * 1024;
+pub(crate) const OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// After the hook exits (or is killed) we keep reading its pipes this long, then give
 /// up: a daemon it started in the background may hold them open for ever.
@@ -34,7 +34,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// The command line as it would be typed, for the log. Safe to log because secrets
 /// are never in argv; words that need it are single-quoted.
-pub fn command_line(command: &HookCommand, args: &HookArgs) -> String {
+pub(crate) fn command_line(command: &HookCommand, args: &HookArgs) -> String {
     command
         .argv
         .iter()
@@ -59,7 +59,7 @@ fn quote_for_display(word: &str) -> String {
 
 /// What happened when a hook ran.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HookOutcome {
+pub(crate) struct HookOutcome {
     /// The exit code; `None` when killed by a signal, timed out or never started.
     pub code: Option<i32>,
     /// The signal that ended it, when one did.
@@ -78,7 +78,7 @@ pub struct HookOutcome {
 
 impl HookOutcome {
     /// A short description for the log: `exit code 10`, `timed out after 5s`, ...
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if let Some(err) = &self.start_error {
             return format!("could not run: {err}");
         }
@@ -96,7 +96,7 @@ impl HookOutcome {
     }
 
     /// The part the journal keeps.
-    pub fn fact(&self) -> HookRan {
+    pub(crate) fn fact(&self) -> HookRan {
         HookRan {
             code: self.code,
             note: if self.code.is_some() {
@@ -111,7 +111,7 @@ impl HookOutcome {
 /// MHA's reading of a hook's exit code (`master_ip_failover_script`,
 /// `shutdown_script`, `master_ip_online_change_script`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookVerdict {
+pub(crate) enum HookVerdict {
     /// Exit 0. (For `shutdown_script`: the host is powered off.)
     Done,
     /// Exit 10: failed, but the failover goes on. (For `shutdown_script`: only
@@ -122,7 +122,7 @@ pub enum HookVerdict {
 }
 
 /// Exit 0 = done, 10 = failed but continue, anything else = abort.
-pub fn verdict(outcome: &HookOutcome) -> HookVerdict {
+pub(crate) fn verdict(outcome: &HookOutcome) -> HookVerdict {
     if outcome.timed_out || outcome.start_error.is_some() {
         return HookVerdict::Abort;
     }
@@ -139,7 +139,7 @@ pub fn verdict(outcome: &HookOutcome) -> HookVerdict {
 /// to the environment (`HA_NEW_MASTER_PASSWORD`). Inherited `HA_*` variables are
 /// removed first, so a hook never sees a stale fact from the manager's own
 /// environment. Never fails: a script that cannot start is an outcome too.
-pub async fn run_hook(
+pub(crate) async fn run_hook(
     command: &HookCommand,
     args: &HookArgs,
     secret_env: &[(String, Secret)],

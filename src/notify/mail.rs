@@ -22,7 +22,7 @@ use crate::render::report::Report;
 
 /// Why the report mail was not sent.
 #[derive(Debug, thiserror::Error)]
-pub enum MailError {
+pub(crate) enum MailError {
     #[error("invalid mail address {address:?}")]
     Address {
         address: String,
@@ -63,7 +63,7 @@ fn mailbox(address: &str) -> Result<Mailbox, MailError> {
 
 /// Builds the message: `From: smtp_from`, `To:` every `smtp_to`, the report's
 /// subject, and its headline and body as plain text.
-pub fn build_message(smtp: &SmtpSettings, report: &Report) -> Result<Message, MailError> {
+pub(crate) fn build_message(smtp: &SmtpSettings, report: &Report) -> Result<Message, MailError> {
     if smtp.to.is_empty() {
         return Err(MailError::NoRecipients);
     }
@@ -112,7 +112,7 @@ fn transport(
 
 /// Sends `report` to every recipient. `timeout` bounds each SMTP exchange and
 /// the whole delivery.
-pub async fn send_report(
+pub(crate) async fn send_report(
     smtp: &SmtpSettings,
     report: &Report,
     timeout: Duration,

@@ -9,8 +9,8 @@
 //! - [`Notifier`]: sends a report by mail and/or `report_script`; failures are
 //!   returned as values and never stop a failover.
 
-pub mod hooks;
-pub mod mail;
+pub(crate) mod hooks;
+pub(crate) mod mail;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,15 +19,15 @@ use crate::config::model::{AppSettings, Config, HookCommand, SmtpSettings};
 use crate::render::hook_args::{report_args, HookArgs};
 use crate::render::report::Report;
 
-pub use hooks::{run_hook, verdict, HookOutcome, HookVerdict};
-pub use mail::{send_report, MailError};
+pub(crate) use hooks::{run_hook, verdict, HookOutcome, HookVerdict};
+pub(crate) use mail::{send_report, MailError};
 
 /// Default bound on the SMTP delivery and on `report_script`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Delivers reports through the configured channels.
 #[derive(Debug, Clone)]
-pub struct Notifier {
+pub(crate) struct Notifier {
     app: String,
     /// The application's config file, passed to `report_script` as `--conf`.
     conf: PathBuf,
@@ -38,14 +38,14 @@ pub struct Notifier {
 
 /// What each channel did. `None` = the channel is not configured.
 #[derive(Debug)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub mail: Option<Result<(), MailError>>,
     pub report_script: Option<HookOutcome>,
 }
 
 impl Delivery {
     /// Every configured channel worked (`report_script` exited 0).
-    pub fn all_ok(&self) -> bool {
+    pub(crate) fn all_ok(&self) -> bool {
         let mail_ok = self.mail.as_ref().is_none_or(Result::is_ok);
         let script_ok = self
             .report_script
@@ -57,7 +57,11 @@ impl Delivery {
 
 impl Notifier {
     /// From the application settings; `conf` is the file `report_script` is told about.
-    pub fn new(app: impl Into<String>, conf: impl Into<PathBuf>, settings: &AppSettings) -> Self {
+    pub(crate) fn new(
+        app: impl Into<String>,
+        conf: impl Into<PathBuf>,
+        settings: &AppSettings,
+    ) -> Self {
         Notifier::with_channels(
             app,
             conf,
@@ -67,7 +71,7 @@ impl Notifier {
     }
 
     /// With the channels given directly.
-    pub fn with_channels(
+    pub(crate) fn with_channels(
         app: impl Into<String>,
         conf: impl Into<PathBuf>,
         smtp: Option<SmtpSettings>,
@@ -83,27 +87,27 @@ impl Notifier {
     }
 
     /// From a loaded config: its app name and its last (the application's) file.
-    pub fn from_config(config: &Config) -> Self {
+    pub(crate) fn from_config(config: &Config) -> Self {
         let conf = config.files.last().cloned().unwrap_or_default();
         Notifier::new(config.app.clone(), conf, &config.settings)
     }
 
     /// Bounds each channel (default [`DEFAULT_TIMEOUT`]).
     #[cfg(test)]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+    pub(crate) fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Nothing configured: the report only goes to the log.
     #[cfg(test)]
-    pub fn is_silent(&self) -> bool {
+    pub(crate) fn is_silent(&self) -> bool {
         self.smtp.is_none() && self.report_script.is_none()
     }
 
     /// The `report_script` arguments for `report`: MHA's headline as `--subject`
     /// (what MHA passed), the body as `--body`, the app in `HA_APP`.
-    pub fn report_script_args(&self, report: &Report) -> HookArgs {
+    pub(crate) fn report_script_args(&self, report: &Report) -> HookArgs {
         report_args(
             &report.hosts.orig_master,
             report.hosts.new_master.as_deref(),
@@ -117,7 +121,7 @@ impl Notifier {
     }
 
     /// Sends by mail and runs `report_script`, concurrently. Never fails.
-    pub async fn deliver(&self, report: &Report) -> Delivery {
+    pub(crate) async fn deliver(&self, report: &Report) -> Delivery {
         let mail = async {
             match &self.smtp {
                 Some(smtp) => Some(send_report(smtp, report, self.timeout).await),

@@ -41,7 +41,7 @@ use crate::topology::status::IoState;
 
 /// What one ping of the master came back with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PingOutcome {
+pub(crate) enum PingOutcome {
     /// The master answered.
     Ok,
     /// No answer, connection refused or lost, timeout: counts towards death.
@@ -53,7 +53,7 @@ pub enum PingOutcome {
 
 /// What the detector wants done after one ping.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// The master is answering; nothing pending.
     Healthy,
     /// The master answered with an error that proves it alive; the miss
@@ -68,7 +68,7 @@ pub enum Step {
 
 /// Counts consecutive missed pings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detector {
+pub(crate) struct Detector {
     needed: u32,
     misses: u32,
 }
@@ -76,7 +76,7 @@ pub struct Detector {
 impl Detector {
     /// `ping_misses` consecutive misses ask for confirmation; 0 is read as 1
     /// (the config layer rejects 0, but a zero here must not confirm forever).
-    pub fn new(ping_misses: u32) -> Detector {
+    pub(crate) fn new(ping_misses: u32) -> Detector {
         Detector {
             needed: ping_misses.max(1),
             misses: 0,
@@ -84,7 +84,7 @@ impl Detector {
     }
 
     /// Feeds one ping outcome.
-    pub fn observe(&mut self, outcome: &PingOutcome) -> Step {
+    pub(crate) fn observe(&mut self, outcome: &PingOutcome) -> Step {
         match outcome {
             PingOutcome::Ok => {
                 self.misses = 0;
@@ -110,17 +110,17 @@ impl Detector {
     }
 
     /// Starts counting afresh (after a confirmation found the master alive).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.misses = 0;
     }
 
     /// Consecutive misses so far.
-    pub fn misses(&self) -> u32 {
+    pub(crate) fn misses(&self) -> u32 {
         self.misses
     }
 
     /// Misses that trigger a confirmation.
-    pub fn needed(&self) -> u32 {
+    pub(crate) fn needed(&self) -> u32 {
         self.needed
     }
 }
@@ -128,7 +128,7 @@ impl Detector {
 /// The monitor's own view of itself, for `status` (mapped to MHA's numbers
 /// by `state::StatusCode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MonitorState {
+pub(crate) enum MonitorState {
     /// The last ping was answered (`0:PING_OK`).
     PingOk,
     /// Some pings missed, not yet enough to confirm (`20:PING_FAILING`).
@@ -142,7 +142,7 @@ pub enum MonitorState {
 
 impl MonitorState {
     /// The state a detector step leaves the monitor in.
-    pub fn after(step: &Step) -> MonitorState {
+    pub(crate) fn after(step: &Step) -> MonitorState {
         match step {
             Step::Healthy | Step::AliveWithError { .. } => MonitorState::PingOk,
             Step::Failing { .. } => MonitorState::PingFailing,
@@ -154,7 +154,7 @@ impl MonitorState {
 /// Could the manager open an SSH session to the master's host? Decides
 /// whether the dead master's binlog can be saved (MHA's 0 / 1 / 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SshReach {
+pub(crate) enum SshReach {
     Reachable,
     Unreachable,
     /// The check could not tell (bad ssh options, not run).
@@ -173,7 +173,7 @@ impl fmt::Display for SshReach {
 
 /// What running the secondary check produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecondaryResult {
+pub(crate) enum SecondaryResult {
     /// It ran and exited with this code.
     Exit(i32),
     /// It could not be started, was killed, or did not finish in time.
@@ -182,7 +182,7 @@ pub enum SecondaryResult {
 
 /// What the secondary check means (`masterha_secondary_check` exit codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecondarySays {
+pub(crate) enum SecondarySays {
     /// Exit 0: every route reached its monitoring host and none reached the master.
     MasterDown,
     /// Exit 2: a monitoring host itself was unreachable.
@@ -194,7 +194,7 @@ pub enum SecondarySays {
 }
 
 impl SecondaryResult {
-    pub fn meaning(&self) -> SecondarySays {
+    pub(crate) fn meaning(&self) -> SecondarySays {
         match self {
             SecondaryResult::Exit(0) => SecondarySays::MasterDown,
             SecondaryResult::Exit(2) => SecondarySays::NetworkProblem,
@@ -206,7 +206,7 @@ impl SecondaryResult {
 
 /// What the manager saw of one other configured server during confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicaView {
+pub(crate) struct ReplicaView {
     /// How to name it in messages (the server's hostname or label).
     pub name: String,
     pub seen: Seen,
@@ -214,7 +214,7 @@ pub struct ReplicaView {
 
 /// One server's answer during confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     /// The manager could not read it; it is no witness either way.
     Unreachable { reason: String },
     /// Reachable, but not replicating from anywhere.
@@ -254,7 +254,7 @@ impl ReplicaView {
     }
 
     /// `198.18.0.12 (IO Connecting, error 2003: Can't connect ...)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.seen {
             Seen::Unreachable { reason } => format!("{} (unreachable: {reason})", self.name),
             Seen::NotReplica => format!("{} (not a replica)", self.name),
@@ -279,7 +279,7 @@ impl ReplicaView {
 
 /// Everything the confirmation gathered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfirmationInput {
+pub(crate) struct ConfirmationInput {
     /// The master answered the manager (or answered with an alive error)
     /// while the confirmation ran.
     pub master_answered: bool,
@@ -294,7 +294,7 @@ pub struct ConfirmationInput {
 /// failover, with what confirmed the death. The one contract between
 /// detection and recovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadMaster {
+pub(crate) struct DeadMaster {
     /// Index of the dead master in `config.servers`.
     pub index: ServerId,
     /// Could the manager still SSH to its host (saving its binlog depends on it).
@@ -314,7 +314,7 @@ pub struct DeadMaster {
 impl DeadMaster {
     /// A master an operator declared dead (`switch --master-state dead`): no
     /// monitor evidence; SSH is checked by the failover itself.
-    pub fn declared(index: ServerId, at: SystemTime) -> DeadMaster {
+    pub(crate) fn declared(index: ServerId, at: SystemTime) -> DeadMaster {
         DeadMaster {
             index,
             ssh_reachable: SshReach::Unknown,
@@ -327,7 +327,7 @@ impl DeadMaster {
     }
 
     /// What the SSH check found: `None` when it could not tell.
-    pub fn ssh_known(&self) -> Option<bool> {
+    pub(crate) fn ssh_known(&self) -> Option<bool> {
         match self.ssh_reachable {
             SshReach::Reachable => Some(true),
             SshReach::Unreachable => Some(false),
@@ -336,7 +336,7 @@ impl DeadMaster {
     }
 
     /// Each other server's view, as the log and the report print it.
-    pub fn views(&self) -> Vec<String> {
+    pub(crate) fn views(&self) -> Vec<String> {
         self.replica_views
             .iter()
             .map(ReplicaView::describe)
@@ -346,7 +346,7 @@ impl DeadMaster {
 
 /// The outcome of a confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Fail over. `evidence` says who agreed, for the log and the report.
     Dead { ssh: SshReach, evidence: String },
     /// Keep monitoring; `reason` is the log line.
@@ -354,7 +354,7 @@ pub enum Verdict {
 }
 
 /// Decides whether the master is dead; see the module docs for the rule.
-pub fn confirm(input: &ConfirmationInput) -> Verdict {
+pub(crate) fn confirm(input: &ConfirmationInput) -> Verdict {
     if input.master_answered {
         return Verdict::Alive {
             reason: "master answered during confirmation (it is actually alive); not failing over"

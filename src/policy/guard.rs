@@ -19,24 +19,24 @@ use chrono::{DateTime, FixedOffset};
 
 /// MHA's default `--last_failover_minute`: 8 hours.
 #[cfg(test)]
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(480 * 60);
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(480 * 60);
 
 /// A marker file that exists, and when it was last modified.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
+pub(crate) struct Marker {
     pub path: PathBuf,
     pub modified: DateTime<FixedOffset>,
 }
 
 /// File work the caller must do before failing over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MarkerAction {
+pub(crate) enum MarkerAction {
     Remove { path: PathBuf, why: &'static str },
 }
 
 /// Why a failover must not run now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error(
         "a previous failover did not finish ({path} exists, since {since}); the replication \
          topology may be half-switched. Check every server by hand, then remove {path} \
@@ -63,7 +63,7 @@ pub enum Refusal {
 }
 
 /// Decides whether a failover may run at `now`, given the markers found.
-pub fn may_fail_over(
+pub(crate) fn may_fail_over(
     now: DateTime<FixedOffset>,
     last_complete: Option<&Marker>,
     error_marker: Option<&Marker>,

@@ -2,5 +2,5 @@
 //! ([`death`]), and may a failover run now ([`guard`]). No I/O, no clocks, no
 //! logging; the callers read the facts and act on the answer.
 
-pub mod death;
-pub mod guard;
+pub(crate) mod death;
+pub(crate) mod guard;

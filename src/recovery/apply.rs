@@ -14,12 +14,12 @@ use crate::topology::status::{GtidFacts, ServerFacts};
 use crate::transport::node::Tools;
 
 /// Bound on waiting for a slave's SQL thread to apply what it has received.
-pub const APPLY_WAIT: Duration = Duration::from_secs(300);
+pub(crate) const APPLY_WAIT: Duration = Duration::from_secs(300);
 
 /// Waits until the slave's SQL thread has applied everything its IO thread
 /// received (exec = read), or has stopped moving for 2 s (the relay log ends
 /// inside a transaction it cannot finish), bounded by [`APPLY_WAIT`].
-pub async fn wait_applied(kit: &Kit, spec: &ServerSpec) -> Result<ServerFacts, StepError> {
+pub(crate) async fn wait_applied(kit: &Kit, spec: &ServerSpec) -> Result<ServerFacts, StepError> {
     let host = spec.label();
     let db = kit.connect(spec).await?;
     let started = Instant::now();
@@ -59,7 +59,7 @@ pub async fn wait_applied(kit: &Kit, spec: &ServerSpec) -> Result<ServerFacts, S
 }
 
 /// The GTID position a server has applied, as a wait target for another server.
-pub fn gtid_target(facts: &ServerFacts) -> Option<WaitTarget> {
+pub(crate) fn gtid_target(facts: &ServerFacts) -> Option<WaitTarget> {
     match &facts.gtid {
         GtidFacts::MariaDb { current_pos, .. } => Some(WaitTarget::MariaGtid(current_pos.clone())),
         GtidFacts::MySql {
@@ -72,7 +72,7 @@ pub fn gtid_target(facts: &ServerFacts) -> Option<WaitTarget> {
 
 /// Makes `target` replicate from `source` until it has applied everything
 /// `source` has, then stops it (GTID catch-up of a new master that is not the latest).
-pub async fn catch_up_by_gtid(
+pub(crate) async fn catch_up_by_gtid(
     kit: &Kit,
     target: &ServerSpec,
     source: &ServerSpec,
@@ -114,7 +114,7 @@ pub async fn catch_up_by_gtid(
 }
 
 /// The log files in `dir` named `<stem>.<digits>`, oldest first, from `first` on.
-pub fn log_files_from(names: &[String], stem: &str, first_seq: u64) -> Vec<String> {
+pub(crate) fn log_files_from(names: &[String], stem: &str, first_seq: u64) -> Vec<String> {
     let mut files: Vec<(u64, String)> = names
         .iter()
         .filter_map(|n| {
@@ -129,7 +129,7 @@ pub fn log_files_from(names: &[String], stem: &str, first_seq: u64) -> Vec<Strin
 }
 
 /// Fetches every relay log of a slave, oldest first.
-pub async fn fetch_relay_logs(
+pub(crate) async fn fetch_relay_logs(
     kit: &Kit,
     spec: &ServerSpec,
     facts: &ServerFacts,
@@ -158,7 +158,7 @@ pub async fn fetch_relay_logs(
 
 /// Fetches a server's binlog files from `start.file` on, from the first of its
 /// `master_binlog_dir` that holds that file.
-pub async fn fetch_binlogs(
+pub(crate) async fn fetch_binlogs(
     kit: &Kit,
     spec: &ServerSpec,
     start: &BinlogPos,
@@ -193,7 +193,7 @@ pub async fn fetch_binlogs(
 }
 
 /// The client tools of `spec`'s host.
-pub async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepError> {
+pub(crate) async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepError> {
     kit.node(spec)
         .tools()
         .await
@@ -202,7 +202,7 @@ pub async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepError> {
 
 /// Applies binlog bytes on `spec`'s host with its own `mysqlbinlog | mysql`.
 /// `what` names the file (`relay-diff`, `binlog-tail`) and the step.
-pub async fn apply_on(
+pub(crate) async fn apply_on(
     kit: &Kit,
     spec: &ServerSpec,
     tools: &Tools,

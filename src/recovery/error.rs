@@ -12,7 +12,7 @@ use crate::transport::RemoteError;
 
 /// What was wrong with binlog bytes: unreadable, or without the position sought.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum BinlogFault {
+pub(crate) enum BinlogFault {
     #[error(transparent)]
     Read(#[from] BinlogError),
     #[error(transparent)]
@@ -21,7 +21,7 @@ pub enum BinlogFault {
 
 /// A failed step of a failover or a switch.
 #[derive(Debug, Clone)]
-pub enum StepError {
+pub(crate) enum StepError {
     /// A call to a server failed.
     Db {
         host: String,
@@ -96,7 +96,7 @@ impl std::error::Error for StepError {
 }
 
 impl StepError {
-    pub fn db(host: impl Into<String>, op: impl Into<String>, source: DbError) -> Self {
+    pub(crate) fn db(host: impl Into<String>, op: impl Into<String>, source: DbError) -> Self {
         StepError::Db {
             host: host.into(),
             op: op.into(),
@@ -104,7 +104,11 @@ impl StepError {
         }
     }
 
-    pub fn remote(host: impl Into<String>, op: impl Into<String>, source: NodeError) -> Self {
+    pub(crate) fn remote(
+        host: impl Into<String>,
+        op: impl Into<String>,
+        source: NodeError,
+    ) -> Self {
         StepError::Remote {
             host: host.into(),
             op: op.into(),
@@ -112,7 +116,7 @@ impl StepError {
         }
     }
 
-    pub fn binlog(
+    pub(crate) fn binlog(
         host: impl Into<String>,
         op: impl Into<String>,
         source: impl Into<BinlogFault>,
@@ -124,14 +128,18 @@ impl StepError {
         }
     }
 
-    pub fn state(host: impl Into<String>, what: impl Into<String>) -> Self {
+    pub(crate) fn state(host: impl Into<String>, what: impl Into<String>) -> Self {
         StepError::State {
             host: host.into(),
             what: what.into(),
         }
     }
 
-    pub fn timeout(host: impl Into<String>, what: impl Into<String>, after: Duration) -> Self {
+    pub(crate) fn timeout(
+        host: impl Into<String>,
+        what: impl Into<String>,
+        after: Duration,
+    ) -> Self {
         StepError::Timeout {
             host: host.into(),
             what: what.into(),
@@ -140,7 +148,7 @@ impl StepError {
     }
 
     /// The server or host the step acted on.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         match self {
             StepError::Db { host, .. }
             | StepError::Remote { host, .. }
@@ -152,7 +160,7 @@ impl StepError {
     }
 
     /// The message without the host in front (for lines that name the host already).
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         let text = self.to_string();
         let prefix = format!("{}: ", self.host());
         text.strip_prefix(&prefix)
@@ -161,7 +169,7 @@ impl StepError {
     }
 
     /// What kind of failure, for the journal and the report.
-    pub fn kind(&self) -> FailureKind {
+    pub(crate) fn kind(&self) -> FailureKind {
         if self.is_timeout() {
             return FailureKind::Timeout;
         }
@@ -177,7 +185,7 @@ impl StepError {
 
     /// A bound ran out (ours, the driver's or ssh's): the same step may succeed
     /// when tried again. An SQL error or a refusing hook never does.
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         match self {
             StepError::Timeout { .. } => true,
             StepError::Db { source, .. } => matches!(**source, DbError::Timeout { .. }),

@@ -7,7 +7,7 @@ use crate::journal::{HostRef, Mode};
 use super::Log;
 
 /// Writes the journal's header facts.
-pub fn begin(log: &Log, config: &Config, mode: Mode) {
+pub(crate) fn begin(log: &Log, config: &Config, mode: Mode) {
     log.facts(|f| {
         f.app = config.app.clone();
         f.mode = mode;
@@ -21,12 +21,12 @@ pub fn begin(log: &Log, config: &Config, mode: Mode) {
 }
 
 /// A journal `HostRef` for a configured server.
-pub fn host_ref(spec: &ServerSpec) -> HostRef {
+pub(crate) fn host_ref(spec: &ServerSpec) -> HostRef {
     HostRef::new(spec.hostname.clone(), spec.mysql_addr(), spec.port)
 }
 
 /// The OS user hooks are told the manager runs as (MHA's `--ssh_user` default).
-pub fn os_user() -> String {
+pub(crate) fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "root".into())
 }
 

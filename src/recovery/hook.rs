@@ -11,7 +11,7 @@ use crate::notify::hooks::{self, HookVerdict};
 use crate::render::hook_args::HookArgs;
 
 /// A hook to run: which one, with what, about which server.
-pub struct Hook<'a> {
+pub(crate) struct Hook<'a> {
     /// The parameter name, e.g. `master_ip_failover_script`.
     pub name: &'static str,
     pub script: &'a HookCommand,
@@ -23,12 +23,12 @@ pub struct Hook<'a> {
 }
 
 /// Where the journal keeps this call's exit (`ip_stop`, `shutdown`, `ip_start`).
-pub type FactSlot = fn(&mut Facts) -> &mut Option<HookRan>;
+pub(crate) type FactSlot = fn(&mut Facts) -> &mut Option<HookRan>;
 
 /// Runs `hook` under `timeout`. `Ok(Done)` or `Ok(FailedButContinue)` go on;
 /// a refusal is `Err(StepError::Hook)`, not logged here (the caller records it
 /// once, as it stops). `dry_run` only says what would run.
-pub async fn call(
+pub(crate) async fn call(
     log: PhaseLog<'_>,
     hook: Hook<'_>,
     slot: FactSlot,

@@ -10,31 +10,31 @@ use super::StepError;
 
 /// The journal, shared by the phases and their parallel tasks.
 #[derive(Debug, Default)]
-pub struct Log {
+pub(crate) struct Log {
     journal: Mutex<Journal>,
 }
 
 /// The log as one phase writes it: every step it records belongs to `phase`.
 #[derive(Debug, Clone, Copy)]
-pub struct PhaseLog<'a> {
+pub(crate) struct PhaseLog<'a> {
     log: &'a Log,
     phase: Phase,
 }
 
 impl Log {
-    pub fn new(journal: Journal) -> Self {
+    pub(crate) fn new(journal: Journal) -> Self {
         Log {
             journal: Mutex::new(journal),
         }
     }
 
     /// A copy of the journal so far.
-    pub fn journal(&self) -> Journal {
+    pub(crate) fn journal(&self) -> Journal {
         self.journal.lock().map(|j| j.clone()).unwrap_or_default()
     }
 
     /// Changes the journal's facts (written through to its file).
-    pub fn facts(&self, change: impl FnOnce(&mut Facts)) {
+    pub(crate) fn facts(&self, change: impl FnOnce(&mut Facts)) {
         if let Ok(mut j) = self.journal.lock() {
             if let Err(e) = j.update_facts(change) {
                 tracing::warn!("journal: {e}");
@@ -43,19 +43,19 @@ impl Log {
     }
 
     /// MHA's `* Phase N: ... Phase..` banner.
-    pub fn banner(&self, title: &str) {
+    pub(crate) fn banner(&self, title: &str) {
         tracing::info!("");
         tracing::info!("* {title}..");
         tracing::info!("");
     }
 
     /// A plain log line, not a journal step (trees, plans).
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         tracing::info!("{text}");
     }
 
     /// The steps of `phase`.
-    pub fn at(&self, phase: Phase) -> PhaseLog<'_> {
+    pub(crate) fn at(&self, phase: Phase) -> PhaseLog<'_> {
         PhaseLog { log: self, phase }
     }
 
@@ -78,27 +78,27 @@ impl Log {
 }
 
 impl PhaseLog<'_> {
-    pub fn ok(&self, host: Option<&str>, text: &str) {
+    pub(crate) fn ok(&self, host: Option<&str>, text: &str) {
         self.log.record(self.phase, host, StepResult::Ok, text, "");
     }
 
-    pub fn info(&self, host: Option<&str>, text: &str) {
+    pub(crate) fn info(&self, host: Option<&str>, text: &str) {
         self.log
             .record(self.phase, host, StepResult::Info, text, "");
     }
 
-    pub fn warn(&self, host: Option<&str>, text: &str) {
+    pub(crate) fn warn(&self, host: Option<&str>, text: &str) {
         self.log
             .record(self.phase, host, StepResult::Warning, text, "");
     }
 
-    pub fn fail(&self, host: Option<&str>, text: &str) {
+    pub(crate) fn fail(&self, host: Option<&str>, text: &str) {
         self.log
             .record(self.phase, host, StepResult::Failed, text, "");
     }
 
     /// Records a failed step once, with its kind in the journal entry's detail.
-    pub fn error(&self, err: &StepError) {
+    pub(crate) fn error(&self, err: &StepError) {
         let kind = err.kind().as_str();
         self.log.record(
             self.phase,
@@ -110,7 +110,7 @@ impl PhaseLog<'_> {
     }
 
     /// Like [`PhaseLog::error`], as a warning: the procedure goes on without it.
-    pub fn error_as_warning(&self, err: &StepError, then: &str) {
+    pub(crate) fn error_as_warning(&self, err: &StepError, then: &str) {
         let kind = err.kind().as_str();
         self.log.record(
             self.phase,
@@ -124,12 +124,12 @@ impl PhaseLog<'_> {
 
 impl PhaseLog<'_> {
     /// A plain log line, not a journal step.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         self.log.line(text);
     }
 
     /// Changes the journal's facts.
-    pub fn facts(&self, change: impl FnOnce(&mut Facts)) {
+    pub(crate) fn facts(&self, change: impl FnOnce(&mut Facts)) {
         self.log.facts(change);
     }
 }

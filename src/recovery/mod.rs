@@ -12,13 +12,13 @@
 //!
 //! `failover/` and `switch/` keep only their phase sequences.
 
-pub mod apply;
+pub(crate) mod apply;
 mod error;
 mod header;
-pub mod hook;
+pub(crate) mod hook;
 mod log;
 mod replica;
-pub mod repoint;
+pub(crate) mod repoint;
 
 use std::sync::Arc;
 
@@ -28,14 +28,14 @@ use crate::topology::select::ElectionRules;
 use crate::transport::node::Node;
 use crate::transport::Remote;
 
-pub use error::StepError;
-pub use header::{begin, host_ref, os_user};
-pub use log::{Log, PhaseLog};
-pub use replica::{journal_replicas, ReplicaResult};
+pub(crate) use error::StepError;
+pub(crate) use header::{begin, host_ref, os_user};
+pub(crate) use log::{Log, PhaseLog};
+pub(crate) use replica::{journal_replicas, ReplicaResult};
 
 /// What a recovery procedure acts through: the configuration, the adapters and
 /// the journal. Passed explicitly; nothing is global.
-pub struct Kit {
+pub(crate) struct Kit {
     pub config: Arc<Config>,
     pub connector: Arc<dyn Connector>,
     pub remote: Arc<dyn Remote>,
@@ -44,7 +44,7 @@ pub struct Kit {
 
 impl Kit {
     /// Operations on `spec`'s host over SSH, bounded by `command_timeout`.
-    pub fn node<'a>(&'a self, spec: &'a ServerSpec) -> Node<'a> {
+    pub(crate) fn node<'a>(&'a self, spec: &'a ServerSpec) -> Node<'a> {
         Node {
             remote: self.remote.as_ref(),
             spec,
@@ -54,7 +54,7 @@ impl Kit {
     }
 
     /// A fresh connection to `spec`, bounded by `mysql_timeout`.
-    pub async fn connect(&self, spec: &ServerSpec) -> Result<Box<dyn Db>, StepError> {
+    pub(crate) async fn connect(&self, spec: &ServerSpec) -> Result<Box<dyn Db>, StepError> {
         self.connector
             .connect(spec, self.config.settings.mysql_timeout)
             .await
@@ -63,7 +63,7 @@ impl Kit {
 }
 
 /// The election rules the settings give, with `--new-master-host` if given.
-pub fn election_rules(config: &Config, forced: Option<String>) -> ElectionRules {
+pub(crate) fn election_rules(config: &Config, forced: Option<String>) -> ElectionRules {
     ElectionRules {
         forced,
         ..ElectionRules::from_settings(&config.settings)

@@ -7,7 +7,7 @@ use crate::journal::{SlaveOutcome, SlaveResult};
 
 /// What became of one replica.
 #[derive(Debug, Clone)]
-pub struct ReplicaResult {
+pub(crate) struct ReplicaResult {
     /// As the log names it: `host(ip:port)`.
     pub host: String,
     /// `Ok(what was done)`, or why it was not recovered (the others went on).
@@ -15,12 +15,12 @@ pub struct ReplicaResult {
 }
 
 impl ReplicaResult {
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         self.result.is_ok()
     }
 
     /// The journal's record of it.
-    pub fn outcome(&self, spec: &ServerSpec, has_latest_relay_log: bool) -> SlaveOutcome {
+    pub(crate) fn outcome(&self, spec: &ServerSpec, has_latest_relay_log: bool) -> SlaveOutcome {
         SlaveOutcome {
             host: host_ref(spec),
             has_latest_relay_log,
@@ -36,7 +36,7 @@ impl ReplicaResult {
 }
 
 /// Records replicas' fates in the journal, in the order given.
-pub fn journal_replicas<'a>(
+pub(crate) fn journal_replicas<'a>(
     log: &Log,
     results: impl IntoIterator<Item = (&'a ServerSpec, &'a ReplicaResult, bool)>,
 ) {

@@ -14,7 +14,7 @@ use crate::topology::status::{Flavor, IoState};
 const POLL: Duration = Duration::from_millis(20);
 
 /// What a replica should replicate from now on, and how.
-pub struct Repoint<'a> {
+pub(crate) struct Repoint<'a> {
     /// The new source.
     pub source: &'a ServerSpec,
     pub from: ReplicateFrom,
@@ -32,7 +32,7 @@ pub struct Repoint<'a> {
 
 /// How the replica looked at the end of the start check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Running {
+pub(crate) enum Running {
     /// Both threads run.
     Yes,
     /// No error, but not both running yet when the check ended (still connecting).
@@ -40,7 +40,7 @@ pub enum Running {
 }
 
 /// `at mysql-bin.000004:777` or `by GTID`.
-pub fn how(from: &ReplicateFrom) -> String {
+pub(crate) fn how(from: &ReplicateFrom) -> String {
     match from {
         ReplicateFrom::Position(p) => format!("at {p}"),
         _ => "by GTID".to_string(),
@@ -48,7 +48,7 @@ pub fn how(from: &ReplicateFrom) -> String {
 }
 
 /// How a replica should start from a new source in GTID mode.
-pub fn gtid_from(flavor: Flavor) -> ReplicateFrom {
+pub(crate) fn gtid_from(flavor: Flavor) -> ReplicateFrom {
     match flavor {
         Flavor::MariaDb => ReplicateFrom::MariaSlavePos,
         Flavor::MySql => ReplicateFrom::MySqlAutoPosition,
@@ -57,7 +57,7 @@ pub fn gtid_from(flavor: Flavor) -> ReplicateFrom {
 
 /// The replication credentials to write into CHANGE MASTER: the configured
 /// ones, or none (the replica keeps its current user and password).
-pub fn credentials(spec: &ServerSpec) -> Option<(String, Secret)> {
+pub(crate) fn credentials(spec: &ServerSpec) -> Option<(String, Secret)> {
     match (&spec.repl_user, &spec.repl_password) {
         (Some(user), Some(password)) => Some((user.clone(), password.clone())),
         _ => None,
@@ -65,7 +65,11 @@ pub fn credentials(spec: &ServerSpec) -> Option<(String, Secret)> {
 }
 
 /// Repoints the replica behind `db` (named `host`) as `to` says.
-pub async fn repoint(db: &dyn Db, host: &str, to: Repoint<'_>) -> Result<Running, StepError> {
+pub(crate) async fn repoint(
+    db: &dyn Db,
+    host: &str,
+    to: Repoint<'_>,
+) -> Result<Running, StepError> {
     let source = to.source.label();
     if to.stop_first {
         db.stop_replica()
@@ -93,7 +97,11 @@ pub async fn repoint(db: &dyn Db, host: &str, to: Repoint<'_>) -> Result<Running
 
 /// Polls the replica status until both threads run, a thread stops with an
 /// error, or `within` passes.
-pub async fn wait_running(db: &dyn Db, host: &str, within: Duration) -> Result<Running, StepError> {
+pub(crate) async fn wait_running(
+    db: &dyn Db,
+    host: &str,
+    within: Duration,
+) -> Result<Running, StepError> {
     let deadline = Instant::now() + within;
     loop {
         let facts = db

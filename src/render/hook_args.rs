@@ -13,38 +13,38 @@ use std::path::Path;
 use crate::config::model::{PingType, ServerSpec};
 
 /// `secret_env` key for the new master's admin password (`HA_NEW_MASTER_PASSWORD`).
-pub const NEW_MASTER_PASSWORD: &str = "new_master_password";
+pub(crate) const NEW_MASTER_PASSWORD: &str = "new_master_password";
 /// `secret_env` key for the original master's admin password (`HA_ORIG_MASTER_PASSWORD`).
-pub const ORIG_MASTER_PASSWORD: &str = "orig_master_password";
+pub(crate) const ORIG_MASTER_PASSWORD: &str = "orig_master_password";
 /// `secret_env` key for `secondary_check_script` (`HA_MASTER_PASSWORD`).
-pub const MASTER_PASSWORD: &str = "master_password";
+pub(crate) const MASTER_PASSWORD: &str = "master_password";
 
 /// Prefix of every environment variable we set for a hook.
-pub const ENV_PREFIX: &str = "HA_";
+pub(crate) const ENV_PREFIX: &str = "HA_";
 
 /// MHA's arguments for one hook call, in MHA's order, plus facts that go only to
 /// the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HookArgs {
+pub(crate) struct HookArgs {
     values: Vec<(String, String)>,
     flags: Vec<String>,
     env_only: Vec<(String, String)>,
 }
 
 impl HookArgs {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds `--key=value` (and `HA_KEY=value`).
-    pub fn value(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub(crate) fn value(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.values.push((key.into(), value.into()));
         self
     }
 
     /// Adds a bare `--name` (and `HA_NAME=1`). Flags follow all values in argv,
     /// which is where MHA puts its only flag, `--orig_master_is_new_slave`.
-    pub fn flag(mut self, name: impl Into<String>) -> Self {
+    pub(crate) fn flag(mut self, name: impl Into<String>) -> Self {
         self.flags.push(name.into());
         self
     }
@@ -52,19 +52,19 @@ impl HookArgs {
     /// Adds `HA_KEY=value` to the environment only. For facts MHA never passed
     /// (e.g. `app`), so that argv stays exactly what existing scripts parse: a
     /// Perl script using `GetOptions` without `pass_through` rejects unknown options.
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env_only.push((key.into(), value.into()));
         self
     }
 
     #[cfg(test)]
-    pub fn flags(&self) -> &[String] {
+    pub(crate) fn flags(&self) -> &[String] {
         &self.flags
     }
 
     /// The value of `--key`, if present.
     #[cfg(test)]
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.values
             .iter()
             .find(|(k, _)| k == key)
@@ -72,14 +72,14 @@ impl HookArgs {
     }
 
     /// The words appended to the configured argv.
-    pub fn to_argv(&self) -> Vec<String> {
+    pub(crate) fn to_argv(&self) -> Vec<String> {
         let values = self.values.iter().map(|(k, v)| format!("--{k}={v}"));
         let flags = self.flags.iter().map(|f| format!("--{f}"));
         values.chain(flags).collect()
     }
 
     /// The `HA_*` variables: every value, every flag (`1`), every env-only fact.
-    pub fn to_env(&self) -> Vec<(String, String)> {
+    pub(crate) fn to_env(&self) -> Vec<(String, String)> {
         let values = self.values.iter().map(|(k, v)| (env_name(k), v.clone()));
         let flags = self.flags.iter().map(|f| (env_name(f), "1".to_string()));
         let extra = self.env_only.iter().map(|(k, v)| (env_name(k), v.clone()));
@@ -89,7 +89,7 @@ impl HookArgs {
 
 /// `orig_master_host` → `HA_ORIG_MASTER_HOST`. Anything but ASCII letters and
 /// digits becomes `_`, so the name is always a valid shell variable name.
-pub fn env_name(key: &str) -> String {
+pub(crate) fn env_name(key: &str) -> String {
     let body: String = key
         .chars()
         .map(|c| {
@@ -105,7 +105,7 @@ pub fn env_name(key: &str) -> String {
 
 /// What a hook needs to know about one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HookServer {
+pub(crate) struct HookServer {
     pub hostname: String,
     pub ip: String,
     pub port: u16,
@@ -120,7 +120,7 @@ pub struct HookServer {
 impl HookServer {
     /// From a configured server. `os_user` stands in for an unset `ssh_user`,
     /// as in MHA (the user running the manager).
-    pub fn from_spec(spec: &ServerSpec, os_user: &str) -> Self {
+    pub(crate) fn from_spec(spec: &ServerSpec, os_user: &str) -> Self {
         HookServer {
             hostname: spec.hostname.clone(),
             ip: spec.mysql_addr().to_string(),
@@ -135,7 +135,7 @@ impl HookServer {
 
 /// `master_ip_failover_script --command=…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailoverCommand {
+pub(crate) enum FailoverCommand {
     /// At monitor start: is the hook usable?
     // Not yet called: MHA's --command=status check (see review-2 §4a); kept for it.
     #[allow(dead_code)]
@@ -149,7 +149,7 @@ pub enum FailoverCommand {
 }
 
 impl FailoverCommand {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FailoverCommand::Status => "status",
             FailoverCommand::Stop => "stop",
@@ -161,14 +161,14 @@ impl FailoverCommand {
 
 /// `shutdown_script --command=…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShutdownCommand {
+pub(crate) enum ShutdownCommand {
     Status,
     Stop,
     StopSsh,
 }
 
 impl ShutdownCommand {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ShutdownCommand::Status => "status",
             ShutdownCommand::Stop => "stop",
@@ -179,7 +179,7 @@ impl ShutdownCommand {
 
 /// `master_ip_online_change_script --command=…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnlineChangeCommand {
+pub(crate) enum OnlineChangeCommand {
     /// Freeze writes on the current master.
     Stop,
     /// Allow writes on the new master.
@@ -191,7 +191,7 @@ pub enum OnlineChangeCommand {
 }
 
 impl OnlineChangeCommand {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OnlineChangeCommand::Stop => "stop",
             OnlineChangeCommand::Start => "start",
@@ -231,7 +231,7 @@ fn orig_master(args: HookArgs, orig: &HookServer) -> HookArgs {
 ///
 /// then the SSH extras of the original (and, for start, the new) master. `new`
 /// is only used by `Start`; a `Start` without it lists only the original master.
-pub fn master_ip_failover_args(
+pub(crate) fn master_ip_failover_args(
     command: FailoverCommand,
     orig: &HookServer,
     new: Option<&HookServer>,
@@ -280,7 +280,7 @@ pub fn master_ip_failover_args(
 /// - stopssh: `--command=stopssh --ssh_user --host --ip --port [--pid_file]`
 ///
 /// then `--ssh_host/--ssh_ip/--ssh_port` when they differ from the defaults.
-pub fn shutdown_args(
+pub(crate) fn shutdown_args(
     command: ShutdownCommand,
     host: &HookServer,
     pid_file: Option<&str>,
@@ -303,7 +303,7 @@ pub fn shutdown_args(
 /// `--command --orig_master_host/ip/port/user --new_master_host/ip/port/user
 /// --orig_master_ssh_user --new_master_ssh_user`, the SSH extras of both, then
 /// `--orig_master_is_new_slave` when set. Both passwords go in the environment.
-pub fn online_change_args(
+pub(crate) fn online_change_args(
     command: OnlineChangeCommand,
     orig: &HookServer,
     new: &HookServer,
@@ -330,7 +330,7 @@ pub fn online_change_args(
 /// activated, then `--conf --subject --body`. Without a shell, a body with
 /// newlines and quotes arrives as one intact argument (MHA's shell quoting broke
 /// on a `"` in the body).
-pub fn report_args(
+pub(crate) fn report_args(
     orig_master_host: &str,
     new_master_host: Option<&str>,
     new_slave_hosts: &[String],
@@ -353,7 +353,7 @@ pub fn report_args(
 /// `--user=<ssh user> --master_host --master_ip --master_port --master_user
 /// --ping_type`; the password goes in `HA_MASTER_PASSWORD`. Read the exit code
 /// with [`SecondaryResult::meaning`](crate::policy::death::SecondaryResult::meaning).
-pub fn secondary_check_args(master: &HookServer, ping_type: PingType) -> HookArgs {
+pub(crate) fn secondary_check_args(master: &HookServer, ping_type: PingType) -> HookArgs {
     HookArgs::new()
         .value("user", &master.ssh_user)
         .value("master_host", &master.hostname)

@@ -2,5 +2,5 @@
 //! MHA's argument lists for hook scripts ([`hook_args`]). Sending the report and
 //! running the hooks is `notify`'s job.
 
-pub mod hook_args;
-pub mod report;
+pub(crate) mod hook_args;
+pub(crate) mod report;

@@ -12,11 +12,11 @@ use crate::journal::{
 };
 
 /// MHA's banner line.
-pub const BANNER: &str = "----- Failover Report -----";
+pub(crate) const BANNER: &str = "----- Failover Report -----";
 
 /// A rendered report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     /// The mail subject (DESIGN §6): `Failover report: <app>: <old> is down, <new> is new master`.
     pub subject: String,
     /// MHA's own subject line: `<app>: MySQL Master failover <old>(ip:port) to
@@ -31,7 +31,7 @@ pub struct Report {
 
 /// The host names `report_script` receives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReportHosts {
+pub(crate) struct ReportHosts {
     pub orig_master: String,
     /// Set only once the new master was activated (as MHA does).
     pub new_master: Option<String>,
@@ -41,19 +41,19 @@ pub struct ReportHosts {
 
 impl Report {
     /// The block for the manager log: blank line, banner, blank, headline, blank, body.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         format!("\n{BANNER}\n\n{}\n\n{}", self.headline, self.body)
     }
 
     /// The mail text: the headline, a blank line, the body.
-    pub fn mail_text(&self) -> String {
+    pub(crate) fn mail_text(&self) -> String {
         format!("{}\n\n{}", self.headline, self.body)
     }
 }
 
 /// Renders the report for the journal as it stands (finished, stopped, or cut
 /// short by a crash: then the last recorded step is where it stopped).
-pub fn render(journal: &Journal) -> Report {
+pub(crate) fn render(journal: &Journal) -> Report {
     let facts = journal.facts();
     let stop = stop_point(journal);
     Report {

@@ -18,5 +18,7 @@
 mod status;
 mod workdir;
 
-pub use status::{judge_status, HealthRecord, HealthUpdate, StateSink, StatusCode, StatusInput};
-pub use workdir::{now, AppLock, HealthWriter, LockHolder, MarkerKind, StateError, Workdir};
+pub(crate) use status::{
+    judge_status, HealthRecord, HealthUpdate, StateSink, StatusCode, StatusInput,
+};
+pub(crate) use workdir::{now, AppLock, HealthWriter, LockHolder, MarkerKind, StateError, Workdir};

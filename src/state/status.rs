@@ -13,7 +13,7 @@ use crate::policy::death::MonitorState;
 /// MHA's manager states (`ManagerConst.pm`); the number is also the exit
 /// code of `ha-manager status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StatusCode {
+pub(crate) enum StatusCode {
     PingOk,
     NotRunning,
     PartiallyRunning,
@@ -28,7 +28,7 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
-    pub const ALL: [StatusCode; 11] = [
+    pub(crate) const ALL: [StatusCode; 11] = [
         StatusCode::PingOk,
         StatusCode::NotRunning,
         StatusCode::PartiallyRunning,
@@ -42,7 +42,7 @@ impl StatusCode {
         StatusCode::FailoverError,
     ];
 
-    pub fn number(self) -> u8 {
+    pub(crate) fn number(self) -> u8 {
         match self {
             StatusCode::PingOk => 0,
             StatusCode::NotRunning => 2,
@@ -58,7 +58,7 @@ impl StatusCode {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StatusCode::PingOk => "PING_OK",
             StatusCode::NotRunning => "NOT_RUNNING",
@@ -74,12 +74,12 @@ impl StatusCode {
         }
     }
 
-    pub fn from_number(n: u8) -> Option<StatusCode> {
+    pub(crate) fn from_number(n: u8) -> Option<StatusCode> {
         StatusCode::ALL.into_iter().find(|c| c.number() == n)
     }
 
     /// Parses MHA's `N:NAME` form; both halves must agree.
-    pub fn parse(text: &str) -> Option<StatusCode> {
+    pub(crate) fn parse(text: &str) -> Option<StatusCode> {
         let (number, name) = text.trim().split_once(':')?;
         let code = StatusCode::from_number(number.trim().parse().ok()?)?;
         (code.name() == name.trim()).then_some(code)
@@ -106,7 +106,7 @@ impl From<MonitorState> for StatusCode {
 
 /// The content of the health file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthRecord {
+pub(crate) struct HealthRecord {
     pub pid: u32,
     pub code: StatusCode,
     /// The master's hostname; `None` before one is known.
@@ -115,7 +115,7 @@ pub struct HealthRecord {
 
 impl HealthRecord {
     /// MHA's format: `pid<TAB>N:NAME[<TAB>master:<host>]`, no trailing newline.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         match &self.master {
             Some(host) => format!("{}\t{}\tmaster:{host}", self.pid, self.code),
             None => format!("{}\t{}", self.pid, self.code),
@@ -123,7 +123,7 @@ impl HealthRecord {
     }
 
     /// Reads what [`render`](Self::render) (or MHA) wrote.
-    pub fn parse(text: &str) -> Result<HealthRecord, String> {
+    pub(crate) fn parse(text: &str) -> Result<HealthRecord, String> {
         let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
         let mut fields = line.split('\t');
         let pid_text = fields.next().unwrap_or("").trim();
@@ -142,7 +142,7 @@ impl HealthRecord {
     }
 
     /// `master:<host>` as MHA prints it, or empty.
-    pub fn master_info(&self) -> String {
+    pub(crate) fn master_info(&self) -> String {
         self.master
             .as_deref()
             .map(|m| format!("master:{m}"))
@@ -152,7 +152,7 @@ impl HealthRecord {
 
 /// What `status` found on disk and in the process table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusInput<'a> {
+pub(crate) struct StatusInput<'a> {
     pub app: &'a str,
     /// `None`: no health file.
     pub record: Option<&'a HealthRecord>,
@@ -167,7 +167,7 @@ pub struct StatusInput<'a> {
 }
 
 /// The state and MHA's printed lines (`ManagerAdmin.pm::check_status`).
-pub fn judge_status(input: &StatusInput<'_>) -> (StatusCode, Vec<String>) {
+pub(crate) fn judge_status(input: &StatusInput<'_>) -> (StatusCode, Vec<String>) {
     let app = input.app;
     let record = match input.record {
         Some(r) if input.pid_alive => r,
@@ -246,7 +246,7 @@ pub fn judge_status(input: &StatusInput<'_>) -> (StatusCode, Vec<String>) {
 
 /// One monitor report for the state sink.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthUpdate {
+pub(crate) struct HealthUpdate {
     pub code: StatusCode,
     /// The master's hostname.
     pub master: String,
@@ -259,7 +259,7 @@ pub struct HealthUpdate {
 
 /// Where the monitor (and the failover) report their state. The real one
 /// is [`HealthWriter`](super::HealthWriter); tests capture the updates with a closure.
-pub trait StateSink: Send + Sync {
+pub(crate) trait StateSink: Send + Sync {
     fn update(&self, update: &HealthUpdate);
 }
 
@@ -274,7 +274,7 @@ where
 
 /// The richer twin of the health file, for `status --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct HealthJson {
+pub(crate) struct HealthJson {
     pub app: String,
     pub pid: u32,
     pub code: u8,

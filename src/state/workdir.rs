@@ -16,7 +16,7 @@ use crate::policy::guard::{Marker, MarkerAction};
 
 /// What went wrong with a workdir file.
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("{path}: {source}", path = .path.display())]
     Io {
         path: PathBuf,
@@ -47,20 +47,20 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
 
 /// The two failover markers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkerKind {
+pub(crate) enum MarkerKind {
     Complete,
     Error,
 }
 
 /// The files of one application in `manager_workdir`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workdir {
+pub(crate) struct Workdir {
     dir: PathBuf,
     app: String,
 }
 
 impl Workdir {
-    pub fn new(dir: impl Into<PathBuf>, app: impl Into<String>) -> Workdir {
+    pub(crate) fn new(dir: impl Into<PathBuf>, app: impl Into<String>) -> Workdir {
         Workdir {
             dir: dir.into(),
             app: app.into(),
@@ -68,15 +68,15 @@ impl Workdir {
     }
 
     /// `manager_workdir` and the application name of a config.
-    pub fn of(config: &crate::config::Config) -> Workdir {
+    pub(crate) fn of(config: &crate::config::Config) -> Workdir {
         Workdir::new(&config.settings.manager_workdir, &config.app)
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub fn app(&self) -> &str {
+    pub(crate) fn app(&self) -> &str {
         &self.app
     }
 
@@ -84,31 +84,31 @@ impl Workdir {
         self.dir.join(format!("{}.{suffix}", self.app))
     }
 
-    pub fn health(&self) -> PathBuf {
+    pub(crate) fn health(&self) -> PathBuf {
         self.file("master_status.health")
     }
 
-    pub fn health_json(&self) -> PathBuf {
+    pub(crate) fn health_json(&self) -> PathBuf {
         self.file("master_status.json")
     }
 
-    pub fn lock(&self) -> PathBuf {
+    pub(crate) fn lock(&self) -> PathBuf {
         self.file("lock")
     }
 
-    pub fn marker(&self, kind: MarkerKind) -> PathBuf {
+    pub(crate) fn marker(&self, kind: MarkerKind) -> PathBuf {
         match kind {
             MarkerKind::Complete => self.file("failover.complete"),
             MarkerKind::Error => self.file("failover.error"),
         }
     }
 
-    pub fn journal(&self) -> PathBuf {
+    pub(crate) fn journal(&self) -> PathBuf {
         self.file("journal.jsonl")
     }
 
     /// The health record and the file's mtime; `None` when there is no file.
-    pub fn read_health(&self) -> Result<Option<(HealthRecord, SystemTime)>, StateError> {
+    pub(crate) fn read_health(&self) -> Result<Option<(HealthRecord, SystemTime)>, StateError> {
         let path = self.health();
         let mut file = match File::open(&path) {
             Ok(f) => f,
@@ -133,18 +133,18 @@ impl Workdir {
     }
 
     /// The JSON twin, when present and readable (it is informational only).
-    pub fn read_health_json(&self) -> Option<HealthJson> {
+    pub(crate) fn read_health_json(&self) -> Option<HealthJson> {
         let text = std::fs::read_to_string(self.health_json()).ok()?;
         serde_json::from_str(&text).ok()
     }
 
     /// Writes the health file atomically (temp file + rename).
-    pub fn write_health(&self, record: &HealthRecord) -> Result<(), StateError> {
+    pub(crate) fn write_health(&self, record: &HealthRecord) -> Result<(), StateError> {
         write_atomic(&self.health(), record.render().as_bytes())
     }
 
     /// Refreshes the health file's mtime (MHA's `utime` on every good ping).
-    pub fn touch_health(&self) -> Result<(), StateError> {
+    pub(crate) fn touch_health(&self) -> Result<(), StateError> {
         let path = self.health();
         let file = OpenOptions::new()
             .write(true)
@@ -154,13 +154,17 @@ impl Workdir {
     }
 
     /// Removes the health file (clean shutdown); a missing file is fine.
-    pub fn remove_health(&self) -> Result<(), StateError> {
+    pub(crate) fn remove_health(&self) -> Result<(), StateError> {
         remove_if_exists(&self.health())?;
         remove_if_exists(&self.health_json())
     }
 
     /// Creates (or refreshes) a marker with a short body: time, pid, reason.
-    pub fn create_marker(&self, kind: MarkerKind, reason: &str) -> Result<PathBuf, StateError> {
+    pub(crate) fn create_marker(
+        &self,
+        kind: MarkerKind,
+        reason: &str,
+    ) -> Result<PathBuf, StateError> {
         let path = self.marker(kind);
         let body = format!(
             "{}\tpid {}\t{}\n",
@@ -173,7 +177,7 @@ impl Workdir {
     }
 
     /// The marker's path and mtime, when it exists.
-    pub fn read_marker(&self, kind: MarkerKind) -> Result<Option<Marker>, StateError> {
+    pub(crate) fn read_marker(&self, kind: MarkerKind) -> Result<Option<Marker>, StateError> {
         let path = self.marker(kind);
         match std::fs::metadata(&path).and_then(|m| m.modified()) {
             Ok(modified) => Ok(Some(Marker {
@@ -186,7 +190,7 @@ impl Workdir {
     }
 
     /// Carries out what `policy::guard::may_fail_over` asked for.
-    pub fn apply(&self, actions: &[MarkerAction]) -> Result<(), StateError> {
+    pub(crate) fn apply(&self, actions: &[MarkerAction]) -> Result<(), StateError> {
         for action in actions {
             match action {
                 MarkerAction::Remove { path, why } => {
@@ -201,7 +205,7 @@ impl Workdir {
 
 /// Who holds the per-application lock, as seen from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockHolder {
+pub(crate) enum LockHolder {
     /// Nobody: no manager of this application is running (whatever the
     /// health file says; its pid may since belong to another process).
     Free,
@@ -213,7 +217,7 @@ impl Workdir {
     /// Probes the lock without taking it for more than an instant (a shared
     /// lock, released at once), so `stop` signals only a pid that really is
     /// a running manager.
-    pub fn lock_holder(&self) -> Result<LockHolder, StateError> {
+    pub(crate) fn lock_holder(&self) -> Result<LockHolder, StateError> {
         let path = self.lock();
         let mut file = match File::open(&path) {
             Ok(f) => f,
@@ -235,7 +239,7 @@ impl Workdir {
 }
 
 /// "Now" in the form `policy::guard` takes.
-pub fn now() -> DateTime<FixedOffset> {
+pub(crate) fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()
 }
 
@@ -273,7 +277,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
 /// touched otherwise (its mtime is what `status` checks against
 /// `ping_limit`); the JSON twin is rewritten on every update.
 #[derive(Debug)]
-pub struct HealthWriter {
+pub(crate) struct HealthWriter {
     workdir: Workdir,
     pid: u32,
     last: Mutex<Last>,
@@ -287,7 +291,7 @@ struct Last {
 }
 
 impl HealthWriter {
-    pub fn new(workdir: Workdir) -> HealthWriter {
+    pub(crate) fn new(workdir: Workdir) -> HealthWriter {
         HealthWriter {
             workdir,
             pid: std::process::id(),
@@ -297,7 +301,7 @@ impl HealthWriter {
 
     /// Records a state outside the ping loop (start-up checks, failover):
     /// counters are zero, errors are logged as by [`StateSink::update`].
-    pub fn set(&self, code: StatusCode, master: &str) {
+    pub(crate) fn set(&self, code: StatusCode, master: &str) {
         self.update(&HealthUpdate {
             code,
             master: master.to_string(),
@@ -310,7 +314,7 @@ impl HealthWriter {
 
     /// Writes one update; errors are returned (see [`StateSink`] for the
     /// logging variant).
-    pub fn try_update(&self, update: &HealthUpdate) -> Result<(), StateError> {
+    pub(crate) fn try_update(&self, update: &HealthUpdate) -> Result<(), StateError> {
         let record = HealthRecord {
             pid: self.pid,
             code: update.code,
@@ -371,7 +375,7 @@ impl StateSink for HealthWriter {
 /// another process may be opening at that moment would let two managers
 /// each lock a different file.
 #[derive(Debug)]
-pub struct AppLock {
+pub(crate) struct AppLock {
     _file: File,
     /// Where the lock file is; only the tests ask.
     #[cfg(test)]
@@ -380,7 +384,7 @@ pub struct AppLock {
 
 impl AppLock {
     /// Takes the lock or says who holds it; writes our pid into the file.
-    pub fn acquire(workdir: &Workdir) -> Result<AppLock, StateError> {
+    pub(crate) fn acquire(workdir: &Workdir) -> Result<AppLock, StateError> {
         let path = workdir.lock();
         // Not truncated on open: until we hold the lock, the pid inside is
         // the holder's, and the refusal message wants it.
@@ -416,7 +420,7 @@ impl AppLock {
     }
 
     #[cfg(test)]
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

@@ -13,7 +13,7 @@ use crate::topology::validate::{self, Problem, ReplMode, Rules};
 
 /// What phase 1 found: the servers and the roles of the switch.
 #[derive(Debug, Clone)]
-pub struct Checked {
+pub(crate) struct Checked {
     pub topology: Topology,
     pub master: ServerId,
     pub new_master: ServerId,
@@ -25,7 +25,7 @@ pub struct Checked {
     pub exempt_users: Option<Vec<String>>,
 }
 
-pub async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
+pub(super) async fn check(ctx: &Ctx) -> Result<Checked, Vec<Problem>> {
     let opts = &ctx.options;
     let settings = &ctx.kit.config.settings;
     let mut problems: Vec<Problem> = opts.blocked.clone();
@@ -303,7 +303,7 @@ fn election_problem(topology: &Topology, master: ServerId, refusal: Option<&Refu
 }
 
 /// What the switch will do, step by step, for the log and `--dry-run`.
-pub fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
+pub(super) fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
     let topo = &checked.topology;
     let old = topo.label(checked.master);
     let new = topo.label(checked.new_master);
@@ -393,7 +393,7 @@ pub fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
 }
 
 /// The server's `gtid_current_pos` as phase 1 read it (MariaDB only).
-pub fn current_pos(
+pub(super) fn current_pos(
     topology: &Topology,
     index: ServerId,
 ) -> Option<&crate::topology::gtid::MariaGtidPos> {

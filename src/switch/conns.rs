@@ -7,13 +7,13 @@ use crate::recovery::StepError;
 
 /// The connections the freeze and the promotion run on, opened before the
 /// freeze so that connecting does not lengthen it.
-pub struct Conns {
+pub(super) struct Conns {
     pub old: Box<dyn Db>,
     pub new: Box<dyn Db>,
 }
 
 impl Conns {
-    pub async fn open(ctx: &Ctx, checked: &Checked) -> Result<Conns, StepError> {
+    pub(super) async fn open(ctx: &Ctx, checked: &Checked) -> Result<Conns, StepError> {
         let topo = &checked.topology;
         let (old, new) = tokio::join!(
             ctx.kit.connect(topo.spec(checked.master)),
@@ -34,7 +34,7 @@ impl Conns {
         }
     }
 
-    pub async fn close(self) {
+    pub(super) async fn close(self) {
         self.old.close().await;
         self.new.close().await;
     }
@@ -42,7 +42,7 @@ impl Conns {
 
 /// What has been changed so far: what the undo has to put back.
 #[derive(Debug, Clone, Default)]
-pub struct Done {
+pub(super) struct Done {
     /// `--command=stop` ran and did not abort.
     pub stop_hook_ran: bool,
     /// read_only=1 was sent to the old master.

@@ -25,7 +25,7 @@ const POLL: Duration = Duration::from_millis(5);
 
 /// How updates are rejected on the old master.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lock {
+pub(super) enum Lock {
     /// `read_only=1` (and `super_read_only=1`).
     ReadOnly,
     /// `FLUSH TABLES WITH READ LOCK`, held by the phase's connection.
@@ -34,7 +34,7 @@ pub enum Lock {
 
 /// The old master, frozen.
 #[derive(Debug, Clone)]
-pub struct Frozen {
+pub(super) struct Frozen {
     /// When read_only=1 was sent: the write freeze starts.
     pub at: Instant,
     pub lock: Lock,
@@ -43,7 +43,7 @@ pub struct Frozen {
     pub killed: usize,
 }
 
-pub async fn freeze(
+pub(super) async fn freeze(
     ctx: &Ctx,
     checked: &Checked,
     conns: &Conns,

@@ -27,7 +27,7 @@ mod check;
 mod conns;
 mod freeze;
 mod promote;
-pub mod rules;
+pub(crate) mod rules;
 mod slaves;
 
 use std::time::{Duration, Instant};
@@ -43,10 +43,10 @@ use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
 use crate::topology::validate::Problem;
 
-pub use check::Checked;
+pub(crate) use check::Checked;
 
 /// Everything a switch needs, passed explicitly.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub kit: Kit,
     pub options: Options,
 }
@@ -60,7 +60,7 @@ impl Ctx {
 
 /// The operator's choices.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Run the checks and print the plan; change nothing.
     pub dry_run: bool,
     /// `--new-master-host`.
@@ -99,11 +99,11 @@ impl Default for Options {
 }
 
 /// Asks the operator; `true` = go on.
-pub type Confirm<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+pub(crate) type Confirm<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
 
 /// What happened, for the summary and the exit code.
 #[derive(Debug, Clone, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub old_master: String,
     pub new_master: String,
     /// The old master's binlog position (and GTID position) at the freeze.
@@ -124,7 +124,7 @@ pub struct Summary {
 
 impl Summary {
     /// Every slave (and the old master, when asked) follows the new master.
-    pub fn all_ok(&self) -> bool {
+    pub(crate) fn all_ok(&self) -> bool {
         self.slaves.iter().all(ReplicaResult::is_ok)
             && self.orig_master.as_ref().is_none_or(ReplicaResult::is_ok)
             && self.reset.as_ref().is_none_or(Result::is_ok)
@@ -133,14 +133,14 @@ impl Summary {
 
 /// One undo action and how it went.
 #[derive(Debug, Clone)]
-pub struct Undone {
+pub(crate) struct Undone {
     pub what: String,
     pub result: Result<(), StepError>,
 }
 
 /// How a switch ended.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The checks failed; nothing was changed. Every problem names its host.
     Refused(Vec<Problem>),
     /// `--dry-run`: the checks passed, the plan was printed, nothing was changed.
@@ -165,13 +165,13 @@ pub enum Outcome {
 
 /// The frozen position of the old master, in the forms the servers wait on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FreezePos {
+pub(crate) struct FreezePos {
     pub binlog: BinlogPos,
     pub gtid: FreezeGtid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FreezeGtid {
+pub(crate) enum FreezeGtid {
     /// MariaDB `gtid_binlog_pos` of the old master.
     Maria(MariaGtidPos),
     /// MySQL `gtid_executed` of the old master.
@@ -184,7 +184,11 @@ impl FreezePos {
     /// by GTID in GTID mode (`current` = the server's `gtid_current_pos` as
     /// last read, see [`rules::gtid_to_wait`]), else by binlog position.
     /// `None`: nothing to wait for.
-    pub fn target(&self, gtid_mode: bool, current: Option<&MariaGtidPos>) -> Option<WaitTarget> {
+    pub(crate) fn target(
+        &self,
+        gtid_mode: bool,
+        current: Option<&MariaGtidPos>,
+    ) -> Option<WaitTarget> {
         match (&self.gtid, gtid_mode) {
             (FreezeGtid::Maria(pos), true) => {
                 let missing = match current {
@@ -199,7 +203,7 @@ impl FreezePos {
     }
 
     /// `mysql-bin.000003:1234, GTID 0-1-57`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.gtid {
             FreezeGtid::Maria(p) if !p.is_empty() => format!("{}, GTID {p}", self.binlog),
             FreezeGtid::MySql(s) if !s.is_empty() => format!("{}, GTID {s}", self.binlog),
@@ -250,7 +254,7 @@ async fn online_change_hook(
 
 /// Runs the whole switch. `confirm`, when given, is asked once the plan is
 /// printed and before anything is changed.
-pub async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
+pub(crate) async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
     let started = Instant::now();
     let log = &ctx.kit.log;
     recovery::begin(log, &ctx.kit.config, Mode::Switch);

@@ -15,14 +15,14 @@ use crate::topology::position::BinlogPos;
 
 /// The new master, taking writes.
 #[derive(Debug, Clone)]
-pub struct Promoted {
+pub(super) struct Promoted {
     /// Its binlog position when it was promoted (for file/position slaves).
     pub position: BinlogPos,
     /// When read_only=0 returned: the write freeze ends.
     pub writable_at: Instant,
 }
 
-pub async fn promote(
+pub(super) async fn promote(
     ctx: &Ctx,
     checked: &Checked,
     conns: &Conns,
@@ -137,7 +137,7 @@ pub async fn promote(
 }
 
 /// Undoes phases 2-3 and builds the outcome.
-pub async fn fail(
+pub(super) async fn fail(
     ctx: &Ctx,
     checked: &Checked,
     conns: Option<&Conns>,

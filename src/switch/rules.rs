@@ -26,7 +26,7 @@ const SYSTEM_COMMANDS: [&str; 7] = [
 /// A thread of a client (an application, a DBA, another tool), not one of the
 /// server's own or a replication thread. (The manager's own connection is not
 /// in the list: the process-list query leaves it out.)
-pub fn is_client(p: &Process) -> bool {
+pub(crate) fn is_client(p: &Process) -> bool {
     !SYSTEM_USERS.contains(&p.user.as_str()) && !SYSTEM_COMMANDS.contains(&p.command.as_str())
 }
 
@@ -44,7 +44,7 @@ fn is_update(p: &Process) -> bool {
 /// MHA `running_updates_limit`: client threads on the master running a
 /// non-SELECT/SHOW statement for at least `limit + 1` seconds. A switch waits
 /// for them at `SET GLOBAL read_only=1`, so it must not start.
-pub fn long_updates(procs: &[Process], limit_secs: u64) -> Vec<&Process> {
+pub(crate) fn long_updates(procs: &[Process], limit_secs: u64) -> Vec<&Process> {
     procs
         .iter()
         .filter(|p| is_client(p) && is_update(p) && p.time > limit_secs)
@@ -53,7 +53,7 @@ pub fn long_updates(procs: &[Process], limit_secs: u64) -> Vec<&Process> {
 
 /// MHA `running_seconds_limit`: client threads on the new master busy (not
 /// sleeping) for at least `limit` seconds.
-pub fn long_queries(procs: &[Process], limit_secs: u64) -> Vec<&Process> {
+pub(crate) fn long_queries(procs: &[Process], limit_secs: u64) -> Vec<&Process> {
     procs
         .iter()
         .filter(|p| is_client(p) && p.command != "Sleep" && p.time >= limit_secs)
@@ -61,7 +61,7 @@ pub fn long_queries(procs: &[Process], limit_secs: u64) -> Vec<&Process> {
 }
 
 /// `id 12 app@10.0.0.5:41234 Query 3 s: UPDATE t SET ...` (statement cut at 120 characters).
-pub fn describe(p: &Process) -> String {
+pub(crate) fn describe(p: &Process) -> String {
     let info = p.info.as_deref().unwrap_or("").replace(['\n', '\r'], " ");
     let mut statement: String = info.chars().take(120).collect();
     if info.chars().count() > 120 {
@@ -81,7 +81,7 @@ pub fn describe(p: &Process) -> String {
 
 /// Who can still write on the old master once the freeze is in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exempt {
+pub(crate) enum Exempt {
     /// Nobody: `super_read_only` is set, or the tables are locked (FTWRL).
     Nobody,
     /// `read_only` only: sessions of these accounts (SUPER, READ_ONLY ADMIN) still can.
@@ -102,7 +102,7 @@ impl Exempt {
 
 /// Why the freeze kills a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KillWhy {
+pub(crate) enum KillWhy {
     /// Its account may write despite read_only: it would keep writing to the old master.
     MayWrite,
     /// Still running a write statement after the grace period.
@@ -124,7 +124,7 @@ impl std::fmt::Display for KillWhy {
 /// Running writes that read_only does stop (sessions of accounts it binds):
 /// the grace period waits for these to finish. Writes of exempt sessions are
 /// not waited for: read_only never stops them, so they are killed at once.
-pub fn writes_to_wait_for(procs: &[Process], exempt: &Exempt) -> Vec<u64> {
+pub(crate) fn writes_to_wait_for(procs: &[Process], exempt: &Exempt) -> Vec<u64> {
     procs
         .iter()
         .filter(|p| is_client(p) && is_write(p) && !exempt.covers(p))
@@ -142,7 +142,11 @@ fn is_write(p: &Process) -> bool {
 /// order: every session that could still write (exempt accounts), every one
 /// still running a write, and every one holding an open transaction. Readers
 /// of accounts bound by read_only are left alone.
-pub fn sessions_to_kill(procs: &[Process], in_trx: &[u64], exempt: &Exempt) -> Vec<(u64, KillWhy)> {
+pub(crate) fn sessions_to_kill(
+    procs: &[Process],
+    in_trx: &[u64],
+    exempt: &Exempt,
+) -> Vec<(u64, KillWhy)> {
     let mut out: Vec<(u64, KillWhy)> = procs
         .iter()
         .filter(|p| is_client(p) && p.command != "Killed")
@@ -166,7 +170,7 @@ pub fn sessions_to_kill(procs: &[Process], in_trx: &[u64], exempt: &Exempt) -> V
 /// A freeze statement of the manager's own account still waiting on the
 /// server (`SET GLOBAL read_only=1` or FTWRL whose call timed out): the undo
 /// ends it, or it would take effect after the old master was made writable again.
-pub fn is_pending_freeze(p: &Process, user: &str) -> bool {
+pub(crate) fn is_pending_freeze(p: &Process, user: &str) -> bool {
     let info = p
         .info
         .as_deref()
@@ -185,7 +189,7 @@ pub fn is_pending_freeze(p: &Process, user: &str) -> bool {
 /// behind. `MASTER_GTID_WAIT` compares with `gtid_slave_pos` only, so a domain
 /// the server has only in its own binlog (it was the master of it once) must
 /// not be waited for: it would never arrive.
-pub fn gtid_to_wait(freeze: &MariaGtidPos, have: &MariaGtidPos) -> MariaGtidPos {
+pub(crate) fn gtid_to_wait(freeze: &MariaGtidPos, have: &MariaGtidPos) -> MariaGtidPos {
     let mut out = MariaGtidPos::default();
     for gtid in freeze.domains.values() {
         if have.seq(gtid.domain).is_none_or(|s| s < gtid.seq) {
@@ -199,7 +203,7 @@ pub fn gtid_to_wait(freeze: &MariaGtidPos, have: &MariaGtidPos) -> MariaGtidPos 
 /// position among them: MHA's online switch counts every alive slave as
 /// "latest" (`set_latest_slaves(alive_slaves)`), since all of them will have
 /// everything once the master is frozen.
-pub fn all_latest(topo: &Topology, slaves: &[ServerId]) -> Topology {
+pub(crate) fn all_latest(topo: &Topology, slaves: &[ServerId]) -> Topology {
     let max = slaves
         .iter()
         .filter_map(|&i| topo.replica(i).map(|r| r.read.clone()))
@@ -219,7 +223,7 @@ pub fn all_latest(topo: &Topology, slaves: &[ServerId]) -> Topology {
 }
 
 /// MHA's `print_servers_migration_ascii`: the tree now and after the switch.
-pub fn migration_tree(
+pub(crate) fn migration_tree(
     topo: &Topology,
     master: ServerId,
     new_master: ServerId,

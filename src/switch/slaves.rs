@@ -23,7 +23,7 @@ const SLAVE_WAIT: Duration = Duration::from_secs(60);
 /// How long a restarted slave may take to show both threads running.
 const START_CHECK: Duration = Duration::from_secs(5);
 
-pub async fn switch_all(
+pub(super) async fn switch_all(
     ctx: &Ctx,
     checked: &Checked,
     conns: &Conns,
@@ -235,7 +235,11 @@ async fn orig_master(
 }
 
 /// `RESET SLAVE ALL` on the new master, unless `skip_reset_slave`.
-pub async fn cleanup(ctx: &Ctx, checked: &Checked, conns: &Conns) -> Option<Result<(), StepError>> {
+pub(super) async fn cleanup(
+    ctx: &Ctx,
+    checked: &Checked,
+    conns: &Conns,
+) -> Option<Result<(), StepError>> {
     let spec = &checked.topology.node(checked.new_master).spec;
     let label = spec.label();
     let log = ctx.log();

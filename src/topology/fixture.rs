@@ -16,7 +16,7 @@
 //! Fixture code panics on malformed literals on purpose: those are mistakes
 //! in a test, not input.
 
-pub use crate::config::model::ServerId;
+pub(crate) use crate::config::model::ServerId;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,20 +30,20 @@ use crate::topology::status::{
 };
 
 /// The version text every fixture server reports unless changed.
-pub const MARIADB_VERSION: &str = "10.11.6-MariaDB-0+deb12u1-log";
+pub(crate) const MARIADB_VERSION: &str = "10.11.6-MariaDB-0+deb12u1-log";
 
 /// The address of server `n`: `198.18.0.<10+n>` (the lab's test net).
-pub fn ip(n: usize) -> String {
+pub(crate) fn ip(n: usize) -> String {
     format!("198.18.0.{}", 10 + n)
 }
 
 /// A parsed `file:pos` literal.
-pub fn pos(text: &str) -> BinlogPos {
+pub(crate) fn pos(text: &str) -> BinlogPos {
     BinlogPos::parse(text).unwrap_or_else(|e| panic!("fixture position {text:?}: {e}"))
 }
 
 /// `[server<n>]` with every field at MHA's default, hostname = ip = `ip(n)`.
-pub fn spec(n: usize) -> ServerSpec {
+pub(crate) fn spec(n: usize) -> ServerSpec {
     ServerSpec {
         name: format!("server{n}"),
         origin: Origin {
@@ -80,7 +80,7 @@ pub fn spec(n: usize) -> ServerSpec {
 }
 
 /// A writable MariaDB 10.11 with binlog on, not a replica.
-pub fn master_facts(n: usize) -> ServerFacts {
+pub(crate) fn master_facts(n: usize) -> ServerFacts {
     ServerFacts {
         flavor: Flavor::MariaDb,
         version: Version::new(10, 11, 6),
@@ -108,7 +108,7 @@ pub fn master_facts(n: usize) -> ServerFacts {
 
 /// A healthy file/position replica status of server `master`, IO thread at
 /// `read`, SQL thread at `exec`.
-pub fn replica_status(master: usize, read: &str, exec: &str) -> ReplicaStatus {
+pub(crate) fn replica_status(master: usize, read: &str, exec: &str) -> ReplicaStatus {
     ReplicaStatus {
         master_host: ip(master),
         master_port: 3306,
@@ -135,7 +135,7 @@ pub fn replica_status(master: usize, read: &str, exec: &str) -> ReplicaStatus {
 }
 
 /// A read-only replica of `master`, caught up (`exec == read`).
-pub fn slave_facts(n: usize, master: usize, read: &str) -> ServerFacts {
+pub(crate) fn slave_facts(n: usize, master: usize, read: &str) -> ServerFacts {
     ServerFacts {
         read_only: true,
         replica: Some(replica_status(master, read, read)),
@@ -144,34 +144,34 @@ pub fn slave_facts(n: usize, master: usize, read: &str) -> ServerFacts {
 }
 
 /// Server `n` as a reachable master.
-pub fn master(n: usize) -> Node {
+pub(crate) fn master(n: usize) -> Node {
     Node::reachable(spec(n), master_facts(n))
 }
 
 /// Server `n` as a reachable, caught-up replica of `master` read up to `read`.
-pub fn slave(n: usize, master: usize, read: &str) -> Node {
+pub(crate) fn slave(n: usize, master: usize, read: &str) -> Node {
     Node::reachable(spec(n), slave_facts(n, master, read))
 }
 
 /// Server `n`, unreachable for `reason`.
-pub fn down(n: usize, reason: &str) -> Node {
+pub(crate) fn down(n: usize, reason: &str) -> Node {
     Node::unreachable(spec(n), reason)
 }
 
-pub fn topology(nodes: Vec<Node>) -> Topology {
+pub(crate) fn topology(nodes: Vec<Node>) -> Topology {
     Topology::new(nodes)
 }
 
 /// Builder-style tweaks of a fixture node.
 impl Node {
-    pub fn with_spec(mut self, change: impl FnOnce(&mut ServerSpec)) -> Node {
+    pub(crate) fn with_spec(mut self, change: impl FnOnce(&mut ServerSpec)) -> Node {
         change(&mut self.spec);
         self
     }
 
     /// Changes the facts of a reachable node (panics on an unreachable one:
     /// a mistake in the test).
-    pub fn with_facts(mut self, change: impl FnOnce(&mut ServerFacts)) -> Node {
+    pub(crate) fn with_facts(mut self, change: impl FnOnce(&mut ServerFacts)) -> Node {
         match &mut self.state {
             NodeState::Reachable(observed) => change(&mut observed.facts),
             NodeState::Unreachable { .. } => panic!("fixture: {} is unreachable", self.spec.name),
@@ -180,7 +180,7 @@ impl Node {
     }
 
     /// Changes the replica status of a replica node.
-    pub fn with_replica(self, change: impl FnOnce(&mut ReplicaStatus)) -> Node {
+    pub(crate) fn with_replica(self, change: impl FnOnce(&mut ReplicaStatus)) -> Node {
         let name = self.spec.name.clone();
         self.with_facts(|f| match f.replica.as_mut() {
             Some(replica) => change(replica),
@@ -189,11 +189,11 @@ impl Node {
     }
 
     /// Sets the SQL thread position (the IO thread position stays).
-    pub fn exec_at(self, exec: &str) -> Node {
+    pub(crate) fn exec_at(self, exec: &str) -> Node {
         self.with_replica(|r| r.exec = pos(exec))
     }
 
-    pub fn with_grant(mut self, grant: Option<bool>) -> Node {
+    pub(crate) fn with_grant(mut self, grant: Option<bool>) -> Node {
         if let NodeState::Reachable(observed) = &mut self.state {
             observed.repl_grant = grant;
         }
@@ -202,7 +202,7 @@ impl Node {
 
     /// Turns the node into a MySQL server of `version` (e.g. `8.4.0`) with
     /// `gtid_mode=ON`; a replica also gets `Auto_Position=1`.
-    pub fn mysql(self, version: &str) -> Node {
+    pub(crate) fn mysql(self, version: &str) -> Node {
         self.with_facts(|f| {
             f.flavor = Flavor::MySql;
             f.version = Version::parse(version).unwrap_or_else(|e| panic!("fixture: {e}"));
@@ -223,7 +223,7 @@ impl Node {
     }
 
     /// Sets the version text (and the parsed version and flavor from it).
-    pub fn version(self, text: &str) -> Node {
+    pub(crate) fn version(self, text: &str) -> Node {
         self.with_facts(|f| {
             f.version = Version::parse(text).unwrap_or_else(|e| panic!("fixture: {e}"));
             f.flavor = Flavor::detect(text);
@@ -233,7 +233,7 @@ impl Node {
 }
 
 /// Columns from `(name, value)` pairs; `None` is SQL NULL.
-pub fn columns(pairs: &[(&str, Option<&str>)]) -> Columns {
+pub(crate) fn columns(pairs: &[(&str, Option<&str>)]) -> Columns {
     pairs
         .iter()
         .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
@@ -243,7 +243,7 @@ pub fn columns(pairs: &[(&str, Option<&str>)]) -> Columns {
 /// Columns from a captured row in `tests/fixtures/replica_status/*.tsv`:
 /// one `Name<TAB>value` line per column, `\N` for NULL, and `\\`, `\t`, `\n`
 /// escapes inside values.
-pub fn columns_from_tsv(text: &str) -> Columns {
+pub(crate) fn columns_from_tsv(text: &str) -> Columns {
     text.lines()
         .filter(|l| !l.is_empty())
         .map(|line| {
@@ -273,11 +273,11 @@ fn unescape(value: &str) -> String {
 }
 
 /// The id of the server at 0-based place `i` in config order.
-pub fn id(i: usize) -> ServerId {
+pub(crate) fn id(i: usize) -> ServerId {
     ServerId::nth(i)
 }
 
 /// The ids of the servers at these 0-based places.
-pub fn ids(places: &[usize]) -> Vec<ServerId> {
+pub(crate) fn ids(places: &[usize]) -> Vec<ServerId> {
     places.iter().map(|&i| id(i)).collect()
 }

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 /// Why a GTID text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum GtidError {
+pub(crate) enum GtidError {
     #[error("MariaDB GTID {0:?} is not of the form domain-server_id-sequence")]
     MariaShape(String),
     #[error("MySQL GTID set element {0:?} is not of the form uuid:interval[:interval...]")]
@@ -29,7 +29,7 @@ pub enum GtidError {
 
 /// One MariaDB GTID, `domain-server_id-seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MariaGtid {
+pub(crate) struct MariaGtid {
     pub domain: u32,
     pub server_id: u32,
     pub seq: u64,
@@ -37,7 +37,7 @@ pub struct MariaGtid {
 
 /// A MariaDB GTID position (`gtid_slave_pos` etc.): at most one GTID per domain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MariaGtidPos {
+pub(crate) struct MariaGtidPos {
     pub domains: BTreeMap<u32, MariaGtid>,
 }
 
@@ -46,13 +46,13 @@ pub struct MariaGtidPos {
 /// A tagged GTID (MySQL 8.3+, `uuid:tag:1-5`) is keyed `uuid:tag`, so tagged
 /// and untagged transactions of one source stay distinct sets, as in MySQL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GtidSet {
+pub(crate) struct GtidSet {
     pub sets: BTreeMap<String, Vec<(u64, u64)>>,
 }
 
 impl MariaGtid {
     /// Parses `domain-server_id-seq`.
-    pub fn parse(text: &str) -> Result<Self, GtidError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, GtidError> {
         let shape = || GtidError::MariaShape(text.to_string());
         let mut parts = text.trim().split('-');
         let mut next = || parts.next().ok_or_else(shape);
@@ -83,7 +83,7 @@ impl MariaGtidPos {
     /// A domain listed twice (as in `gtid_binlog_state`, one entry per
     /// server id) keeps its highest sequence: sequences grow within a domain,
     /// so that entry is the domain's position.
-    pub fn parse(text: &str) -> Result<Self, GtidError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, GtidError> {
         let mut pos = MariaGtidPos::default();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             pos.insert(MariaGtid::parse(item)?);
@@ -92,7 +92,7 @@ impl MariaGtidPos {
     }
 
     /// Adds a GTID, keeping the higher sequence when the domain is present.
-    pub fn insert(&mut self, gtid: MariaGtid) {
+    pub(crate) fn insert(&mut self, gtid: MariaGtid) {
         let keep_old = self
             .domains
             .get(&gtid.domain)
@@ -102,19 +102,19 @@ impl MariaGtidPos {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.domains.is_empty()
     }
 
     /// The sequence reached in `domain`, if the domain is present.
-    pub fn seq(&self, domain: u32) -> Option<u64> {
+    pub(crate) fn seq(&self, domain: u32) -> Option<u64> {
         self.domains.get(&domain).map(|g| g.seq)
     }
 
     /// True when `self` has everything `other` has: every domain of `other`
     /// is present here with a sequence at least as high.
     #[cfg(test)]
-    pub fn contains(&self, other: &MariaGtidPos) -> bool {
+    pub(crate) fn contains(&self, other: &MariaGtidPos) -> bool {
         other
             .domains
             .values()
@@ -124,14 +124,14 @@ impl MariaGtidPos {
     /// True when `self` contains `other` and has something more (a higher
     /// sequence in some domain, or a domain `other` lacks).
     #[cfg(test)]
-    pub fn is_ahead_of(&self, other: &MariaGtidPos) -> bool {
+    pub(crate) fn is_ahead_of(&self, other: &MariaGtidPos) -> bool {
         self.contains(other) && !other.contains(self)
     }
 
     /// The partial order of positions: `None` when each has something the
     /// other lacks (diverged, e.g. errant transactions in different domains).
     #[cfg(test)]
-    pub fn compare(&self, other: &MariaGtidPos) -> Option<Ordering> {
+    pub(crate) fn compare(&self, other: &MariaGtidPos) -> Option<Ordering> {
         match (self.contains(other), other.contains(self)) {
             (true, true) => Some(Ordering::Equal),
             (true, false) => Some(Ordering::Greater),
@@ -160,7 +160,7 @@ impl GtidSet {
     /// newlines MySQL puts after commas, upper- or lower-case UUIDs, and
     /// tagged GTIDs (`uuid:1-5:tag:1-3`). Overlapping and adjacent intervals
     /// are merged. The empty string is the empty set.
-    pub fn parse(text: &str) -> Result<Self, GtidError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, GtidError> {
         let mut set = GtidSet::default();
         for element in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             set.parse_element(element)?;
@@ -192,7 +192,7 @@ impl GtidSet {
 
     /// Adds the inclusive interval `start..=end` for `key` (a lower-case
     /// UUID, or `uuid:tag`), merging with what is there.
-    pub fn add_interval(&mut self, key: &str, start: u64, end: u64) {
+    pub(crate) fn add_interval(&mut self, key: &str, start: u64, end: u64) {
         if start > end {
             return;
         }
@@ -201,13 +201,13 @@ impl GtidSet {
         normalize(intervals);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.sets.is_empty()
     }
 
     /// Number of transactions in the set (saturating).
     #[cfg(test)]
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.sets
             .values()
             .flatten()
@@ -216,7 +216,7 @@ impl GtidSet {
 
     /// True when transaction `n` of `key` is in the set.
     #[cfg(test)]
-    pub fn contains_gtid(&self, key: &str, n: u64) -> bool {
+    pub(crate) fn contains_gtid(&self, key: &str, n: u64) -> bool {
         self.sets
             .get(key)
             .is_some_and(|iv| iv.iter().any(|&(s, e)| s <= n && n <= e))
@@ -225,7 +225,7 @@ impl GtidSet {
     /// Everything in either set.
     // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
     #[cfg(test)]
-    pub fn union(&self, other: &GtidSet) -> GtidSet {
+    pub(crate) fn union(&self, other: &GtidSet) -> GtidSet {
         let mut out = self.clone();
         for (key, intervals) in &other.sets {
             let mine = out.sets.entry(key.clone()).or_default();
@@ -238,7 +238,7 @@ impl GtidSet {
     /// True when every transaction of `self` is also in `other`.
     // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
     #[cfg(test)]
-    pub fn is_subset(&self, other: &GtidSet) -> bool {
+    pub(crate) fn is_subset(&self, other: &GtidSet) -> bool {
         self.difference(other).is_empty()
     }
 
@@ -246,7 +246,7 @@ impl GtidSet {
     /// `other` lacks, e.g. a replica's errant transactions.
     // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
     #[cfg(test)]
-    pub fn difference(&self, other: &GtidSet) -> GtidSet {
+    pub(crate) fn difference(&self, other: &GtidSet) -> GtidSet {
         let mut out = GtidSet::default();
         for (key, mine) in &self.sets {
             let left = match other.sets.get(key) {

@@ -4,10 +4,10 @@
 //! return their reasons as values so that tests can assert them.
 
 #[cfg(test)]
-pub mod fixture;
-pub mod gtid;
-pub mod position;
-pub mod select;
-pub mod snapshot;
-pub mod status;
-pub mod validate;
+pub(crate) mod fixture;
+pub(crate) mod gtid;
+pub(crate) mod position;
+pub(crate) mod select;
+pub(crate) mod snapshot;
+pub(crate) mod status;
+pub(crate) mod validate;

@@ -21,14 +21,14 @@ use thiserror::Error;
 /// (stem, sequence, offset) with differently spelled sequences
 /// (`.000123` vs `.123`) fall back to the file text so `Ord` agrees with `Eq`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct BinlogPos {
+pub(crate) struct BinlogPos {
     pub file: String,
     pub pos: u64,
 }
 
 /// Why a `file:pos` text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PositionError {
+pub(crate) enum PositionError {
     #[error("binlog position {0:?} is not of the form file:offset")]
     NoColon(String),
     #[error("binlog position {0:?} has an empty file name")]
@@ -38,7 +38,7 @@ pub enum PositionError {
 }
 
 impl BinlogPos {
-    pub fn new(file: impl Into<String>, pos: u64) -> Self {
+    pub(crate) fn new(file: impl Into<String>, pos: u64) -> Self {
         BinlogPos {
             file: file.into(),
             pos,
@@ -47,7 +47,7 @@ impl BinlogPos {
 
     /// Parses `file:pos`, e.g. `mysql-bin.000123:4567`. The split is at the
     /// last colon, because the offset never contains one.
-    pub fn parse(text: &str) -> Result<Self, PositionError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, PositionError> {
         let trimmed = text.trim();
         let (file, offset) = trimmed
             .rsplit_once(':')
@@ -66,18 +66,18 @@ impl BinlogPos {
 
     /// The numeric sequence of the file (`mysql-bin.000123` → 123), or `None`
     /// when the name has no numeric suffix or it does not fit in a `u64`.
-    pub fn seq(&self) -> Option<u64> {
+    pub(crate) fn seq(&self) -> Option<u64> {
         split_file(&self.file).1.and_then(|d| d.parse().ok())
     }
 
     /// The file name without its numeric suffix (`mysql-bin.000123` → `mysql-bin`).
-    pub fn stem(&self) -> &str {
+    pub(crate) fn stem(&self) -> &str {
         split_file(&self.file).0
     }
 
     /// Compares only the files (stem, then sequence), ignoring offsets:
     /// `Less` means `self` is in an older binlog file than `other`.
-    pub fn cmp_file(&self, other: &Self) -> Ordering {
+    pub(crate) fn cmp_file(&self, other: &Self) -> Ordering {
         file_key(&self.file).cmp(&file_key(&other.file))
     }
 }

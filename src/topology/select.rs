@@ -21,11 +21,11 @@ use crate::topology::status::Version;
 
 /// MHA's "100MB of relay logs": a slave further behind than this within one
 /// binlog file is too far behind to be promoted (with `check_repl_delay`).
-pub const MAX_DELAY_BYTES: u64 = 100_000_000;
+pub(crate) const MAX_DELAY_BYTES: u64 = 100_000_000;
 
 /// What the election may take into account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ElectionRules {
+pub(crate) struct ElectionRules {
     /// Prefer slaves that received the latest events (MHA `latest_priority`).
     pub latest_priority: bool,
     /// Exclude slaves too far behind (MHA `check_repl_delay`).
@@ -38,7 +38,7 @@ pub struct ElectionRules {
 
 /// Why a slave can never be the new master.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     Unreachable {
         reason: String,
     },
@@ -70,7 +70,7 @@ pub enum Reason {
 
 /// The rule that picked the new master.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChosenBy {
+pub(crate) enum ChosenBy {
     Forced,
     LatestCandidate,
     Candidate,
@@ -80,7 +80,7 @@ pub enum ChosenBy {
 
 /// What the election says about one slave.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Chosen(ChosenBy),
     Bad(Reason),
     /// Eligible, but `winner` was chosen by `rule`; `candidate`/`latest`
@@ -100,7 +100,7 @@ pub enum Verdict {
 
 /// Why no new master was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     ForcedUnknown { given: String },
     ForcedAmbiguous { given: String, matches: Vec<String> },
     ForcedIsMaster { given: String },
@@ -110,7 +110,7 @@ pub enum Refusal {
 
 /// The outcome: who, by which rule, and a verdict for every other server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Election {
+pub(crate) struct Election {
     pub chosen: Option<ServerId>,
     pub rule: Option<ChosenBy>,
     /// Alive slaves with the greatest IO-thread read position.
@@ -136,7 +136,7 @@ impl Default for ElectionRules {
 
 impl ElectionRules {
     /// The rules from the application settings (no forced host).
-    pub fn from_settings(settings: &AppSettings) -> ElectionRules {
+    pub(crate) fn from_settings(settings: &AppSettings) -> ElectionRules {
         ElectionRules {
             latest_priority: settings.latest_priority,
             check_repl_delay: settings.check_repl_delay,
@@ -148,7 +148,7 @@ impl ElectionRules {
 impl Election {
     /// The verdict on server `index`, if it was judged.
     #[cfg(test)]
-    pub fn verdict(&self, index: ServerId) -> Option<&Verdict> {
+    pub(crate) fn verdict(&self, index: ServerId) -> Option<&Verdict> {
         self.verdicts
             .iter()
             .find(|(i, _)| *i == index)
@@ -158,7 +158,10 @@ impl Election {
 
 /// Servers with the greatest and with the smallest IO-thread read position
 /// among `slaves` that have a replica status, each in the order given.
-pub fn latest_and_oldest(topo: &Topology, slaves: &[ServerId]) -> (Vec<ServerId>, Vec<ServerId>) {
+pub(crate) fn latest_and_oldest(
+    topo: &Topology,
+    slaves: &[ServerId],
+) -> (Vec<ServerId>, Vec<ServerId>) {
     let reads: Vec<(ServerId, &BinlogPos)> = slaves
         .iter()
         .filter_map(|&i| Some((i, &topo.replica(i)?.read)))
@@ -180,7 +183,11 @@ pub fn latest_and_oldest(topo: &Topology, slaves: &[ServerId]) -> (Vec<ServerId>
 }
 
 /// Elects the new master among every server but `master`.
-pub fn select_new_master(topo: &Topology, master: ServerId, rules: &ElectionRules) -> Election {
+pub(crate) fn select_new_master(
+    topo: &Topology,
+    master: ServerId,
+    rules: &ElectionRules,
+) -> Election {
     let others: Vec<ServerId> = topo.ids().filter(|&i| i != master).collect();
     let alive: Vec<ServerId> = others
         .iter()

@@ -9,21 +9,21 @@ use crate::topology::status::{ReplicaStatus, ServerFacts};
 
 /// Every configured server, in config order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Topology {
+pub(crate) struct Topology {
     /// One per configured server, in config order: `nodes[id]` is server `id`.
     nodes: Vec<Node>,
 }
 
 /// One configured server and what the manager saw of it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     pub spec: ServerSpec,
     pub state: NodeState,
 }
 
 /// Whether the manager could read the server.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeState {
+pub(crate) enum NodeState {
     Reachable(Box<Observed>),
     /// `reason` is the connection error as a DBA should read it.
     Unreachable {
@@ -33,7 +33,7 @@ pub enum NodeState {
 
 /// What was read from a reachable server.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub facts: ServerFacts,
     /// Does the configured/current repl user hold REPLICATION SLAVE here
     /// (`None` = not checked).
@@ -42,7 +42,7 @@ pub struct Observed {
 
 impl Node {
     #[cfg(test)]
-    pub fn reachable(spec: ServerSpec, facts: ServerFacts) -> Node {
+    pub(crate) fn reachable(spec: ServerSpec, facts: ServerFacts) -> Node {
         Node {
             spec,
             state: NodeState::Reachable(Box::new(Observed {
@@ -52,7 +52,7 @@ impl Node {
         }
     }
 
-    pub fn unreachable(spec: ServerSpec, reason: impl Into<String>) -> Node {
+    pub(crate) fn unreachable(spec: ServerSpec, reason: impl Into<String>) -> Node {
         Node {
             spec,
             state: NodeState::Unreachable {
@@ -61,31 +61,31 @@ impl Node {
         }
     }
 
-    pub fn observed(&self) -> Option<&Observed> {
+    pub(crate) fn observed(&self) -> Option<&Observed> {
         match &self.state {
             NodeState::Reachable(observed) => Some(observed),
             NodeState::Unreachable { .. } => None,
         }
     }
 
-    pub fn facts(&self) -> Option<&ServerFacts> {
+    pub(crate) fn facts(&self) -> Option<&ServerFacts> {
         self.observed().map(|o| &o.facts)
     }
 
     /// The replica status, when the server is reachable and replicating
     /// from somewhere (see [`ServerFacts::is_replica`]).
-    pub fn replica(&self) -> Option<&ReplicaStatus> {
+    pub(crate) fn replica(&self) -> Option<&ReplicaStatus> {
         self.facts()
             .filter(|f| f.is_replica())
             .and_then(|f| f.replica.as_ref())
     }
 
-    pub fn is_reachable(&self) -> bool {
+    pub(crate) fn is_reachable(&self) -> bool {
         self.observed().is_some()
     }
 
     /// The connection error of an unreachable server.
-    pub fn unreachable_reason(&self) -> Option<&str> {
+    pub(crate) fn unreachable_reason(&self) -> Option<&str> {
         match &self.state {
             NodeState::Unreachable { reason } => Some(reason),
             NodeState::Reachable(_) => None,
@@ -93,14 +93,14 @@ impl Node {
     }
 
     /// MHA's `host(ip:port)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         self.spec.label()
     }
 
     /// True when a replica's `Master_Host`/`Master_Port` name this server:
     /// the host equals its configured hostname or ip (case-insensitively,
     /// as DNS names are), and the port matches.
-    pub fn is_addressed_by(&self, host: &str, port: u16) -> bool {
+    pub(crate) fn is_addressed_by(&self, host: &str, port: u16) -> bool {
         let host = host.trim();
         let names_it = host.eq_ignore_ascii_case(&self.spec.hostname)
             || self
@@ -113,7 +113,7 @@ impl Node {
 
     /// True when `host` (as given on a command line: hostname, ip, block
     /// name, or any of those with `:port`) names this server.
-    pub fn matches_name(&self, given: &str) -> bool {
+    pub(crate) fn matches_name(&self, given: &str) -> bool {
         let given = given.trim();
         if let Some((host, port)) = given.rsplit_once(':') {
             if let Ok(port) = port.parse::<u16>() {
@@ -136,22 +136,22 @@ impl Node {
 
 impl Topology {
     /// Every configured server, in config order (the ids are their places).
-    pub fn new(nodes: Vec<Node>) -> Topology {
+    pub(crate) fn new(nodes: Vec<Node>) -> Topology {
         Topology { nodes }
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.nodes.len()
     }
 
     /// Every server's id, in config order.
-    pub fn ids(&self) -> impl Iterator<Item = ServerId> + '_ {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = ServerId> + '_ {
         (0..self.nodes.len()).map(ServerId::nth)
     }
 
     /// Every server with its id, in config order.
-    pub fn iter(&self) -> impl Iterator<Item = (ServerId, &Node)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (ServerId, &Node)> + '_ {
         self.nodes
             .iter()
             .enumerate()
@@ -160,46 +160,46 @@ impl Topology {
 
     /// The server `id` names. Ids come from the configuration the topology
     /// was read from, which has one node per server: this cannot miss.
-    pub fn node(&self, id: ServerId) -> &Node {
+    pub(crate) fn node(&self, id: ServerId) -> &Node {
         &self.nodes[id.index()]
     }
 
     /// The server `id` names, mutably.
-    pub fn node_mut(&mut self, id: ServerId) -> &mut Node {
+    pub(crate) fn node_mut(&mut self, id: ServerId) -> &mut Node {
         &mut self.nodes[id.index()]
     }
 
     /// The server's configuration.
-    pub fn spec(&self, id: ServerId) -> &ServerSpec {
+    pub(crate) fn spec(&self, id: ServerId) -> &ServerSpec {
         &self.node(id).spec
     }
 
-    pub fn facts(&self, id: ServerId) -> Option<&ServerFacts> {
+    pub(crate) fn facts(&self, id: ServerId) -> Option<&ServerFacts> {
         self.node(id).facts()
     }
 
-    pub fn replica(&self, id: ServerId) -> Option<&ReplicaStatus> {
+    pub(crate) fn replica(&self, id: ServerId) -> Option<&ReplicaStatus> {
         self.node(id).replica()
     }
 
     /// MHA's `host(ip:port)` of server `id`.
-    pub fn label(&self, id: ServerId) -> String {
+    pub(crate) fn label(&self, id: ServerId) -> String {
         self.node(id).label()
     }
 
     /// The block name of server `id` (`server2`).
     #[cfg(test)]
-    pub fn name(&self, id: ServerId) -> String {
+    pub(crate) fn name(&self, id: ServerId) -> String {
         self.node(id).spec.name.clone()
     }
 
     /// The reachable servers, in config order.
-    pub fn reachable(&self) -> Vec<ServerId> {
+    pub(crate) fn reachable(&self) -> Vec<ServerId> {
         self.ids_where(Node::is_reachable)
     }
 
     /// The unreachable servers, in config order.
-    pub fn unreachable(&self) -> Vec<ServerId> {
+    pub(crate) fn unreachable(&self) -> Vec<ServerId> {
         self.ids_where(|n| !n.is_reachable())
     }
 
@@ -212,14 +212,14 @@ impl Topology {
 
     /// Servers that `given` names (see [`Node::matches_name`]), in config
     /// order; several when a host runs several configured servers.
-    pub fn find(&self, given: &str) -> Vec<ServerId> {
+    pub(crate) fn find(&self, given: &str) -> Vec<ServerId> {
         self.ids_where(|n| n.matches_name(given))
     }
 
     /// The configured server that replica `id` replicates from, by its
     /// `Master_Host`/`Master_Port`; `None` when it is not a replica or the
     /// source is not in the configuration.
-    pub fn source_of(&self, id: ServerId) -> Option<ServerId> {
+    pub(crate) fn source_of(&self, id: ServerId) -> Option<ServerId> {
         let replica = self.replica(id)?;
         self.iter()
             .find(|(other, n)| {
@@ -229,7 +229,7 @@ impl Topology {
     }
 
     /// The reachable replicas whose source is server `id`.
-    pub fn replicas_of(&self, id: ServerId) -> Vec<ServerId> {
+    pub(crate) fn replicas_of(&self, id: ServerId) -> Vec<ServerId> {
         self.ids()
             .filter(|&i| self.source_of(i) == Some(id))
             .collect()

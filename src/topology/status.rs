@@ -13,18 +13,18 @@ use crate::topology::gtid::{GtidError, GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
 
 /// One result row as (column name, value or NULL), in server order.
-pub type Columns = Vec<(String, Option<String>)>;
+pub(crate) type Columns = Vec<(String, Option<String>)>;
 
 /// Server family; decides the SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     MySql,
     MariaDb,
 }
 
 /// A server version, e.g. 10.11.6 or 8.4.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version {
+pub(crate) struct Version {
     pub major: u32,
     pub minor: u32,
     pub patch: u32,
@@ -32,7 +32,7 @@ pub struct Version {
 
 /// State of the IO (receiver) thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IoState {
+pub(crate) enum IoState {
     Yes,
     Connecting,
     No,
@@ -40,7 +40,7 @@ pub enum IoState {
 
 /// MariaDB `Using_Gtid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MariaUsingGtid {
+pub(crate) enum MariaUsingGtid {
     No,
     SlavePos,
     CurrentPos,
@@ -48,7 +48,7 @@ pub enum MariaUsingGtid {
 
 /// The replication filters a replica applies (`Replicate_*` columns).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReplFilters {
+pub(crate) struct ReplFilters {
     pub do_db: String,
     pub ignore_db: String,
     pub do_table: String,
@@ -59,7 +59,7 @@ pub struct ReplFilters {
 
 /// Typed `SHOW SLAVE STATUS` / `SHOW REPLICA STATUS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicaStatus {
+pub(crate) struct ReplicaStatus {
     pub master_host: String,
     pub master_port: u16,
     pub master_user: String,
@@ -93,7 +93,7 @@ pub struct ReplicaStatus {
 
 /// GTID state of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GtidFacts {
+pub(crate) enum GtidFacts {
     MariaDb {
         binlog_pos: MariaGtidPos,
         slave_pos: MariaGtidPos,
@@ -108,7 +108,7 @@ pub enum GtidFacts {
 
 /// Everything the manager reads from one reachable server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerFacts {
+pub(crate) struct ServerFacts {
     pub flavor: Flavor,
     pub version: Version,
     /// The full `SELECT VERSION()` text.
@@ -136,7 +136,7 @@ pub struct ServerFacts {
 
 /// Why a status row or version text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum StatusError {
+pub(crate) enum StatusError {
     #[error("replica status has no {0} column")]
     MissingColumn(String),
     #[error("replica status column {column} has the value {value:?}; expected {expected}")]
@@ -159,7 +159,7 @@ impl Flavor {
     /// Detects the family from `SELECT VERSION()` or a handshake banner:
     /// MariaDB says so (`10.11.6-MariaDB-log`), and its handshake banner
     /// carries the `5.5.5-` prefix that no MySQL sends.
-    pub fn detect(version_text: &str) -> Flavor {
+    pub(crate) fn detect(version_text: &str) -> Flavor {
         let text = version_text.trim();
         if text.to_ascii_lowercase().contains("mariadb") || text.starts_with("5.5.5-") {
             Flavor::MariaDb
@@ -179,7 +179,7 @@ impl fmt::Display for Flavor {
 }
 
 impl Version {
-    pub fn new(major: u32, minor: u32, patch: u32) -> Self {
+    pub(crate) fn new(major: u32, minor: u32, patch: u32) -> Self {
         Version {
             major,
             minor,
@@ -191,7 +191,7 @@ impl Version {
     /// `10.11.6-MariaDB-0+deb12u1-log` → 10.11.6, `8.0.36-28` → 8.0.36,
     /// `5.5.5-10.11.6-MariaDB` → 10.11.6 (MariaDB's handshake prefix, which
     /// exists only to please old clients, is dropped).
-    pub fn parse(text: &str) -> Result<Version, StatusError> {
+    pub(crate) fn parse(text: &str) -> Result<Version, StatusError> {
         let bad = || StatusError::Version(text.to_string());
         let trimmed = text.trim();
         let body = match trimmed.strip_prefix("5.5.5-") {
@@ -214,7 +214,7 @@ impl Version {
 
     /// MHA's "major version" for the election: major and minor together
     /// (10.6 and 10.11 differ, 8.0.36 and 8.0.40 do not).
-    pub fn major_minor(&self) -> (u32, u32) {
+    pub(crate) fn major_minor(&self) -> (u32, u32) {
         (self.major, self.minor)
     }
 }
@@ -272,7 +272,7 @@ impl fmt::Display for MariaUsingGtid {
 
 impl ReplFilters {
     /// Each filter with its `SHOW SLAVE STATUS` column name.
-    pub fn named(&self) -> [(&'static str, &str); 6] {
+    pub(crate) fn named(&self) -> [(&'static str, &str); 6] {
         [
             ("Replicate_Do_DB", &self.do_db),
             ("Replicate_Ignore_DB", &self.ignore_db),
@@ -284,7 +284,7 @@ impl ReplFilters {
     }
 
     /// `Column='mine' vs 'theirs'` for every filter that differs.
-    pub fn differences(&self, other: &ReplFilters) -> Vec<String> {
+    pub(crate) fn differences(&self, other: &ReplFilters) -> Vec<String> {
         self.named()
             .iter()
             .zip(other.named().iter())
@@ -297,14 +297,14 @@ impl ReplFilters {
 impl ServerFacts {
     /// True when the server has a replica status naming a source host (a
     /// `RESET SLAVE` without `ALL` can leave an empty one behind).
-    pub fn is_replica(&self) -> bool {
+    pub(crate) fn is_replica(&self) -> bool {
         self.replica
             .as_ref()
             .is_some_and(|r| !r.master_host.is_empty())
     }
 
     /// MySQL `@@gtid_mode=ON`; MariaDB always records GTIDs.
-    pub fn gtid_enabled(&self) -> bool {
+    pub(crate) fn gtid_enabled(&self) -> bool {
         match &self.gtid {
             GtidFacts::MariaDb { .. } => true,
             GtidFacts::MySql { enabled, .. } => *enabled,
@@ -315,7 +315,7 @@ impl ServerFacts {
 impl ReplicaStatus {
     /// True when this replica follows its source by GTID: MariaDB
     /// `Using_Gtid` other than `No`, or MySQL `Auto_Position=1`.
-    pub fn uses_gtid(&self) -> bool {
+    pub(crate) fn uses_gtid(&self) -> bool {
         matches!(
             self.using_gtid,
             Some(MariaUsingGtid::SlavePos | MariaUsingGtid::CurrentPos)
@@ -327,7 +327,7 @@ impl ReplicaStatus {
     /// accepted (`Master_*`/`Slave_*` of MariaDB and MySQL ≤ 8.0,
     /// `Source_*`/`Replica_*` of MySQL 8.0.22+); columns a version lacks are
     /// empty or `None`. A missing required column is an error naming it.
-    pub fn from_columns(columns: &Columns) -> Result<ReplicaStatus, StatusError> {
+    pub(crate) fn from_columns(columns: &Columns) -> Result<ReplicaStatus, StatusError> {
         let row = Row(columns);
         Ok(ReplicaStatus {
             master_host: row.required_text(&["Master_Host", "Source_Host"])?,

@@ -19,19 +19,19 @@ mod ctx;
 mod discovery;
 mod filters;
 
-pub use discovery::discover;
+pub(crate) use discovery::discover;
 
 /// How bad a problem is: an error makes check-repl say NOT OK and stops the
 /// monitor from starting; a warning is printed and tolerated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 /// One finding about one server (or a group of them).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// `host(ip:port)` of the server concerned; several joined by `, `.
     pub host: String,
     pub severity: Severity,
@@ -43,7 +43,7 @@ pub struct Problem {
 
 /// Who is the master and who are the slaves, as far as the servers say.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     /// The reachable master (writable one of a dual-master pair).
     pub master: Option<ServerId>,
     /// Every reachable replica except the master, in config order (including
@@ -55,7 +55,7 @@ pub struct Discovery {
 
 /// Thresholds and switches of the checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// Largest tolerated `Seconds_Behind_Master` (MHA `--seconds_behind_master`, 30).
     pub seconds_behind_master: u64,
     /// Replication and binlog filters must match (MHA `check_repl_filter`).
@@ -66,7 +66,7 @@ pub struct Rules {
 
 /// How failover would move slaves: by GTID or by binlog file and position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplMode {
+pub(crate) enum ReplMode {
     Gtid,
     FilePos,
 }
@@ -83,7 +83,7 @@ impl Default for Rules {
 
 impl Rules {
     /// The rules from the application settings, with MHA's default lag limit.
-    pub fn from_settings(settings: &AppSettings) -> Rules {
+    pub(crate) fn from_settings(settings: &AppSettings) -> Rules {
         Rules {
             check_repl_filter: settings.check_repl_filter,
             multi_tier_slave: settings.multi_tier_slave,
@@ -93,7 +93,11 @@ impl Rules {
 }
 
 impl Problem {
-    pub fn error(host: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub(crate) fn error(
+        host: impl Into<String>,
+        what: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Problem {
             host: host.into(),
             severity: Severity::Error,
@@ -102,7 +106,7 @@ impl Problem {
         }
     }
 
-    pub fn warning(
+    pub(crate) fn warning(
         host: impl Into<String>,
         what: impl Into<String>,
         fix: impl Into<String>,
@@ -113,7 +117,7 @@ impl Problem {
         }
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 }
@@ -170,13 +174,13 @@ const ALL: &[Check] = &[
 
 /// Runs every check and returns every problem found, errors and warnings,
 /// in check order. Discovery problems are not repeated (see [`check`]).
-pub fn validate(topo: &Topology, disc: &Discovery, rules: &Rules) -> Vec<Problem> {
+pub(crate) fn validate(topo: &Topology, disc: &Discovery, rules: &Rules) -> Vec<Problem> {
     let ctx = ctx::Ctx::new(topo, disc, rules);
     ALL.iter().flat_map(|check| check(&ctx)).collect()
 }
 
 /// Discovery and validation together: what check-repl reports.
-pub fn check(topo: &Topology, rules: &Rules) -> (Discovery, Vec<Problem>) {
+pub(crate) fn check(topo: &Topology, rules: &Rules) -> (Discovery, Vec<Problem>) {
     let disc = discover(topo);
     let mut problems = disc.problems.clone();
     problems.extend(validate(topo, &disc, rules));
@@ -185,7 +189,7 @@ pub fn check(topo: &Topology, rules: &Rules) -> (Discovery, Vec<Problem>) {
 
 /// True when no problem is an error ("MySQL Replication Health is OK.").
 #[cfg(test)]
-pub fn is_healthy(problems: &[Problem]) -> bool {
+pub(crate) fn is_healthy(problems: &[Problem]) -> bool {
     !problems.iter().any(Problem::is_error)
 }
 
@@ -194,7 +198,7 @@ pub fn is_healthy(problems: &[Problem]) -> bool {
 /// the slave and the master and either `Auto_Position=1` or the server's
 /// `use_gtid_auto_pos` (default 1), as MHA decides. One file/position slave
 /// makes the whole failover file/position, so the answer is all-or-nothing.
-pub fn replication_mode(topo: &Topology, disc: &Discovery) -> ReplMode {
+pub(crate) fn replication_mode(topo: &Topology, disc: &Discovery) -> ReplMode {
     let Some(master) = disc.master else {
         return ReplMode::FilePos;
     };
@@ -232,7 +236,7 @@ fn slave_uses_gtid(topo: &Topology, slave: ServerId, master_gtid: bool) -> bool 
 
 /// True when slave `index` could become master: reachable, replicating,
 /// `no_master` unset and binlog on.
-pub fn is_promotable(topo: &Topology, index: ServerId) -> bool {
+pub(crate) fn is_promotable(topo: &Topology, index: ServerId) -> bool {
     let node = topo.node(index);
     !node.spec.no_master && node.replica().is_some() && node.facts().is_some_and(|f| f.log_bin)
 }

@@ -10,7 +10,7 @@ use crate::config::SshSpec;
 
 /// SSH to the dead master's host: answers `true` and lists its binlog, and
 /// either serves or drops the binlog copy.
-pub struct FakeRemote {
+pub(crate) struct FakeRemote {
     pub master_reachable: bool,
     pub drop_copy: bool,
     pub calls: Mutex<Vec<String>>,
@@ -64,7 +64,7 @@ impl Remote for FakeRemote {
 }
 
 /// A transport where the master's host answers (or not) and copies succeed (or drop).
-pub fn remote(master_reachable: bool, drop_copy: bool) -> FakeRemote {
+pub(crate) fn remote(master_reachable: bool, drop_copy: bool) -> FakeRemote {
     FakeRemote {
         master_reachable,
         drop_copy,

@@ -4,9 +4,9 @@
 //! the transport, so no configuration value is ever interpreted by a shell.
 
 #[cfg(test)]
-pub mod fake;
-pub mod node;
-pub mod options;
+pub(crate) mod fake;
+pub(crate) mod node;
+pub(crate) mod options;
 mod ssh;
 
 use async_trait::async_trait;
@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use crate::config::SshSpec;
 
-pub use ssh::SshRemote;
+pub(crate) use ssh::SshRemote;
 
 /// What a finished remote command left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
+pub(crate) struct Output {
     /// Exit code; `None` when killed by a signal.
     pub code: Option<i32>,
     pub stdout: Vec<u8>,
@@ -26,16 +26,16 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
     }
 
-    pub fn stdout_text(&self) -> String {
+    pub(crate) fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).trim_end().to_owned()
     }
 
     /// The last line of stderr, which is where tools put the reason.
-    pub fn stderr_reason(&self) -> String {
+    pub(crate) fn stderr_reason(&self) -> String {
         let text = String::from_utf8_lossy(&self.stderr);
         text.lines()
             .rev()
@@ -48,7 +48,7 @@ impl Output {
 
 /// Why a remote command could not be run at all (as opposed to running and failing).
 #[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
+pub(crate) enum RemoteError {
     #[error("ssh to {target}: {reason}")]
     Connect { target: String, reason: String },
     #[error("ssh to {target}: no answer within {}s while running {program}", .after.as_secs())]
@@ -65,7 +65,7 @@ pub enum RemoteError {
 
 /// Runs commands on the database hosts.
 #[async_trait]
-pub trait Remote: Send + Sync {
+pub(crate) trait Remote: Send + Sync {
     /// Runs `argv` on the host of `target`, bounded by `timeout`.
     async fn run(
         &self,
@@ -86,7 +86,7 @@ pub trait Remote: Send + Sync {
 }
 
 /// `user@host:port` for messages.
-pub fn describe(target: &SshSpec) -> String {
+pub(crate) fn describe(target: &SshSpec) -> String {
     match &target.user {
         Some(user) => format!("{user}@{}:{}", target.host, target.port),
         None => format!("{}:{}", target.host, target.port),

@@ -10,7 +10,7 @@ use crate::config::{Secret, ServerSpec};
 
 /// A failure of a node operation, naming the host and the command.
 #[derive(Debug, thiserror::Error)]
-pub enum NodeError {
+pub(crate) enum NodeError {
     #[error(transparent)]
     Remote(#[from] RemoteError),
     #[error("{host}: `{command}` failed (exit {code:?}): {reason}")]
@@ -26,13 +26,13 @@ pub enum NodeError {
 
 /// The client tools a host has.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tools {
+pub(crate) struct Tools {
     pub binlog: String,
     pub client: String,
 }
 
 /// A host reached through `Remote`, with the bounds to use.
-pub struct Node<'a> {
+pub(crate) struct Node<'a> {
     pub remote: &'a dyn Remote,
     pub spec: &'a ServerSpec,
     pub timeout: Duration,
@@ -49,7 +49,7 @@ impl Node<'_> {
     }
 
     /// Runs argv and insists on exit 0.
-    pub async fn ok(&self, argv: Vec<String>) -> Result<Output, NodeError> {
+    pub(crate) async fn ok(&self, argv: Vec<String>) -> Result<Output, NodeError> {
         let out = self.remote.run(&self.spec.ssh, &argv, self.timeout).await?;
         self.check(argv, out)
     }
@@ -76,7 +76,7 @@ impl Node<'_> {
     }
 
     /// `(path, version line)` of the first of `names` that runs (`client_bindir` first).
-    pub async fn find_tool(&self, names: &[&str]) -> Option<(String, String)> {
+    pub(crate) async fn find_tool(&self, names: &[&str]) -> Option<(String, String)> {
         let mut candidates = Vec::new();
         if let Some(dir) = self.bindir {
             candidates.extend(
@@ -104,7 +104,7 @@ impl Node<'_> {
         None
     }
 
-    pub async fn tools(&self) -> Result<Tools, NodeError> {
+    pub(crate) async fn tools(&self) -> Result<Tools, NodeError> {
         let missing = |what: &str| NodeError::Missing {
             host: self.host(),
             what: format!(
@@ -125,7 +125,7 @@ impl Node<'_> {
     }
 
     /// Is `dir` a readable directory?
-    pub async fn readable_dir(&self, dir: &str) -> bool {
+    pub(crate) async fn readable_dir(&self, dir: &str) -> bool {
         self.ok(words(&[
             "test", "-d", dir, "-a", "-r", dir, "-a", "-x", dir,
         ]))
@@ -134,19 +134,19 @@ impl Node<'_> {
     }
 
     /// File names in `dir` (not paths), sorted as `ls` sorts them.
-    pub async fn list(&self, dir: &str) -> Result<Vec<String>, NodeError> {
+    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<String>, NodeError> {
         let out = self.ok(words(&["ls", "-1", "--", dir])).await?;
         Ok(out.stdout_text().lines().map(str::to_owned).collect())
     }
 
     /// A whole file's bytes.
-    pub async fn fetch(&self, path: &str) -> Result<Vec<u8>, NodeError> {
+    pub(crate) async fn fetch(&self, path: &str) -> Result<Vec<u8>, NodeError> {
         Ok(self.ok(words(&["cat", "--", path])).await?.stdout)
     }
 
     /// Writes `bytes` to `path`, readable by the ssh user only (created 0600
     /// before any byte is written, so a password never sits in a readable file).
-    pub async fn upload_private(&self, path: &str, bytes: Vec<u8>) -> Result<(), NodeError> {
+    pub(crate) async fn upload_private(&self, path: &str, bytes: Vec<u8>) -> Result<(), NodeError> {
         self.ok(words(&["install", "-m", "600", "/dev/null", path]))
             .await?;
         self.ok_with_input(words(&["dd", &format!("of={path}"), "status=none"]), bytes)
@@ -154,7 +154,7 @@ impl Node<'_> {
         Ok(())
     }
 
-    pub async fn remove(&self, path: &str) {
+    pub(crate) async fn remove(&self, path: &str) {
         let _ = self.ok(words(&["rm", "-f", "--", path])).await;
     }
 
@@ -162,7 +162,7 @@ impl Node<'_> {
     /// `mysqlbinlog` turns it into SQL, its `mysql` client runs it (over TCP
     /// to the server's own address, as the admin user, password in a 0600
     /// defaults file that is removed afterwards).
-    pub async fn apply_binlog(
+    pub(crate) async fn apply_binlog(
         &self,
         name: &str,
         binlog: Vec<u8>,
@@ -200,7 +200,7 @@ impl Node<'_> {
 }
 
 /// A `[client]` option file for the admin account (values double-quoted and escaped).
-pub fn client_defaults(spec: &ServerSpec) -> String {
+pub(crate) fn client_defaults(spec: &ServerSpec) -> String {
     format!(
         "[client]\nuser={}\npassword={}\nhost={}\nport={}\nprotocol=TCP\nconnect-timeout=10\n",
         option_value(&spec.user),

@@ -5,7 +5,7 @@
 //! `~/.ssh/config` is included after them so it keeps working as with MHA.
 
 /// An ssh_config fragment from `ssh_options` words, or the word that cannot be translated.
-pub fn to_ssh_config(words: &[String]) -> Result<Vec<String>, String> {
+pub(crate) fn to_ssh_config(words: &[String]) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     let mut it = words.iter();
     while let Some(word) = it.next() {

@@ -15,7 +15,7 @@ use crate::config::{HostKeyCheck, SshSpec};
 const PER_HOST_COMMANDS: usize = 8;
 
 /// Runs commands over OpenSSH with ControlMaster multiplexing.
-pub struct SshRemote {
+pub(crate) struct SshRemote {
     known_hosts_file: Option<PathBuf>,
     host_key_check: HostKeyCheck,
     /// Private directory for control sockets and generated ssh configs.
@@ -30,7 +30,7 @@ struct HostSlot {
 }
 
 impl SshRemote {
-    pub fn new(
+    pub(crate) fn new(
         known_hosts_file: Option<PathBuf>,
         host_key_check: HostKeyCheck,
     ) -> std::io::Result<Self> {

@@ -8,14 +8,14 @@ use std::time::Duration;
 use crate::util::{fault, ha_manager, lab_conf, lab_lock, slave_status, sql, wait_until};
 use crate::writer::{Acks, Writer};
 
-pub const HOSTS: [&str; 3] = ["198.18.0.11", "198.18.0.12", "198.18.0.13"];
+pub(crate) const HOSTS: [&str; 3] = ["198.18.0.11", "198.18.0.12", "198.18.0.13"];
 
 /// A fresh lab for each failover test (about 3 s), so no test inherits another's topology.
-pub fn fresh_lab(mode: &str) {
+pub(crate) fn fresh_lab(mode: &str) {
     crate::util::rebuild_lab(mode);
 }
 
-pub fn start_writer() -> Writer {
+pub(crate) fn start_writer() -> Writer {
     let writer = Writer::start(HOSTS.iter().map(|h| h.to_string()).collect(), 1);
     wait_until("the writer's first 200 rows", 30, || {
         writer.acks().rows.len() >= 200
@@ -23,19 +23,19 @@ pub fn start_writer() -> Writer {
     writer
 }
 
-pub fn ids_on(host: &str) -> BTreeSet<u64> {
+pub(crate) fn ids_on(host: &str) -> BTreeSet<u64> {
     sql(host, "SELECT id FROM test.t")
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
 
-pub fn checksum(host: &str) -> String {
+pub(crate) fn checksum(host: &str) -> String {
     sql(host, "CHECKSUM TABLE test.t").trim().to_owned()
 }
 
 /// Every acknowledged row is on `new_master`, and `others` hold exactly the same table.
-pub fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
+pub(crate) fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
     let present = ids_on(new_master);
     let missing: Vec<u64> = acks
         .ids()
@@ -61,7 +61,7 @@ pub fn assert_no_loss(acks: &Acks, new_master: &str, others: &[&str]) {
 /// Stops the IO thread of `slaves`, then waits until the writer has `rows` more
 /// acknowledged rows that those slaves never received. Returns how many rows
 /// were acknowledged when they stopped.
-pub fn lag(writer: &Writer, slaves: &[&str], rows: usize) -> usize {
+pub(crate) fn lag(writer: &Writer, slaves: &[&str], rows: usize) -> usize {
     for slave in slaves {
         fault("stop-io", slave);
     }
@@ -74,7 +74,7 @@ pub fn lag(writer: &Writer, slaves: &[&str], rows: usize) -> usize {
     before
 }
 
-pub fn conf() -> String {
+pub(crate) fn conf() -> String {
     lab_conf().to_string_lossy().into_owned()
 }
 

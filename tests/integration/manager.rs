@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub struct Manager {
+pub(crate) struct Manager {
     child: Option<Child>,
     /// The manager's log: what it printed, or its `manager_log` file.
     pub log: PathBuf,
@@ -15,12 +15,16 @@ pub struct Manager {
 
 impl Manager {
     /// Starts `ha-manager start --conf CONF EXTRA...` and waits until it reports PING_OK.
-    pub fn start(conf: &str, extra: &[&str]) -> Manager {
+    pub(crate) fn start(conf: &str, extra: &[&str]) -> Manager {
         Manager::start_with_log(conf, extra, None)
     }
 
     /// [`Manager::start`] for a config that sets `manager_log`: the log is read from that file.
-    pub fn start_with_log(conf: &str, extra: &[&str], manager_log: Option<&Path>) -> Manager {
+    pub(crate) fn start_with_log(
+        conf: &str,
+        extra: &[&str],
+        manager_log: Option<&Path>,
+    ) -> Manager {
         let dir = tempfile::tempdir().unwrap();
         let terminal = dir.path().join("manager.log");
         let file = std::fs::File::create(&terminal).unwrap();
@@ -46,16 +50,16 @@ impl Manager {
     }
 
     /// What the manager printed on stdout and stderr.
-    pub fn terminal_text(&self) -> String {
+    pub(crate) fn terminal_text(&self) -> String {
         std::fs::read_to_string(&self.terminal).unwrap_or_default()
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the log contains `needle`.
-    pub fn wait_log(&self, needle: &str, secs: u64) {
+    pub(crate) fn wait_log(&self, needle: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while Instant::now() < deadline {
             if self.text().contains(needle) {
@@ -70,7 +74,7 @@ impl Manager {
     }
 
     /// Waits for the manager to exit on its own; returns its exit code.
-    pub fn wait_exit(&mut self, secs: u64) -> i32 {
+    pub(crate) fn wait_exit(&mut self, secs: u64) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(secs);
         let child = self.child.as_mut().expect("running");
         loop {
@@ -85,12 +89,12 @@ impl Manager {
         }
     }
 
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
     /// The log line timestamp (`2026-11-22 02:01:41.662`) of the first line containing `needle`.
-    pub fn time_of(&self, needle: &str) -> Option<chrono::NaiveDateTime> {
+    pub(crate) fn time_of(&self, needle: &str) -> Option<chrono::NaiveDateTime> {
         self.text()
             .lines()
             .find(|l| l.contains(needle))
@@ -111,11 +115,11 @@ impl Drop for Manager {
 }
 
 /// Local wall time in the log's format, for timing from a fault.
-pub fn now() -> chrono::NaiveDateTime {
+pub(crate) fn now() -> chrono::NaiveDateTime {
     chrono::Local::now().naive_local()
 }
 
-pub fn secs(from: chrono::NaiveDateTime, to: Option<chrono::NaiveDateTime>) -> f64 {
+pub(crate) fn secs(from: chrono::NaiveDateTime, to: Option<chrono::NaiveDateTime>) -> f64 {
     to.map(|t| (t - from).num_milliseconds() as f64 / 1000.0)
         .unwrap_or(f64::NAN)
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 /// What a finished `ha-manager` run printed and returned.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -13,12 +13,12 @@ pub struct Run {
 
 impl Run {
     /// Both streams, for assertions and failure messages.
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
 }
 
-pub fn ha_manager(args: &[&str]) -> Run {
+pub(crate) fn ha_manager(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_ha-manager"))
         .args(args)
         .output()
@@ -30,19 +30,19 @@ pub fn ha_manager(args: &[&str]) -> Run {
     }
 }
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The lab's directory (set by scripts/test.sh).
-pub fn lab_dir() -> PathBuf {
+pub(crate) fn lab_dir() -> PathBuf {
     PathBuf::from(std::env::var("HA_LAB_DIR").unwrap_or_else(|_| "/run/ha-lab".into()))
 }
 
 /// Lab tests change the shared cluster: one at a time, even under a parallel runner.
 /// A test that fails over leaves the lab changed and marks it so; the next
 /// test that needs the original cluster rebuilds it.
-pub fn pristine_lab() -> MutexGuard<'static, ()> {
+pub(crate) fn pristine_lab() -> MutexGuard<'static, ()> {
     let guard = lab_lock();
     if DIRTY.swap(false, std::sync::atomic::Ordering::SeqCst) {
         rebuild_lab("gtid");
@@ -53,7 +53,7 @@ pub fn pristine_lab() -> MutexGuard<'static, ()> {
 static DIRTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A fresh lab (about 3 s); the cluster counts as changed until the next rebuild.
-pub fn rebuild_lab(mode: &str) {
+pub(crate) fn rebuild_lab(mode: &str) {
     let out = Command::new("bash")
         .arg(repo().join("scripts/lab/up.sh"))
         .args(["--hosts", "3", "--mode", mode, "--dir"])
@@ -68,7 +68,7 @@ pub fn rebuild_lab(mode: &str) {
     DIRTY.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
-pub fn lab_lock() -> MutexGuard<'static, ()> {
+pub(crate) fn lab_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     assert!(
@@ -79,7 +79,7 @@ pub fn lab_lock() -> MutexGuard<'static, ()> {
     guard
 }
 
-pub fn lab_conf() -> PathBuf {
+pub(crate) fn lab_conf() -> PathBuf {
     lab_dir().join("app1.cnf")
 }
 
@@ -102,17 +102,17 @@ fn lab_script(name: &str, args: &[&str]) -> String {
 }
 
 /// A lab fault action (`kill-mysqld`, `stop-sql`, `stop-sshd`, ...).
-pub fn fault(action: &str, host: &str) {
+pub(crate) fn fault(action: &str, host: &str) {
     lab_script("fault.sh", &[action, host]);
 }
 
 /// Runs SQL on a lab host (`db2` or `198.18.0.12`) through its local socket.
-pub fn sql(host: &str, statement: &str) -> String {
+pub(crate) fn sql(host: &str, statement: &str) -> String {
     lab_script("sql.sh", &[&lab_name(host), statement])
 }
 
 /// `198.18.0.12` → `db2`; names pass through.
-pub fn lab_name(host: &str) -> String {
+pub(crate) fn lab_name(host: &str) -> String {
     match host.strip_prefix("198.18.0.1") {
         Some(n) if n.len() == 1 => format!("db{n}"),
         _ => host.to_owned(),
@@ -120,7 +120,7 @@ pub fn lab_name(host: &str) -> String {
 }
 
 /// `SHOW SLAVE STATUS\G` on a lab host, with column names.
-pub fn slave_status(host: &str) -> String {
+pub(crate) fn slave_status(host: &str) -> String {
     let out = Command::new("bash")
         .arg(repo().join("scripts/lab/hostexec.sh"))
         .arg("--dir")
@@ -133,7 +133,7 @@ pub fn slave_status(host: &str) -> String {
 }
 
 /// Waits (bounded) until `check` holds, polling every 200 ms.
-pub fn wait_until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while std::time::Instant::now() < deadline {
         if check() {
@@ -145,7 +145,7 @@ pub fn wait_until(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
 }
 
 /// Writes a copy of `source` with `edit` applied, as `<dir>/app1.cnf`.
-pub fn variant(source: &Path, dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+pub(crate) fn variant(source: &Path, dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
     let text = std::fs::read_to_string(source).expect("read config");
     let path = dir.join("app1.cnf");
     std::fs::write(&path, edit(text)).expect("write config");
@@ -153,7 +153,7 @@ pub fn variant(source: &Path, dir: &Path, edit: impl FnOnce(String) -> String) -
 }
 
 /// Runs a closure when dropped: restores the lab even when an assertion fails.
-pub struct Restore<F: FnMut()>(pub F);
+pub(crate) struct Restore<F: FnMut()>(pub F);
 
 impl<F: FnMut()> Drop for Restore<F> {
     fn drop(&mut self) {

@@ -10,18 +10,18 @@ use std::time::{Duration, Instant};
 
 /// What the writer saw.
 #[derive(Debug, Default, Clone)]
-pub struct Acks {
+pub(crate) struct Acks {
     /// (id, host that acknowledged it, when).
     pub rows: Vec<(u64, String, Instant)>,
 }
 
 impl Acks {
-    pub fn ids(&self) -> Vec<u64> {
+    pub(crate) fn ids(&self) -> Vec<u64> {
         self.rows.iter().map(|r| r.0).collect()
     }
 
     /// The longest time between two consecutive acknowledgements.
-    pub fn longest_gap(&self) -> Duration {
+    pub(crate) fn longest_gap(&self) -> Duration {
         self.rows
             .windows(2)
             .map(|w| w[1].2.duration_since(w[0].2))
@@ -30,12 +30,12 @@ impl Acks {
     }
 
     /// When the first row was acknowledged by `host`.
-    pub fn first_on(&self, host: &str) -> Option<Instant> {
+    pub(crate) fn first_on(&self, host: &str) -> Option<Instant> {
         self.rows.iter().find(|r| r.1 == host).map(|r| r.2)
     }
 }
 
-pub struct Writer {
+pub(crate) struct Writer {
     stop: Arc<AtomicBool>,
     acks: Arc<Mutex<Acks>>,
     handle: Option<JoinHandle<()>>,
@@ -43,7 +43,7 @@ pub struct Writer {
 
 impl Writer {
     /// Starts writing ids from `first_id` on, trying `hosts` in order.
-    pub fn start(hosts: Vec<String>, first_id: u64) -> Writer {
+    pub(crate) fn start(hosts: Vec<String>, first_id: u64) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(Mutex::new(Acks::default()));
         let (s, a) = (stop.clone(), acks.clone());
@@ -61,12 +61,12 @@ impl Writer {
         }
     }
 
-    pub fn acks(&self) -> Acks {
+    pub(crate) fn acks(&self) -> Acks {
         self.acks.lock().unwrap().clone()
     }
 
     /// Stops and returns everything acknowledged.
-    pub fn finish(mut self) -> Acks {
+    pub(crate) fn finish(mut self) -> Acks {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.handle.take() {
             let _ = h.join();

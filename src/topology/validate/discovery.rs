@@ -9,7 +9,7 @@ use crate::topology::snapshot::Topology;
 use crate::topology::validate::{labels, Discovery, Problem};
 
 /// Finds the master and the slaves among the reachable servers.
-pub fn discover(topo: &Topology) -> Discovery {
+pub(crate) fn discover(topo: &Topology) -> Discovery {
     let reachable = topo.reachable();
     if reachable.is_empty() {
         return Discovery {
