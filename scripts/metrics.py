@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Structure figures of src/ for review notes: String errors, long functions, pub items,
-file-level import cycles. Test code (tests.rs, *_tests.rs, fixture/fake files and inline
+file-level import cycles (from code, not doc comments). Test code (tests.rs, *_tests.rs, fixture/fake files and inline
 `#[cfg(test)] mod … {}` blocks) is left out.
 
 Usage: python3 scripts/metrics.py [--src DIR]
@@ -95,7 +95,8 @@ def main():
             if n > 100:
                 long_fns.append((n, f"{path}::{name}"))
         me = module_of(path)
-        for m in re.finditer(r"(crate|super)::([a-z_]+(::[a-z_]+)*)", text):
+        code = "\n".join(l for l in lines if not l.lstrip().startswith("//"))
+        for m in re.finditer(r"(crate|super)::([a-z_]+(::[a-z_]+)*)", code):
             root, rest = m.group(1), m.group(2).split("::")
             if root == "super":
                 base = me.split("::")
