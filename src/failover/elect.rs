@@ -1,20 +1,94 @@
 //! Phase 3.3, determining the new master: the pure election
 //! (`topology::select`) on the slaves as phase 3.1 left them, with every
-//! passed-over slave's reason logged.
+//! passed-over slave's reason logged. Before anything is changed on it, the
+//! elected slave is checked to take what the plan must apply on it (the
+//! relay-log difference, the dead master's binlog tail): a candidate that
+//! cannot (SSH down, tools missing, `remote_workdir` not writable) is passed
+//! over with the reason and the election runs again without it, so that a
+//! failover never stops half-way on the new master.
 
+use super::catch_up::needs_catch_up;
+use super::check::Checked;
 use super::latest::Latest;
+use super::save_binlog::Saved;
 use super::{Ctx, Phase};
 use crate::config::ServerId;
-use crate::recovery::{self, host_ref, StepError};
-use crate::topology::select;
+use crate::recovery::{self, apply, host_ref, StepError};
+use crate::topology::select::{self, Election};
+use crate::topology::snapshot::{NodeState, Topology};
+use crate::topology::validate::ReplMode;
 
-/// Returns the new master's index.
-pub(super) fn elect(ctx: &Ctx, master: ServerId, latest: &Latest) -> Result<ServerId, StepError> {
+/// Returns the new master's id.
+pub(super) async fn elect(
+    ctx: &Ctx,
+    checked: &Checked,
+    latest: &Latest,
+    saved: &Saved,
+) -> Result<ServerId, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.3: Determining New Master Phase..");
-    let current = &latest.current;
+    let master = checked.master;
     let rules = recovery::election_rules(&ctx.kit.config, ctx.options.new_master_host.clone());
-    let election = select::select_new_master(current, master, &rules);
+    // The slaves as the election sees them; one that failed the check is
+    // marked unreachable here, with why.
+    let mut seen = latest.current.clone();
+    let election = loop {
+        let election = select::select_new_master(&seen, master, &rules);
+        let Some(chosen) = election.chosen else {
+            break election;
+        };
+        match preflight(ctx, checked.mode, latest, saved, chosen).await {
+            Ok(()) => break election,
+            Err(e) => {
+                log.warn(
+                    Some(&seen.label(chosen)),
+                    &format!(
+                        "elected, but cannot take what must be applied on it ({e}); passed \
+                         over before anything was changed"
+                    ),
+                );
+                seen.node_mut(chosen).state = NodeState::Unreachable {
+                    reason: format!("checked before the failover changed anything: {e}"),
+                };
+            }
+        }
+    };
+    announce(ctx, &seen, master, election)
+}
+
+/// Whether the plan can run on `candidate`: when it needs the relay-log
+/// difference, the latest slave's relay logs are readable over SSH; when it
+/// must apply a difference or the saved binlog tail, it can take them.
+async fn preflight(
+    ctx: &Ctx,
+    mode: ReplMode,
+    latest: &Latest,
+    saved: &Saved,
+    candidate: ServerId,
+) -> Result<(), StepError> {
+    let topo = &latest.current;
+    let diff = mode == ReplMode::FilePos && needs_catch_up(latest, candidate);
+    if diff {
+        let source = topo.spec(latest.latest);
+        let dir = &latest.latest_facts().relay_log_dir;
+        ctx.kit.node(source).list(dir).await.map_err(|e| {
+            StepError::remote(source.label(), "reading the latest slave's relay logs", e)
+        })?;
+    }
+    if diff || saved.tail.is_some() {
+        apply::check_apply_on(&ctx.kit, topo.spec(candidate), ctx.options.dry_run).await?;
+    }
+    Ok(())
+}
+
+/// Logs the verdicts and the choice; a refusal is the failover's stop.
+fn announce(
+    ctx: &Ctx,
+    current: &Topology,
+    master: ServerId,
+    election: Election,
+) -> Result<ServerId, StepError> {
+    let log = ctx.log(Phase::MasterRecovery);
     for (i, verdict) in &election.verdicts {
         if Some(*i) != election.chosen {
             log.info(

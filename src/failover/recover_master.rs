@@ -31,7 +31,9 @@ pub(super) async fn recover(
     let master_spec = &checked.topology.node(checked.master).spec;
     let latest = latest::find(ctx, checked).await.map_err(&stop)?;
     let saved = save_binlog::save(ctx, master_spec, fenced, &latest).await;
-    let new_master = elect::elect(ctx, checked.master, &latest).map_err(&stop)?;
+    let new_master = elect::elect(ctx, checked, &latest, &saved)
+        .await
+        .map_err(&stop)?;
     let mut promoted = Promoted {
         new_master,
         latest,

@@ -151,6 +151,61 @@ async fn hook_failing_on_start_leaves_the_new_master_read_only() {
     assert!(report.body.contains("Got Error"), "{}", report.body);
 }
 
+/// File/position mode: db2 (candidate_master) behind db3 (the latest), so
+/// promoting db2 means applying db3's relay-log difference on db2 over SSH.
+fn setup_filepos(remote: FakeRemote) -> (Ctx, FakeCluster) {
+    let (ctx, cluster) = setup("", remote);
+    for (n, read) in [(2, "mysql-bin.000010:900"), (3, "mysql-bin.000010:1000")] {
+        let mut facts = slave_facts(n, 1, read);
+        if let Some(r) = facts.replica.as_mut() {
+            r.using_gtid = None;
+        }
+        cluster.add(&format!("198.18.0.1{n}:3306"), facts);
+    }
+    (ctx, cluster)
+}
+
+#[tokio::test]
+async fn a_candidate_that_cannot_take_the_diff_is_passed_over_before_any_change() {
+    let mut ssh = remote(false, false);
+    ssh.down_hosts = vec!["198.18.0.12".into()];
+    let (ctx, cluster) = setup_filepos(ssh);
+    let outcome = run(&ctx, dead()).await;
+    // db3 has everything: promoted without a diff; db2 (whose SSH is down)
+    // cannot be given the difference and is reported lost, not half-promoted.
+    let Outcome::Partial(summary) = outcome else {
+        panic!(
+            "expected a partial failover, got {outcome:?}\n{:#?}",
+            cluster.log()
+        )
+    };
+    assert_eq!(
+        summary.new_master.as_deref(),
+        Some("198.18.0.13(198.18.0.13:3306)")
+    );
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.13:3306: set_read_only false"]
+    );
+    assert!(
+        !cluster
+            .log()
+            .iter()
+            .any(|l| l.starts_with("198.18.0.12:3306: change_master")),
+        "nothing was changed on the passed-over candidate: {:#?}",
+        cluster.log()
+    );
+    let journal = ctx.kit.log.journal();
+    assert!(
+        journal
+            .entries()
+            .iter()
+            .any(|e| e.action.contains("passed over before anything was changed")),
+        "{:#?}",
+        journal.entries()
+    );
+}
+
 #[tokio::test]
 async fn a_slave_dying_mid_recovery_is_lost_and_the_others_go_on() {
     let (ctx, cluster) = setup("", remote(false, false));

@@ -200,6 +200,33 @@ pub(crate) async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepErr
         .map_err(|e| StepError::remote(spec.label(), "", e))
 }
 
+/// Can logs be applied on `spec`'s host: SSH answers, its client tools are
+/// there and `remote_workdir` is writable (created if missing; not in a dry
+/// run, which only looks for the tools). Checked before the point of no return.
+pub(crate) async fn check_apply_on(
+    kit: &Kit,
+    spec: &ServerSpec,
+    dry_run: bool,
+) -> Result<Tools, StepError> {
+    let tools = tools(kit, spec).await?;
+    if !dry_run {
+        let node = kit.node(spec);
+        let dir = spec.remote_workdir.trim_end_matches('/');
+        for argv in [["mkdir", "-p", dir], ["test", "-w", dir]] {
+            node.ok(argv.iter().map(|s| (*s).to_owned()).collect())
+                .await
+                .map_err(|e| {
+                    StepError::remote(
+                        spec.label(),
+                        format!("remote_workdir {dir} is not writable"),
+                        e,
+                    )
+                })?;
+        }
+    }
+    Ok(tools)
+}
+
 /// Applies binlog bytes on `spec`'s host with its own `mysqlbinlog | mysql`.
 /// `what` names the file (`relay-diff`, `binlog-tail`) and the step.
 pub(crate) async fn apply_on(

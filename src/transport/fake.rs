@@ -11,9 +11,11 @@ use crate::config::SshSpec;
 /// SSH to the dead master's host: answers `true` and lists its binlog, and
 /// either serves or drops the binlog copy.
 pub(crate) struct FakeRemote {
-    pub master_reachable: bool,
-    pub drop_copy: bool,
-    pub calls: Mutex<Vec<String>>,
+    pub(crate) master_reachable: bool,
+    pub(crate) drop_copy: bool,
+    pub(crate) calls: Mutex<Vec<String>>,
+    /// Hosts whose sshd refuses (besides the master's, by `master_reachable`).
+    pub(crate) down_hosts: Vec<String>,
 }
 
 #[async_trait]
@@ -36,7 +38,7 @@ impl Remote for FakeRemote {
             })
         };
         let master = target.host == "198.18.0.11";
-        if master && !self.master_reachable {
+        if (master && !self.master_reachable) || self.down_hosts.contains(&target.host) {
             return Err(RemoteError::Connect {
                 target: target.host.clone(),
                 reason: "Connection timed out".into(),
@@ -69,5 +71,6 @@ pub(crate) fn remote(master_reachable: bool, drop_copy: bool) -> FakeRemote {
         master_reachable,
         drop_copy,
         calls: Mutex::new(Vec::new()),
+        down_hosts: Vec::new(),
     }
 }
