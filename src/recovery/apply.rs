@@ -192,10 +192,14 @@ pub(crate) async fn fetch_binlogs(
     ))
 }
 
-/// The client tools of `spec`'s host.
+/// The client tools of `spec`'s host. SSH is tried first, so that a host
+/// that cannot be reached is reported as such, not as one without tools.
 pub(crate) async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepError> {
-    kit.node(spec)
-        .tools()
+    let node = kit.node(spec);
+    node.ok(vec!["true".to_owned()])
+        .await
+        .map_err(|e| StepError::remote(spec.label(), "SSH to its host failed", e))?;
+    node.tools()
         .await
         .map_err(|e| StepError::remote(spec.label(), "", e))
 }

@@ -59,8 +59,11 @@ pub(crate) enum StepError {
 
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A source that names the host already (NodeError does) is not prefixed twice.
         let with_op =
             |f: &mut std::fmt::Formatter<'_>, host: &str, op: &str, e: &dyn std::fmt::Display| {
+                let text = e.to_string();
+                let e = text.strip_prefix(&format!("{host}: ")).unwrap_or(&text);
                 if op.is_empty() {
                     write!(f, "{host}: {e}")
                 } else {
@@ -249,6 +252,19 @@ mod tests {
                 FailureKind::State,
             ),
         ];
+        let named = StepError::remote(
+            "db2",
+            "",
+            NodeError::Missing {
+                host: "db2".into(),
+                what: "no mariadb-binlog/mysqlbinlog found".into(),
+            },
+        );
+        assert_eq!(
+            named.to_string(),
+            "db2: no mariadb-binlog/mysqlbinlog found",
+            "the host is named once"
+        );
         for (err, text, kind) in cases {
             assert_eq!(err.to_string(), text);
             assert_eq!(err.kind(), kind, "{text}");

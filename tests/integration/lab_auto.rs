@@ -67,6 +67,39 @@ fn kill9_master_gtid_no_acknowledged_row_lost() {
 
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
+fn candidate_without_ssh_is_passed_over_and_no_acknowledged_row_is_lost() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
+    // The last rows reach no slave: the dead master's binlog tail must be
+    // applied on the new master, over SSH. db2 (candidate_master) has no sshd.
+    lag(&writer, &["db2", "db3"], 100);
+    fault("stop-sshd", "db2");
+    fault("kill-mysqld", "db1");
+    let code = m.wait_exit(60);
+    fault("start-sshd", "db2");
+    assert_eq!(code, 0, "{}", m.text());
+    let log = m.text();
+    assert!(
+        log.contains("passed over before anything was changed"),
+        "db2 was checked before the point of no return:\n{log}"
+    );
+    assert!(
+        log.contains("198.18.0.13(198.18.0.13:3306): Selected as the new master"),
+        "{log}"
+    );
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[2]).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    // db2 gets the tail by replication from db3 (GTID), so it has every row too.
+    assert_no_loss(&acks, HOSTS[2], &[HOSTS[1]]);
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
 fn host_down_then_back_is_fenced_read_only() {
     let _lab = lab_lock();
     fresh_lab("gtid");
