@@ -1,7 +1,7 @@
 //! The real `Remote`: one multiplexed OpenSSH session per host, reused, host keys checked.
 
 use async_trait::async_trait;
-use openssh::{KnownHosts, Session, SessionBuilder};
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,13 +15,22 @@ use crate::config::{HostKeyCheck, SshSpec};
 const PER_HOST_COMMANDS: usize = 8;
 
 /// Runs commands over OpenSSH with ControlMaster multiplexing.
+///
+/// Dropping it ends every ssh master it started: the sessions are dropped
+/// first (fields drop in order), each telling its master to exit through its
+/// control socket, and only then is the private directory holding those
+/// sockets removed. `ControlPersist` is finite as well, so a master whose
+/// manager was killed exits once idle.
 pub(crate) struct SshRemote {
+    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
     known_hosts_file: Option<PathBuf>,
     host_key_check: HostKeyCheck,
-    /// Private directory for control sockets and generated ssh configs.
+    /// Private directory (0700) for control sockets and generated ssh configs.
     workdir: tempfile::TempDir,
-    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
 }
+
+/// How long an idle ssh master outlives its last command.
+const CONTROL_PERSIST: Duration = Duration::from_secs(60);
 
 /// One host: its session (created lazily, dropped when it breaks) and a command bound.
 struct HostSlot {
@@ -39,10 +48,10 @@ impl SshRemote {
             .prefix("ha-ssh.")
             .tempdir_in("/tmp")?;
         Ok(SshRemote {
+            hosts: Mutex::new(HashMap::new()),
             known_hosts_file,
             host_key_check,
             workdir,
-            hosts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -89,6 +98,10 @@ impl SshRemote {
             })
             .connect_timeout(target.connection_timeout)
             .server_alive_interval(Duration::from_secs(2))
+            .control_persist(ControlPersist::IdleFor(
+                std::num::NonZeroUsize::new(CONTROL_PERSIST.as_secs() as usize)
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
+            ))
             .port(target.port)
             .control_directory(self.workdir.path())
             .config_file(&config);

@@ -23,6 +23,53 @@ fn slave_running(host: &str) -> bool {
     out.contains("Slave_IO_Running: Yes") && out.contains("Slave_SQL_Running: Yes")
 }
 
+/// ssh master processes ha-manager started (their control sockets live in
+/// its private `/tmp/ha-ssh.*` directory), by pid.
+fn ssh_masters() -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.first().is_some_and(|a| a == "ssh")
+            && args.iter().any(|a| a == "-M")
+            && args.iter().any(|a| a.starts_with("/tmp/ha-ssh."))
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn check_ssh_leaves_no_ssh_master_behind() {
+    let _lab = pristine_lab();
+    let before = ssh_masters();
+    let ssh = ha_manager(&["check-ssh", "--conf", &conf()]);
+    assert_eq!(ssh.code, 0, "{}", ssh.all());
+    // The masters are told to exit when the command ends; give them a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let left = loop {
+        let left: Vec<u32> = ssh_masters()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(left.is_empty(), "ssh masters left running: {left:?}");
+}
+
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn healthy_cluster_passes_both_checks() {
