@@ -9,6 +9,7 @@ use crate::binlog;
 use crate::config::ServerSpec;
 use crate::journal::LostRange;
 use crate::recovery::{apply, Kit, StepError};
+use crate::state::Workdir;
 use crate::topology::position::BinlogPos;
 
 /// What was saved of the dead master's binlog.
@@ -50,6 +51,7 @@ pub(super) async fn save(
                         diff.events, diff.from, diff.to
                     ),
                 );
+                keep(ctx, master, &diff.bytes);
                 return Saved {
                     tail: Some(diff.bytes),
                     possibly_lost: None,
@@ -85,6 +87,30 @@ pub(super) async fn save(
     Saved {
         tail: None,
         possibly_lost: Some(text),
+    }
+}
+
+/// Keeps the tail in `manager_workdir` before anything applies it, so that it
+/// outlives this process (a failover that stops later can be finished from it).
+fn keep(ctx: &Ctx, master: &ServerSpec, tail: &[u8]) {
+    if ctx.options.dry_run {
+        return;
+    }
+    let log = ctx.log(Phase::MasterRecovery);
+    let workdir = Workdir::of(&ctx.kit.config);
+    match workdir.save_master_binlog(&master.hostname, master.port, tail) {
+        Ok(path) => {
+            let path = path.display().to_string();
+            log.ok(None, &format!("the binlog tail is kept in {path}"));
+            ctx.kit.log.facts(|f| f.saved_binlog = Some(path));
+        }
+        Err(e) => log.warn(
+            None,
+            &format!(
+                "could not keep the binlog tail in manager_workdir ({e}): it exists only in \
+                 this process until it is applied"
+            ),
+        ),
     }
 }
 

@@ -229,6 +229,12 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
     if facts.new_master.is_some() {
         out.push(format!("Selected {new} as a new master."));
     }
+    if let Some(path) = &facts.saved_binlog {
+        out.push(format!(
+            "Saved the dead master's binlog tail to {path} (kept: it holds the transactions \
+             no slave had received)."
+        ));
+    }
     if facts.new_master_recovered {
         out.push(format!("{new}: OK: Applying all logs succeeded."));
     }

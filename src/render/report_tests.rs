@@ -24,6 +24,7 @@ fn success_facts() -> Facts {
         manager_log: Some("/var/log/ha/app1.log".into()),
         dead_master: Some(db(1)),
         detection: None,
+        saved_binlog: None,
         new_master: Some(db(2)),
         latest_slave: Some(db(2)),
         ip_stop: Some(HookRan::exited(0)),
@@ -418,6 +419,22 @@ fn the_report_names_the_kind_of_failure() {
     );
     assert!(
         text.contains("Access denied (database error). To finish by hand"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_report_names_the_kept_binlog_tail() {
+    let mut facts = success_facts();
+    facts.saved_binlog = Some(
+        "/var/log/masterha/app1/saved_master_binlog_from_db1_3306_20260301120000.binlog".into(),
+    );
+    let text = render(&journal(facts, vec![])).log_text();
+    assert!(
+        text.contains(
+            "Saved the dead master's binlog tail to \
+             /var/log/masterha/app1/saved_master_binlog_from_db1_3306_20260301120000.binlog"
+        ),
         "{text}"
     );
 }

@@ -176,6 +176,34 @@ impl Workdir {
         Ok(path)
     }
 
+    /// Keeps the dead master's saved binlog tail in the workdir, 0600, as
+    /// MHA does (`saved_master_binlog_from_<host>_<port>_<time>.binlog`), so
+    /// that it outlives the process that saved it. Returns its path.
+    pub(crate) fn save_master_binlog(
+        &self,
+        host: &str,
+        port: u16,
+        bytes: &[u8],
+    ) -> Result<PathBuf, StateError> {
+        let safe: String = host
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = format!(
+            "saved_master_binlog_from_{safe}_{port}_{}.binlog",
+            Local::now().format("%Y%m%d%H%M%S")
+        );
+        let path = self.dir.join(name);
+        write_private(&path, bytes)?;
+        Ok(path)
+    }
+
     /// The marker's path and mtime, when it exists.
     pub(crate) fn read_marker(&self, kind: MarkerKind) -> Result<Option<Marker>, StateError> {
         let path = self.marker(kind);
@@ -253,6 +281,23 @@ fn remove_if_exists(path: &Path) -> Result<(), StateError> {
 
 /// Writes `bytes` to a temp file beside `path` and renames it over `path`,
 /// so a reader sees the old content or the new, never half.
+/// Writes `bytes` to `path` (0600) through a temporary file in the same
+/// directory, synced before it takes the name.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ha-manager.")
+        .tempfile_in(dir)
+        .map_err(io_err(path))?;
+    tmp.write_all(bytes).map_err(io_err(path))?;
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    Ok(())
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -452,6 +497,26 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn the_saved_binlog_tail_is_kept_private_under_mhas_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = Workdir::new(dir.path(), "app1");
+        let path = w
+            .save_master_binlog("db1.example/x", 3306, b"\xfebin tail")
+            .expect("saved");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("saved_master_binlog_from_db1.example_x_3306_")
+                && name.ends_with(".binlog"),
+            "{name}"
+        );
+        assert_eq!(path.parent(), Some(dir.path()));
+        assert_eq!(std::fs::read(&path).unwrap(), b"\xfebin tail");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+
     #[test]
     fn paths() {
         let w = Workdir::new("/var/tmp", "app1");

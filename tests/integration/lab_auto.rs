@@ -45,6 +45,27 @@ fn kill9_master_gtid_no_acknowledged_row_lost() {
             && log.contains("Evidence: every reachable replica lost the master"),
         "the report says why the master was declared dead:\n{log}"
     );
+    // The saved tail is kept in manager_workdir (MHA's file name) and named in the report.
+    let kept = log
+        .lines()
+        .find_map(|l| {
+            l.split_once("the binlog tail is kept in ")
+                .map(|(_, p)| p.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("the tail's file is logged:\n{log}"));
+    assert!(
+        kept.contains("saved_master_binlog_from_198.18.0.11_3306_"),
+        "{kept}"
+    );
+    let bytes = std::fs::read(&kept).unwrap_or_else(|e| panic!("{kept}: {e}"));
+    assert!(
+        bytes.starts_with(b"\xfebin") && bytes.len() > 4,
+        "{kept} holds a binlog"
+    );
+    assert!(
+        log.contains(&format!("Saved the dead master's binlog tail to {kept}")),
+        "{log}"
+    );
     wait_until("writes on the new master", 30, || {
         writer.acks().first_on(HOSTS[1]).is_some()
     });
