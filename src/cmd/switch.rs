@@ -22,6 +22,10 @@ use crate::topology::validate::Problem;
 use super::Adapters;
 
 pub(super) async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
+    // A first SIGINT/SIGTERM no longer kills the process in the middle of a
+    // write freeze or a promotion: the switch runs to its end (or rolls
+    // back); a second one exits at once.
+    let _signals = crate::shutdown::Shutdown::install()?;
     match args.master_state {
         MasterState::Dead => dead(config, args).await,
         MasterState::Alive => alive(config, args).await,
