@@ -118,6 +118,26 @@ impl Daemon {
             return None;
         };
         let master_label = topology.label(master);
+        // MHA's start-up checks: SSH to every host (unless skip_init_ssh_check)
+        // and the failover hooks' --command=status; a failover must not be the
+        // first to find that they do not work.
+        let ssh = check::ssh::run(config, self.remote.clone(), self.connector.clone()).await;
+        for line in &ssh.lines {
+            logging::line(&logging::stamp(line));
+        }
+        if !ssh.ok {
+            self.health.set(StatusCode::ConfigError, "");
+            tracing::error!(
+                "Refusing to monitor: a failover needs SSH to these hosts (ha-manager check-ssh \
+                 shows the same; skip_init_ssh_check=1 skips a host)."
+            );
+            return None;
+        }
+        if let Err(e) = failover::check_hooks(config, topology.spec(master)).await {
+            self.health.set(StatusCode::ConfigError, "");
+            tracing::error!("Refusing to monitor: {e}");
+            return None;
+        }
         tracing::info!(
             "Monitoring {master_label} every {}s.",
             config.settings.ping_interval.as_secs_f64()

@@ -3,8 +3,8 @@
 //! Running them and reading their exit is the toolkit's ([`crate::recovery::hook`]).
 
 use super::{Ctx, Phase};
-use crate::config::ServerSpec;
-use crate::notify::hooks::HookVerdict;
+use crate::config::{Config, ServerSpec};
+use crate::notify::hooks::{self, HookVerdict};
 use crate::recovery::hook::{self, FactSlot, Hook};
 use crate::recovery::{os_user, StepError};
 use crate::render::hook_args::{self, FailoverCommand, HookServer, ShutdownCommand};
@@ -104,6 +104,50 @@ pub(super) async fn ip_start(
         host: new.label(),
     };
     call(ctx, Phase::MasterRecovery, hook, |f| &mut f.ip_start).await?;
+    Ok(())
+}
+
+/// MHA's start-up check of the failover hooks: `master_ip_failover_script`
+/// and `shutdown_script` are each run with `--command=status` about the
+/// current master and must exit 0, so that a typo in a path is found before
+/// a failover needs the script, not in the middle of one.
+pub(crate) async fn check_status(config: &Config, master: &ServerSpec) -> Result<(), StepError> {
+    let settings = &config.settings;
+    let server = HookServer::from_spec(master, &os_user());
+    let mut calls = Vec::new();
+    if let Some(script) = &settings.master_ip_failover_script {
+        let args = hook_args::master_ip_failover_args(FailoverCommand::Status, &server, None);
+        calls.push(("master_ip_failover_script", script, args));
+    }
+    if let Some(script) = &settings.shutdown_script {
+        let args = hook_args::shutdown_args(
+            ShutdownCommand::Status,
+            &server,
+            master.master_pid_file.as_deref(),
+        );
+        calls.push(("shutdown_script", script, args));
+    }
+    for (name, script, args) in calls {
+        let outcome = hooks::run_hook(script, &args, &[], settings.command_timeout).await;
+        for l in format!("{}{}", outcome.stdout, outcome.stderr)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            tracing::info!("  {name} [status] {l}");
+        }
+        if hooks::verdict(&outcome) != HookVerdict::Done {
+            return Err(StepError::Hook {
+                host: master.label(),
+                name,
+                outcome: format!(
+                    "--command=status: {}; the failover would need it: fix {name} ({})",
+                    outcome.describe(),
+                    hooks::command_line(script, &args)
+                ),
+            });
+        }
+        tracing::info!("{name} --command=status: OK.");
+    }
     Ok(())
 }
 

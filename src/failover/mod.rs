@@ -25,6 +25,7 @@ use crate::topology::position::BinlogPos;
 
 pub(crate) use crate::journal::Phase;
 pub(crate) use crate::policy::death::DeadMaster;
+pub(crate) use hooks::check_status as check_hooks;
 
 /// Everything a failover needs, passed explicitly.
 pub(crate) struct Ctx {

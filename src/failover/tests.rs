@@ -273,3 +273,34 @@ async fn a_master_that_answers_is_never_failed_over() {
     );
     assert!(!cluster.log().iter().any(|l| l.contains("stop_replica_io")));
 }
+
+#[tokio::test]
+async fn hooks_are_checked_with_command_status_before_monitoring() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = hook(dir.path(), 0, 0);
+    let (ctx, _) = setup(
+        &format!("master_ip_failover_script={script}"),
+        remote(true, false),
+    );
+    let master = ctx.kit.config.server(crate::topology::fixture::id(0));
+    check_hooks(&ctx.kit.config, master)
+        .await
+        .expect("a working script passes");
+    let calls = std::fs::read_to_string(dir.path().join("hook.log")).unwrap();
+    assert_eq!(calls, "status\n");
+
+    let (ctx, _) = setup(
+        "master_ip_failover_script=/nonexistent/master_ip_failover --vip=10.0.0.5",
+        remote(true, false),
+    );
+    let master = ctx.kit.config.server(crate::topology::fixture::id(0));
+    let err = check_hooks(&ctx.kit.config, master)
+        .await
+        .expect_err("a typo in the path is refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("master_ip_failover_script failed (--command=status: could not run"),
+        "{text}"
+    );
+    assert_eq!(err.kind(), crate::journal::FailureKind::Hook);
+}

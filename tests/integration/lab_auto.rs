@@ -356,3 +356,28 @@ fn manager_log_holds_the_whole_failover_log() {
         "only in manager_log, as MHA's masterha_manager: {terminal}"
     );
 }
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn start_refuses_a_failover_hook_that_cannot_run() {
+    let _lab = crate::util::pristine_lab();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let edited = variant(&lab_dir().join("app1.cnf"), dir.path(), |text| {
+        text.replacen(
+            "[server default]\n",
+            "[server default]\nmaster_ip_failover_script=/usr/local/bin/master_ip_failvoer --vip=198.18.0.100\n",
+            1,
+        )
+    });
+    let mut m = Manager::spawn(&edited.to_string_lossy(), &[], None);
+    // It must refuse at once, not monitor (and find the typo mid-failover).
+    let code = m.wait_exit(30);
+    let log = m.text();
+    assert_ne!(code, 0, "{log}");
+    assert!(
+        log.contains("master_ip_failover_script failed (--command=status: could not run"),
+        "{log}"
+    );
+    assert!(log.contains("Refusing to monitor"), "{log}");
+    assert!(!log.contains("Monitoring 198.18.0.11"), "{log}");
+}

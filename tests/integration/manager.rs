@@ -25,6 +25,16 @@ impl Manager {
         extra: &[&str],
         manager_log: Option<&Path>,
     ) -> Manager {
+        let m = Manager::spawn(conf, extra, manager_log);
+        m.wait_log("Monitoring ", 30);
+        crate::util::wait_until("status PING_OK", 15, || {
+            crate::util::ha_manager(&["status", "--conf", conf]).code == 0
+        });
+        m
+    }
+
+    /// Starts `ha-manager start` without waiting for anything (for a start that must refuse).
+    pub(crate) fn spawn(conf: &str, extra: &[&str], manager_log: Option<&Path>) -> Manager {
         let dir = tempfile::tempdir().unwrap();
         let terminal = dir.path().join("manager.log");
         let file = std::fs::File::create(&terminal).unwrap();
@@ -36,17 +46,12 @@ impl Manager {
             .stdin(Stdio::null())
             .spawn()
             .expect("start ha-manager");
-        let m = Manager {
+        Manager {
             child: Some(child),
             log: manager_log.map_or_else(|| terminal.clone(), Path::to_path_buf),
             terminal,
             _dir: dir,
-        };
-        m.wait_log("Monitoring ", 30);
-        crate::util::wait_until("status PING_OK", 15, || {
-            crate::util::ha_manager(&["status", "--conf", conf]).code == 0
-        });
-        m
+        }
     }
 
     /// What the manager printed on stdout and stderr.
