@@ -136,9 +136,7 @@ impl HookServer {
 /// `master_ip_failover_script --command=…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FailoverCommand {
-    /// At monitor start: is the hook usable?
-    // Not yet called: MHA's --command=status check (see review-2 §4a); kept for it.
-    #[allow(dead_code)]
+    /// At monitor start: is the hook usable? (`start` refuses when it is not.)
     Status,
     /// Phase 2, the dead master is not reachable over SSH.
     Stop,
