@@ -12,6 +12,7 @@
 #   cut-manager HOST      silently drop the host's traffic to the manager (198.18.0.1) only
 #   heal-manager HOST     undo cut-manager
 #   stop-sshd HOST        stop the host's sshd listener (open sessions stay)
+#   kill-sshd HOST        stop the listener and end its open sessions (SSH to the host is gone)
 #   start-sshd HOST       start it again
 #   stop-io HOST          STOP SLAVE IO_THREAD
 #   stop-sql HOST         STOP SLAVE SQL_THREAD
@@ -121,6 +122,17 @@ stop-sshd)
 	if pid=$(pidfile_alive "$(sshd_pidfile "$i")"); then
 		pids_stop "$(sshd_pidfile "$i")" || die "$h: sshd (pid $pid) did not stop"
 		log "$h: sshd (pid $pid) stopped (open sessions are left running)"
+	else
+		log "$h: sshd was not running"
+	fi
+	;;
+kill-sshd)
+	if pid=$(pidfile_alive "$(sshd_pidfile "$i")"); then
+		# The sessions are the listener's children (one per connection): ours, by pid.
+		sessions=$(ps -o pid= --ppid "$pid" | tr -s ' \n' ' ' || true)
+		pids_stop "$(sshd_pidfile "$i")" || die "$h: sshd (pid $pid) did not stop"
+		for s in $sessions; do kill "$s" 2>/dev/null || true; done
+		log "$h: sshd (pid $pid) stopped, open sessions ended:${sessions:- none}"
 	else
 		log "$h: sshd was not running"
 	fi

@@ -94,9 +94,10 @@ fn candidate_without_ssh_is_passed_over_and_no_acknowledged_row_is_lost() {
     let writer = start_writer();
     let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
     // The last rows reach no slave: the dead master's binlog tail must be
-    // applied on the new master, over SSH. db2 (candidate_master) has no sshd.
+    // applied on the new master, over SSH. db2 (candidate_master) loses its sshd,
+    // and the manager's connection from the start-up check with it.
     lag(&writer, &["db2", "db3"], 100);
-    fault("stop-sshd", "db2");
+    fault("kill-sshd", "db2");
     fault("kill-mysqld", "db1");
     let code = m.wait_exit(60);
     fault("start-sshd", "db2");
