@@ -30,10 +30,8 @@ pub(super) async fn catch_up(
 ) -> Result<CaughtUp, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.4: New Master Recovery Phase..");
-    log.warn(
-        None,
-        "NOTICE: If any error happens from this phase, manual recovery is needed.",
-    );
+    // MHA's notice, for the log only: it is not a step that warned.
+    log.line("NOTICE: If any error happens from this phase, manual recovery is needed.");
     if !needs_catch_up(latest, new_master) {
         return Ok(CaughtUp::default());
     }

@@ -101,7 +101,9 @@ pub(super) async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepErr
         Some(&current.label(latest)),
         &format!("The latest slave has all relay logs for recovery (up to {exec})."),
     );
-    let gtid = apply::gtid_target(&facts[&latest]).map(|t| gtid_text(&t));
+    let gtid = apply::gtid_target(&facts[&latest])
+        .map(|t| gtid_text(&t))
+        .filter(|t| !t.is_empty());
     ctx.kit.log.facts(|f| {
         f.latest_slave = Some(host_ref(&topo.node(latest).spec));
         f.positions.old_master = Some(exec.to_string());

@@ -65,8 +65,10 @@ pub(super) async fn save(
     };
     let gtid = apply::gtid_target(latest.latest_facts());
     let gtid_note = match &gtid {
-        Some(crate::mysql::WaitTarget::MariaGtid(p)) => format!(" (GTID {p})"),
-        Some(crate::mysql::WaitTarget::MySqlGtid(s)) => format!(" (GTID set {s})"),
+        Some(crate::mysql::WaitTarget::MariaGtid(p)) if !p.is_empty() => format!(" (GTID {p})"),
+        Some(crate::mysql::WaitTarget::MySqlGtid(s)) if !s.is_empty() => {
+            format!(" (GTID set {s})")
+        }
         _ => String::new(),
     };
     let from = &latest.exec;
@@ -79,7 +81,7 @@ pub(super) async fn save(
     ctx.kit.log.facts(|f| {
         f.possibly_lost = Some(LostRange {
             from_pos: Some(from.to_string()),
-            after_gtid: gtid.as_ref().map(gtid_text),
+            after_gtid: gtid.as_ref().map(gtid_text).filter(|t| !t.is_empty()),
             reason: why,
             to_check: None,
         })

@@ -304,3 +304,21 @@ async fn hooks_are_checked_with_command_status_before_monitoring() {
     );
     assert_eq!(err.kind(), crate::journal::FailureKind::Hook);
 }
+
+#[tokio::test]
+async fn mhas_notice_is_not_a_step_that_warned() {
+    let (ctx, _) = setup("", remote(false, false));
+    let outcome = run(&ctx, dead()).await;
+    assert!(matches!(outcome, Outcome::Complete(_)), "{outcome:?}");
+    let journal = ctx.kit.log.journal();
+    assert!(
+        !journal
+            .entries()
+            .iter()
+            .any(|e| e.action.contains("NOTICE")),
+        "{:#?}",
+        journal.entries()
+    );
+    let report = crate::render::report::render(&journal);
+    assert!(!report.body.contains("NOTICE"), "{}", report.body);
+}

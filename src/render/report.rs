@@ -363,7 +363,12 @@ fn lost_line(lost: &LostRange, facts: &Facts) -> String {
 fn default_to_check(lost: &LostRange, facts: &Facts) -> String {
     let host = name(facts.dead_master.as_ref());
     let command = match (&lost.from_pos, &lost.after_gtid) {
-        (_, Some(gtid)) => format!("mysqlbinlog --exclude-gtids='{gtid}' <its binlog files>"),
+        // A MySQL GTID set names server UUIDs (`uuid:1-100`); a MariaDB GTID
+        // position is `domain-server-seq`, which mariadb-binlog takes as a start.
+        (_, Some(gtid)) if gtid.contains(':') => {
+            format!("mysqlbinlog --exclude-gtids='{gtid}' <its binlog files>")
+        }
+        (_, Some(gtid)) => format!("mariadb-binlog --start-position='{gtid}' <its binlog files>"),
         (Some(pos), None) => match pos.rsplit_once(':') {
             Some((file, offset)) => {
                 format!("mysqlbinlog --start-position={offset} {file} <and any later binlog files>")

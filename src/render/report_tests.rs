@@ -315,7 +315,25 @@ fn gtid_failover_uses_mhas_gtid_wording_and_gtid_advice() {
         "db3(198.18.0.13:3306): OK: Slave started, replicating from db2(198.18.0.12:3306)\n"
     ));
     assert!(body.contains("position for CHANGE MASTER: mysql-bin.000001:154, GTID 0-11-500\n"));
-    assert!(body.contains("mysqlbinlog --exclude-gtids='0-11-500' <its binlog files>"));
+    // A MariaDB GTID position: mariadb-binlog has no --exclude-gtids.
+    assert!(body.contains("mariadb-binlog --start-position='0-11-500' <its binlog files>"));
+
+    // A MySQL GTID set: mysqlbinlog skips what the new master has.
+    let mut facts = success_facts();
+    facts.gtid = true;
+    facts.possibly_lost = Some(LostRange {
+        from_pos: None,
+        after_gtid: Some("3E11FA47-71CA-11E1-9E33-C80AA9429562:1-500".into()),
+        reason: "SSH to db1 failed".into(),
+        to_check: None,
+    });
+    let body = render(&journal(facts, vec![])).body;
+    assert!(
+        body.contains(
+            "mysqlbinlog --exclude-gtids='3E11FA47-71CA-11E1-9E33-C80AA9429562:1-500' <its binlog files>"
+        ),
+        "{body}"
+    );
 }
 
 #[test]

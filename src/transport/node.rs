@@ -13,7 +13,7 @@ use crate::config::{Secret, ServerSpec};
 pub(crate) enum NodeError {
     #[error(transparent)]
     Remote(#[from] RemoteError),
-    #[error("{host}: `{command}` failed (exit {code:?}): {reason}")]
+    #[error("{host}: `{command}` failed ({}): {reason}", exit_text(*.code))]
     Command {
         host: String,
         command: String,
@@ -22,6 +22,14 @@ pub(crate) enum NodeError {
     },
     #[error("{host}: {what}")]
     Missing { host: String, what: String },
+}
+
+/// `exit 1`, or why there is no exit code.
+fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("exit {code}"),
+        None => "no exit code: killed by a signal or the connection dropped".to_owned(),
+    }
 }
 
 /// The client tools a host has.
@@ -218,6 +226,27 @@ fn option_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_command_says_its_exit_as_a_number() {
+        let e = NodeError::Command {
+            host: "db2".into(),
+            command: "mariadb --batch".into(),
+            code: Some(1),
+            reason: "ERROR 1062".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "db2: `mariadb --batch` failed (exit 1): ERROR 1062"
+        );
+        let e = NodeError::Command {
+            host: "db2".into(),
+            command: "cat x".into(),
+            code: None,
+            reason: "".into(),
+        };
+        assert!(e.to_string().contains("(no exit code: "), "{e}");
+    }
     use crate::topology::fixture::spec;
 
     #[test]
