@@ -209,6 +209,25 @@ impl Daemon {
         if let Err(e) = journal.append_jsonl(self.workdir.journal()) {
             tracing::warn!("journal file: {e}");
         }
+        // The error marker is written before the failover and removed when it
+        // ends well: if this process dies half-way, it stays, `status` says a
+        // failover did not finish, and no later failover runs over the
+        // half-switched cluster until an operator has looked.
+        let journal_path = self.workdir.journal();
+        let in_progress = format!(
+            "failover from {master_label} in progress; if this file stays, it did not finish: \
+             see {}",
+            journal_path.display()
+        );
+        if let Err(e) = self.workdir.create_marker(MarkerKind::Error, &in_progress) {
+            self.health.set(StatusCode::FailoverError, master_label);
+            tracing::error!(
+                "Not failing over: cannot write the failover marker ({e}); without it an \
+                 interrupted failover could not be told from a finished one. Fix \
+                 manager_workdir and fail over with ha-manager switch --master-state dead."
+            );
+            return ControlFlow::Break(Exit::Failed);
+        }
         let ctx = failover_ctx(config, &self.connector, &self.remote, false, journal);
         let outcome = failover::run(&ctx, dead.clone()).await;
         report(config, &ctx).await;
@@ -216,19 +235,30 @@ impl Daemon {
             Outcome::Complete(_) | Outcome::DryRun => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
             Outcome::Failed { changed, error, .. } => {
-                if *changed {
-                    let _ = self
-                        .workdir
-                        .create_marker(MarkerKind::Error, &error.to_string());
+                let marked = if *changed {
+                    self.workdir
+                        .create_marker(MarkerKind::Error, &error.to_string())
+                        .map(|_| ())
+                } else {
+                    self.workdir.remove_marker(MarkerKind::Error)
+                };
+                if let Err(e) = marked {
+                    tracing::error!("failover marker: {e}");
                 }
                 self.health.set(StatusCode::FailoverError, master_label);
                 return ControlFlow::Break(Exit::Failed);
             }
         };
-        let _ = self.workdir.create_marker(
-            MarkerKind::Complete,
-            &format!("failover from {master_label}"),
-        );
+        let done = self
+            .workdir
+            .create_marker(
+                MarkerKind::Complete,
+                &format!("failover from {master_label}"),
+            )
+            .and_then(|_| self.workdir.remove_marker(MarkerKind::Error));
+        if let Err(e) = done {
+            tracing::error!("failover markers: {e}");
+        }
         ControlFlow::Continue(code)
     }
 

@@ -83,6 +83,7 @@ pub(super) fn status_of(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let unfinished = workdir.read_marker(MarkerKind::Error)?.map(|m| m.path);
     let (code, mut lines) = judge_status(&StatusInput {
         app: workdir.app(),
         record,
@@ -91,6 +92,7 @@ pub(super) fn status_of(
         ping_limit,
         health_file: &health_file,
         manager_log,
+        unfinished: unfinished.as_deref(),
     });
     let line = if lines.is_empty() {
         String::new()

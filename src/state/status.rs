@@ -164,6 +164,9 @@ pub(crate) struct StatusInput<'a> {
     /// The health file's name, for the "too old" line.
     pub health_file: &'a str,
     pub manager_log: Option<&'a Path>,
+    /// `<app>.failover.error` when it exists: a failover that did not finish
+    /// (written before it starts, removed when it ends well).
+    pub unfinished: Option<&'a Path>,
 }
 
 /// The state and MHA's printed lines (`ManagerAdmin.pm::check_status`).
@@ -171,6 +174,34 @@ pub(crate) fn judge_status(input: &StatusInput<'_>) -> (StatusCode, Vec<String>)
     let app = input.app;
     let record = match input.record {
         Some(r) if input.pid_alive => r,
+        // The manager is gone, but its record or the marker says a failover
+        // did not finish: that is what the operator must hear, not "stopped".
+        record
+            if input.unfinished.is_some()
+                || record.is_some_and(|r| {
+                    matches!(
+                        r.code,
+                        StatusCode::FailoverRunning | StatusCode::FailoverError
+                    )
+                }) =>
+        {
+            let code = StatusCode::FailoverError;
+            let master = record.map(HealthRecord::master_info).unwrap_or_default();
+            let mut lines =
+                vec![
+                    format!("{app} is stopped, and a failover did not finish({code}). {master}")
+                        .trim_end()
+                        .to_owned(),
+                ];
+            if let Some(marker) = input.unfinished {
+                lines.push(format!(
+                    "{} exists: check every server (ha-manager check-repl), finish the \
+                     failover by hand as its report says, then remove it.",
+                    marker.display()
+                ));
+            }
+            return (code, lines);
+        }
         _ => {
             let code = StatusCode::NotRunning;
             return (code, vec![format!("{app} is stopped({code}).")]);
@@ -359,6 +390,7 @@ mod tests {
             ping_limit: Duration::from_secs(14),
             health_file: "app1.master_status.health",
             manager_log: Some(Path::new("/var/log/ha/app1.log")),
+            unfinished: None,
         }
     }
 
@@ -377,8 +409,9 @@ mod tests {
              "app1 (pid:5057) is running(0:PING_OK), master:198.18.0.11"),
             (rec(StatusCode::PingOk), false, 1, StatusCode::NotRunning,
              "app1 is stopped(2:NOT_RUNNING)."),
-            (rec(StatusCode::FailoverRunning), false, 1, StatusCode::NotRunning,
-             "app1 is stopped(2:NOT_RUNNING)."),
+            // The manager died in a failover: not "stopped", a failover that did not finish.
+            (rec(StatusCode::FailoverRunning), false, 1, StatusCode::FailoverError,
+             "app1 is stopped, and a failover did not finish(51:FAILOVER_ERROR). master:198.18.0.11"),
             (rec(StatusCode::PingOk), true, 15, StatusCode::TimestampOld,
              "app1 is running, but app1.master_status.health is too old(32:TIMESTAMP_OLD). Maybe process hangs? master:198.18.0.11"),
             // Only PING_OK goes stale: a long confirmation or failover does not.
@@ -412,5 +445,32 @@ mod tests {
             lines[1],
             "app1.master_status.health was last updated 15 seconds ago (limit 14 seconds)."
         );
+    }
+
+    #[test]
+    fn an_unfinished_failover_marker_is_reported_with_the_manager_gone() {
+        let marker = Path::new("/var/tmp/app1.failover.error");
+        for record in [None, Some(&rec(StatusCode::PingOk))] {
+            let (code, lines) = judge_status(&StatusInput {
+                unfinished: Some(marker),
+                ..input(record, false, 1)
+            });
+            assert_eq!(code, StatusCode::FailoverError, "{record:?}");
+            assert!(
+                lines[0].contains("a failover did not finish(51:FAILOVER_ERROR)"),
+                "{lines:?}"
+            );
+            assert!(
+                lines[1].starts_with("/var/tmp/app1.failover.error exists: check every server"),
+                "{lines:?}"
+            );
+        }
+        // A running manager reports its own state.
+        let running = rec(StatusCode::PingOk);
+        let (code, _) = judge_status(&StatusInput {
+            unfinished: Some(marker),
+            ..input(Some(&running), true, 1)
+        });
+        assert_eq!(code, StatusCode::PingOk);
     }
 }

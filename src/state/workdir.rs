@@ -204,6 +204,11 @@ impl Workdir {
         Ok(path)
     }
 
+    /// Removes a marker; a missing one is fine.
+    pub(crate) fn remove_marker(&self, kind: MarkerKind) -> Result<(), StateError> {
+        remove_if_exists(&self.marker(kind))
+    }
+
     /// The marker's path and mtime, when it exists.
     pub(crate) fn read_marker(&self, kind: MarkerKind) -> Result<Option<Marker>, StateError> {
         let path = self.marker(kind);

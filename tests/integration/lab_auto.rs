@@ -66,6 +66,11 @@ fn kill9_master_gtid_no_acknowledged_row_lost() {
         log.contains(&format!("Saved the dead master's binlog tail to {kept}")),
         "{log}"
     );
+    assert!(
+        !lab_dir().join("manager/app1.failover.error").exists()
+            && lab_dir().join("manager/app1.failover.complete").exists(),
+        "a finished failover leaves failover.complete and no failover.error"
+    );
     wait_until("writes on the new master", 30, || {
         writer.acks().first_on(HOSTS[1]).is_some()
     });
@@ -381,4 +386,62 @@ fn start_refuses_a_failover_hook_that_cannot_run() {
     );
     assert!(log.contains("Refusing to monitor"), "{log}");
     assert!(!log.contains("Monitoring 198.18.0.11"), "{log}");
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn a_manager_killed_mid_failover_leaves_a_marker_that_status_reports() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A failover hook that takes its time on --command=stop: the manager is
+    // killed while it runs, in phase 2, after the slaves' IO threads stopped.
+    let hook = dir.path().join("master_ip_failover");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --command=stop*) sleep 3;; esac; done\nexit 0\n",
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let edited = variant(&lab_dir().join("app1.cnf"), dir.path(), |text| {
+        text.replacen(
+            "[server default]\n",
+            &format!(
+                "[server default]\nmaster_ip_failover_script={}\n",
+                hook.display()
+            ),
+            1,
+        )
+    });
+    let conf = edited.to_string_lossy().into_owned();
+    let mut m = Manager::start(&conf, &[]);
+    let marker = lab_dir().join("manager/app1.failover.error");
+    fault("kill-mysqld", "db1");
+    m.wait_log("Executing master_ip_failover_script", 30);
+    assert!(
+        marker.exists(),
+        "the marker is written before the failover changes anything"
+    );
+    m.kill();
+    let status = ha_manager(&["status", "--conf", &conf]);
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(
+        status.code,
+        51,
+        "FAILOVER_ERROR, not NOT_RUNNING: {}",
+        status.all()
+    );
+    assert!(
+        status
+            .stdout
+            .contains("a failover did not finish(51:FAILOVER_ERROR)"),
+        "{}",
+        status.all()
+    );
+    assert!(
+        status.stdout.contains("app1.failover.error exists"),
+        "{}",
+        status.all()
+    );
 }

@@ -94,6 +94,14 @@ impl Manager {
         }
     }
 
+    /// SIGKILL (the manager gets no chance to clean up), then reap it.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub(crate) fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
