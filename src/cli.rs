@@ -122,6 +122,10 @@ pub struct SwitchArgs {
     /// Show the plan and ask before acting (the default when a terminal is attached).
     #[arg(long)]
     pub manual: bool,
+    /// `--master-state dead`: fail over although a previous failover did not
+    /// finish (`<app>.failover.error` exists; it is removed).
+    #[arg(long = "ignore-last-failover", alias = "ignore_last_failover")]
+    pub ignore_last_failover: bool,
     /// Do not ask; act.
     #[arg(long, short = 'y')]
     pub yes: bool,

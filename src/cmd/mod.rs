@@ -5,6 +5,7 @@ mod adapters;
 mod check_repl;
 mod check_ssh;
 mod pid;
+mod record;
 mod start;
 mod status;
 mod stop;

@@ -12,18 +12,17 @@ use crate::cli::StartArgs;
 use crate::config::{Config, ServerSpec};
 use crate::exit::Exit;
 use crate::failover::{self, Ctx, Options, Outcome};
-use crate::journal::{Facts, Journal, Mode};
+use crate::journal::{Journal, Mode};
 use crate::logging;
 use crate::monitor::secondary::HookSecondary;
 use crate::monitor::{self, old_masters, MonitorCtx, MonitorExit};
 use crate::mysql::Connector;
-use crate::notify;
 use crate::policy::guard;
 use crate::shutdown::Shutdown;
 use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
 use crate::transport::Remote;
 
-use super::Adapters;
+use super::{record, Adapters};
 
 /// The daemon loop: check → monitor → fail over → keep watching the new topology.
 pub(super) async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
@@ -205,21 +204,7 @@ impl Daemon {
             tracing::error!("Not failing over: {refusal}");
             return ControlFlow::Break(Exit::Failed);
         }
-        let mut journal = Journal::new(Facts::default());
-        if let Err(e) = journal.append_jsonl(self.workdir.journal()) {
-            tracing::warn!("journal file: {e}");
-        }
-        // The error marker is written before the failover and removed when it
-        // ends well: if this process dies half-way, it stays, `status` says a
-        // failover did not finish, and no later failover runs over the
-        // half-switched cluster until an operator has looked.
-        let journal_path = self.workdir.journal();
-        let in_progress = format!(
-            "failover from {master_label} in progress; if this file stays, it did not finish: \
-             see {}",
-            journal_path.display()
-        );
-        if let Err(e) = self.workdir.create_marker(MarkerKind::Error, &in_progress) {
+        if let Err(e) = record::begin(&self.workdir, master_label) {
             self.health.set(StatusCode::FailoverError, master_label);
             tracing::error!(
                 "Not failing over: cannot write the failover marker ({e}); without it an \
@@ -228,37 +213,19 @@ impl Daemon {
             );
             return ControlFlow::Break(Exit::Failed);
         }
+        let journal = record::journal(&self.workdir);
         let ctx = failover_ctx(config, &self.connector, &self.remote, false, journal);
         let outcome = failover::run(&ctx, dead.clone()).await;
-        report(config, &ctx).await;
+        record::report(config, &ctx).await;
+        record::end(&self.workdir, &outcome, master_label);
         let code = match &outcome {
             Outcome::Complete(_) | Outcome::DryRun => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
-            Outcome::Failed { changed, error, .. } => {
-                let marked = if *changed {
-                    self.workdir
-                        .create_marker(MarkerKind::Error, &error.to_string())
-                        .map(|_| ())
-                } else {
-                    self.workdir.remove_marker(MarkerKind::Error)
-                };
-                if let Err(e) = marked {
-                    tracing::error!("failover marker: {e}");
-                }
+            Outcome::Failed { .. } => {
                 self.health.set(StatusCode::FailoverError, master_label);
                 return ControlFlow::Break(Exit::Failed);
             }
         };
-        let done = self
-            .workdir
-            .create_marker(
-                MarkerKind::Complete,
-                &format!("failover from {master_label}"),
-            )
-            .and_then(|_| self.workdir.remove_marker(MarkerKind::Error));
-        if let Err(e) = done {
-            tracing::error!("failover markers: {e}");
-        }
         ControlFlow::Continue(code)
     }
 
@@ -269,16 +236,6 @@ impl Daemon {
             Ok(()) => tracing::info!("Removed [{}] from {}.", dead.name, conf.display()),
             Err(e) => tracing::warn!("could not remove [{}] from the config: {e}", dead.name),
         }
-    }
-}
-
-/// Logs the failover report and delivers it (`report_script`, SMTP).
-async fn report(config: &Config, ctx: &Ctx) {
-    let report = crate::render::report::render(&ctx.kit.log.journal());
-    logging::line(&report.log_text());
-    let delivery = notify::Notifier::from_config(config).deliver(&report).await;
-    if !delivery.all_ok() {
-        tracing::warn!("report delivery: {delivery:?}");
     }
 }
 

@@ -15,11 +15,11 @@ use crate::failover::{self, Ctx, DeadMaster, Options, Outcome};
 use crate::journal::{Facts, Journal};
 use crate::logging;
 use crate::mysql::gather;
-use crate::state::{AppLock, LockHolder, StateError, StatusCode, Workdir};
+use crate::state::{AppLock, LockHolder, MarkerKind, StateError, StatusCode, Workdir};
 use crate::switch;
 use crate::topology::validate::Problem;
 
-use super::Adapters;
+use super::{record, Adapters};
 
 pub(super) async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     // A first SIGINT/SIGTERM no longer kills the process in the middle of a
@@ -100,12 +100,45 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Failed);
         }
     }
-    let ctx = ctx(false);
+    // The real failover: one at a time per application, recorded as the
+    // daemon records its own (journal, markers, report).
+    let workdir = Workdir::of(&config);
+    std::fs::create_dir_all(workdir.dir())
+        .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;
+    let _lock = match AppLock::acquire(&workdir) {
+        Ok(lock) => lock,
+        Err(StateError::AlreadyRunning { pid, .. }) => anyhow::bail!(
+            "ha-manager is monitoring this application (pid {}): it fails over by itself; \
+             stop it first (ha-manager stop --conf {})",
+            pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
+            args.conf.conf.display()
+        ),
+        Err(e) => return Err(e).context("cannot take the application lock"),
+    };
+    if let Some(marker) = workdir.read_marker(MarkerKind::Error)? {
+        if !args.ignore_last_failover {
+            anyhow::bail!(
+                "a previous failover did not finish ({} exists): the topology may be \
+                 half-switched; check every server (ha-manager check-repl), then remove it or \
+                 run with --ignore-last-failover",
+                marker.path.display()
+            );
+        }
+        tracing::warn!("--ignore-last-failover: removing {}", marker.path.display());
+        workdir.remove_marker(MarkerKind::Error)?;
+    }
+    let master_label = topology.label(master);
+    record::begin(&workdir, &master_label)
+        .context("cannot write the failover marker; not failing over")?;
+    let mut ctx = ctx(false);
+    ctx.kit.log = crate::recovery::Log::new(record::journal(&workdir));
     let outcome = failover::run(
         &ctx,
         DeadMaster::declared(master, std::time::SystemTime::now()),
     )
     .await;
+    record::report(&config, &ctx).await;
+    record::end(&workdir, &outcome, &master_label);
     Ok(report(&outcome))
 }
 

@@ -122,6 +122,56 @@ fn manual_failover_after_kill9_loses_no_acknowledged_row_gtid() {
         slave_status("db3").contains("Master_Host: 198.18.0.12"),
         "db3 follows the new master"
     );
+    // Recorded as the daemon records its failovers.
+    let workdir = crate::util::lab_dir().join("manager");
+    assert!(
+        run.stderr.contains("----- Failover Report -----"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        workdir.join("app1.failover.complete").exists()
+            && !workdir.join("app1.failover.error").exists()
+    );
+    let journal = std::fs::read_to_string(workdir.join("app1.journal.jsonl")).expect("journal");
+    assert!(journal.contains("\"mode\":\"manual\""), "{journal}");
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn manual_failover_refuses_to_run_over_an_unfinished_one() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    fault("kill-mysqld", "db1");
+    let marker = crate::util::lab_dir().join("manager/app1.failover.error");
+    std::fs::write(&marker, "failover from db1 in progress\n").expect("marker");
+    let conf_path = conf();
+    let switch = |extra: &[&str]| {
+        let mut args = vec![
+            "switch",
+            "--conf",
+            &conf_path,
+            "--master-state",
+            "dead",
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        ha_manager(&args)
+    };
+    let run = switch(&[]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains("a previous failover did not finish"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        slave_status("db2").contains("Master_Host: 198.18.0.11"),
+        "nothing was changed"
+    );
+    let run = switch(&["--ignore-last-failover"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!marker.exists());
 }
 
 #[test]
