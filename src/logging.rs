@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::config::LogLevel;
+
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::writer::{EitherWriter, MakeWriter};
@@ -98,9 +100,19 @@ impl<'a> MakeWriter<'a> for Sink {
 /// The sink [`init`] installed, for [`line()`].
 static SINK: OnceLock<Sink> = OnceLock::new();
 
-/// The subscriber: `verbose` shows debug lines; `HA_MANAGER_LOG` overrides the filter.
-pub(crate) fn subscriber(verbose: bool, sink: Sink) -> impl tracing::Subscriber + Send + Sync {
-    let level = if verbose { "debug" } else { "info" };
+/// The level to log at: `--verbose` shows debug lines; else the config's
+/// `log_level` (MHA's debug/info/warning/error), info without a config.
+pub(crate) fn level(verbose: bool, configured: Option<LogLevel>) -> &'static str {
+    match (verbose, configured) {
+        (true, _) | (false, Some(LogLevel::Debug)) => "debug",
+        (false, Some(LogLevel::Info) | None) => "info",
+        (false, Some(LogLevel::Warning)) => "warn",
+        (false, Some(LogLevel::Error)) => "error",
+    }
+}
+
+/// The subscriber at `level` (see [`level`]); `HA_MANAGER_LOG` overrides the filter.
+pub(crate) fn subscriber(level: &str, sink: Sink) -> impl tracing::Subscriber + Send + Sync {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HA_MANAGER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ha_manager={level},warn")));
     tracing_subscriber::fmt()
@@ -113,9 +125,9 @@ pub(crate) fn subscriber(verbose: bool, sink: Sink) -> impl tracing::Subscriber 
 }
 
 /// Installs the global subscriber writing to `sink` (first call wins).
-pub(crate) fn init(verbose: bool, sink: Sink) {
+pub(crate) fn init(level: &str, sink: Sink) {
     if SINK.set(sink.clone()).is_ok() {
-        let _ = tracing::subscriber::set_global_default(subscriber(verbose, sink));
+        let _ = tracing::subscriber::set_global_default(subscriber(level, sink));
     }
 }
 
@@ -138,13 +150,42 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn log_level_is_acted_on() {
+        let cases = [
+            (false, None, "info"),
+            (false, Some(LogLevel::Debug), "debug"),
+            (false, Some(LogLevel::Info), "info"),
+            (false, Some(LogLevel::Warning), "warn"),
+            (false, Some(LogLevel::Error), "error"),
+            (true, Some(LogLevel::Error), "debug"),
+        ];
+        for (verbose, configured, want) in cases {
+            assert_eq!(level(verbose, configured), want, "{verbose} {configured:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manager.log");
+        let sink = Sink::open(&path).expect("open");
+        tracing::subscriber::with_default(subscriber("warn", sink), || {
+            tracing::info!("an info line");
+            tracing::warn!("a warning");
+            tracing::error!("an error");
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("an info line"), "{text}");
+        assert!(
+            text.contains("a warning") && text.contains("an error"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn log_lines_are_appended_to_the_file_created_0600() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("manager.log");
         let sink = Sink::open(&path).expect("open");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "created 0600: {mode:o}");
-        tracing::subscriber::with_default(subscriber(false, sink.clone()), || {
+        tracing::subscriber::with_default(subscriber("info", sink.clone()), || {
             tracing::info!("Monitoring db1 every 3s.");
             tracing::debug!("not shown without --verbose");
         });
@@ -154,7 +195,7 @@ mod tests {
         // A second run appends and does not change the mode of an existing file.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let again = Sink::open(&path).expect("reopen");
-        tracing::subscriber::with_default(subscriber(false, again), || {
+        tracing::subscriber::with_default(subscriber("info", again), || {
             tracing::warn!("second run");
         });
         let text = std::fs::read_to_string(&path).unwrap();

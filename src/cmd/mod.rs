@@ -77,7 +77,7 @@ fn load(args: &ConfArgs, log_to: LogTo) -> Option<Config> {
     let config = match config::load(&args.conf, args.global_conf.as_deref()) {
         Ok(config) => config,
         Err(e) => {
-            logging::init(args.verbose, Sink::Stderr);
+            logging::init(logging::level(args.verbose, None), Sink::Stderr);
             eprintln!("{}", logging::stamp(&format!("[error] {e}")));
             return None;
         }
@@ -86,14 +86,15 @@ fn load(args: &ConfArgs, log_to: LogTo) -> Option<Config> {
         (LogTo::ManagerLog, Some(path)) => match Sink::open(path) {
             Ok(sink) => sink,
             Err(e) => {
-                logging::init(args.verbose, Sink::Stderr);
+                logging::init(logging::level(args.verbose, None), Sink::Stderr);
                 eprintln!("{}", logging::stamp(&format!("[error] {e}")));
                 return None;
             }
         },
         _ => Sink::Stderr,
     };
-    logging::init(args.verbose, sink);
+    let level = logging::level(args.verbose, Some(config.settings.log_level));
+    logging::init(level, sink);
     Some(config)
 }
 
