@@ -137,6 +137,13 @@ impl Daemon {
             tracing::error!("Refusing to monitor: {e}");
             return None;
         }
+        if config.settings.shutdown_script.is_none() {
+            tracing::warn!(
+                "shutdown_script is not set: a master that is only cut off from the manager \
+                 cannot be powered off; ha-manager will only set it read-only over SSH when it \
+                 can reach its host"
+            );
+        }
         tracing::info!(
             "Monitoring {master_label} every {}s.",
             config.settings.ping_interval.as_secs_f64()

@@ -80,33 +80,53 @@ pub(super) async fn fence(
 /// If the dead master's mysqld still runs (the manager lost only its own path
 /// to it), make it read-only from its own host so it can never take writes.
 async fn fence_alive_mysqld(ctx: &Ctx, master: &crate::config::ServerSpec) {
+    let log = ctx.log(Phase::Shutdown);
+    let label = master.label();
+    let host = Some(label.as_str());
     let node = ctx.kit.node(master);
     let Some((client, _)) = node.find_tool(&["mariadb", "mysql"]).await else {
+        log.warn(
+            host,
+            "fencing: no mariadb/mysql client on the host; its mysqld (if it runs) was not set \
+             read-only",
+        );
         return;
     };
     let dir = master.remote_workdir.trim_end_matches('/');
     let cnf = format!("{dir}/ha-manager-fence.cnf");
-    if node
-        .upload_private(
-            &cnf,
-            crate::transport::node::client_defaults(master).into_bytes(),
-        )
-        .await
-        .is_err()
-    {
+    let defaults = crate::transport::node::client_defaults(master).into_bytes();
+    if let Err(e) = node.upload_private(&cnf, defaults).await {
+        log.warn(
+            host,
+            &format!(
+                "fencing: cannot write {cnf} ({e}); its mysqld (if it runs) was not set read-only"
+            ),
+        );
         return;
     }
-    let argv = vec![
-        client,
-        format!("--defaults-extra-file={cnf}"),
-        "-e".to_owned(),
-        "SET GLOBAL read_only = 1".to_owned(),
-    ];
-    if node.ok(argv).await.is_ok() {
-        ctx.log(Phase::Shutdown).warn(
-            Some(&master.label()),
-            "mysqld was still running: set read_only=1 on it (fenced)",
-        );
+    let run = |sql: &str| {
+        node.ok(vec![
+            client.clone(),
+            format!("--defaults-extra-file={cnf}"),
+            "-e".to_owned(),
+            sql.to_owned(),
+        ])
+    };
+    match run("SET GLOBAL read_only = 1").await {
+        Ok(_) => {
+            log.warn(
+                host,
+                "fencing: mysqld was still running: set read_only=1 on it",
+            );
+            // MySQL also has super_read_only (MariaDB does not: that error is expected).
+            if run("SET GLOBAL super_read_only = 1").await.is_ok() {
+                log.info(host, "fencing: set super_read_only=1 on it");
+            }
+        }
+        Err(e) => log.info(
+            host,
+            &format!("fencing: its mysqld does not answer locally either ({e}): nothing to set"),
+        ),
     }
     node.remove(&cnf).await;
 }

@@ -322,3 +322,25 @@ async fn mhas_notice_is_not_a_step_that_warned() {
     let report = crate::render::report::render(&journal);
     assert!(!report.body.contains("NOTICE"), "{}", report.body);
 }
+
+#[tokio::test]
+async fn fencing_says_what_it_did() {
+    // The master's host answers SSH, and its mysqld answers there (the fake
+    // runs every command successfully): it is set read-only, and the journal says so.
+    let (ctx, _) = setup("", remote(true, false));
+    let _ = run(&ctx, dead()).await;
+    let journal = ctx.kit.log.journal();
+    let fencing: Vec<&str> = journal
+        .entries()
+        .iter()
+        .filter(|e| e.action.starts_with("fencing:"))
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        fencing,
+        [
+            "fencing: mysqld was still running: set read_only=1 on it",
+            "fencing: set super_read_only=1 on it"
+        ]
+    );
+}
