@@ -100,9 +100,20 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Failed);
         }
     }
-    // The real failover: one at a time per application, recorded as the
-    // daemon records its own (journal, markers, report).
-    let workdir = Workdir::of(&config);
+    let master_label = topology.label(master);
+    recorded(&config, &args, &master_label, ctx(false), master).await
+}
+
+/// The real failover: one at a time per application, recorded as the daemon
+/// records its own (journal, markers, report).
+async fn recorded(
+    config: &Arc<Config>,
+    args: &SwitchArgs,
+    master_label: &str,
+    mut ctx: Ctx,
+    master: ServerId,
+) -> anyhow::Result<Exit> {
+    let workdir = Workdir::of(config);
     std::fs::create_dir_all(workdir.dir())
         .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;
     let _lock = match AppLock::acquire(&workdir) {
@@ -127,18 +138,16 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         tracing::warn!("--ignore-last-failover: removing {}", marker.path.display());
         workdir.remove_marker(MarkerKind::Error)?;
     }
-    let master_label = topology.label(master);
-    record::begin(&workdir, &master_label)
+    record::begin(&workdir, master_label)
         .context("cannot write the failover marker; not failing over")?;
-    let mut ctx = ctx(false);
     ctx.kit.log = crate::recovery::Log::new(record::journal(&workdir));
     let outcome = failover::run(
         &ctx,
         DeadMaster::declared(master, std::time::SystemTime::now()),
     )
     .await;
-    record::report(&config, &ctx).await;
-    record::end(&workdir, &outcome, &master_label);
+    record::report(config, &ctx).await;
+    record::end(&workdir, &outcome, master_label);
     Ok(report(&outcome))
 }
 
