@@ -443,7 +443,8 @@ impl AppLock {
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o644)
+            // Only the manager's user reads it (the pid inside is not for others).
+            .mode(0o600)
             .open(&path)
             .map_err(io_err(&path))?;
         if !try_lock_exclusive(&file).map_err(io_err(&path))? {
@@ -638,6 +639,11 @@ mod tests {
         let lock = AppLock::acquire(&w).expect("first");
         let text = std::fs::read_to_string(lock.path()).expect("read");
         assert_eq!(text.trim(), std::process::id().to_string());
+        let mode = std::fs::metadata(lock.path())
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the lock file is private: {mode:o}");
         // flock conflicts between open file descriptions, even in one process.
         let err = AppLock::acquire(&w).expect_err("second must fail");
         let msg = err.to_string();
