@@ -19,6 +19,7 @@ pub(crate) mod value;
 pub(crate) mod words;
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -631,12 +632,67 @@ pub(crate) fn remove_server_block(path: &Path, name: &str) -> std::io::Result<()
     let text = std::fs::read_to_string(path)?;
     let is_toml = path.extension().is_some_and(|e| e == "toml");
     let kept = without_block(&text, name, is_toml);
+    verify_removed(path, &text, &kept, name, is_toml).map_err(|why| {
+        std::io::Error::other(format!(
+            "left {} unchanged: {why}; remove [{name}] by hand",
+            path.display()
+        ))
+    })?;
+    // The file holds passwords: the new text is never readable by others,
+    // not even for a moment before it takes the old file's mode.
     let tmp = path.with_extension("tmp-ha-manager");
-    std::fs::write(&tmp, kept)?;
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    std::io::Write::write_all(&mut file, kept.as_bytes())?;
+    file.sync_all()?;
     if let Ok(meta) = std::fs::metadata(path) {
         std::fs::set_permissions(&tmp, meta.permissions())?;
     }
     std::fs::rename(&tmp, path)
+}
+
+/// Checks with the real parser that `kept` is `text` without block `name`
+/// and with every other block exactly as it was.
+fn verify_removed(
+    path: &Path,
+    text: &str,
+    kept: &str,
+    name: &str,
+    is_toml: bool,
+) -> Result<(), String> {
+    let parse = |t: &str| {
+        if is_toml {
+            toml_file::parse(path, t)
+        } else {
+            cnf::parse(path, t)
+        }
+        .map_err(|e| e.to_string())
+    };
+    let blocks = |raw: raw::RawFile| -> Vec<(String, Vec<(String, String)>)> {
+        raw.sections
+            .into_iter()
+            .map(|s| {
+                let entries = s.entries.into_iter().map(|e| (e.key, e.value)).collect();
+                (s.name, entries)
+            })
+            .collect()
+    };
+    let before = blocks(parse(text)?);
+    let after = blocks(parse(kept)?);
+    if !before.iter().any(|(n, _)| n == name) {
+        return Err(format!("it has no [{name}] block"));
+    }
+    let want: Vec<_> = before.into_iter().filter(|(n, _)| n != name).collect();
+    if after != want {
+        return Err(format!(
+            "removing [{name}] would not leave the other blocks exactly as they are"
+        ));
+    }
+    Ok(())
 }
 
 /// The text without the block's header and body (up to the next section header).
@@ -662,7 +718,35 @@ pub(crate) fn without_block(text: &str, name: &str, is_toml: bool) -> String {
 
 #[cfg(test)]
 mod rewrite_tests {
-    use super::without_block;
+    use super::{remove_server_block, without_block};
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_rewrite_is_verified_and_never_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app1.cnf");
+        let ini =
+            "[server default]\npassword=se#cr;et\n[server1]\nhostname=a\n[server2]\nhostname=b\n";
+        std::fs::write(&path, ini).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        remove_server_block(&path, "server1").expect("removed");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[server default]\npassword=se#cr;et\n[server2]\nhostname=b\n"
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+
+        // A header the line matcher does not see ("[ server2 ]" is block "server2"
+        // to the parser): refused, the file left as it was.
+        let spaced = "[server default]\nuser=x\n[ server2 ]\nhostname=b\n";
+        std::fs::write(&path, spaced).unwrap();
+        let err = remove_server_block(&path, "server2").expect_err("not verified");
+        assert!(err.to_string().contains("unchanged"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), spaced);
+        // No such block: refused too.
+        assert!(remove_server_block(&path, "server9").is_err());
+    }
 
     #[test]
     fn removes_only_the_named_block_and_keeps_comments() {
