@@ -445,3 +445,38 @@ fn a_manager_killed_mid_failover_leaves_a_marker_that_status_reports() {
         status.all()
     );
 }
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn remove_dead_master_conf_drops_only_the_dead_masters_block() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = variant(&lab_dir().join("app1.cnf"), dir.path(), |text| text);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let conf = copy.to_string_lossy().into_owned();
+    let mut m = Manager::start(
+        &conf,
+        &["--exit-after-failover", "--remove-dead-master-conf"],
+    );
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    let log = m.text();
+    assert!(
+        log.contains(&format!("Removed [server1] from {conf}.")),
+        "{log}"
+    );
+    let text = std::fs::read_to_string(&copy).expect("read");
+    assert!(
+        !text.contains("[server1]") && !text.contains("198.18.0.11"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[server2]") && text.contains("[server3]"),
+        "{text}"
+    );
+    assert!(text.contains("password=hapass"), "the rest is kept: {text}");
+    let mode = std::fs::metadata(&copy).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+}
