@@ -128,21 +128,22 @@ pub(crate) async fn check_status(config: &Config, master: &ServerSpec) -> Result
         calls.push(("shutdown_script", script, args));
     }
     for (name, script, args) in calls {
-        let outcome = hooks::run_hook(script, &args, &[], settings.command_timeout).await;
-        for l in format!("{}{}", outcome.stdout, outcome.stderr)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
-            tracing::info!("  {name} [status] {l}");
-        }
+        let line = hooks::command_line(script, &args);
+        let hook = Hook {
+            name,
+            script,
+            args,
+            secrets: vec![],
+            host: master.label(),
+        };
+        let outcome = hook::run_logged(&hook, settings.command_timeout).await;
         if hooks::verdict(&outcome) != HookVerdict::Done {
             return Err(StepError::Hook {
-                host: master.label(),
+                host: hook.host,
                 name,
                 outcome: format!(
-                    "--command=status: {}; the failover would need it: fix {name} ({})",
-                    outcome.describe(),
-                    hooks::command_line(script, &args)
+                    "--command=status: {}; the failover would need it: fix {name} ({line})",
+                    outcome.describe()
                 ),
             });
         }

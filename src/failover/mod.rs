@@ -105,12 +105,8 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     let dead_spec = ctx.server(dead.index);
     let mut summary = Summary::default();
     recovery::begin(&ctx.kit.log, &ctx.kit.config, ctx.options.mode);
+    // The monitor logged the evidence as it decided; it goes to the journal here.
     let detection = detection(&dead);
-    tracing::info!(
-        "Why {} was declared dead: {}",
-        dead_spec.label(),
-        detection.evidence
-    );
     ctx.kit.log.facts(|f| {
         f.dead_master = Some(host_ref(dead_spec));
         f.detection = Some(detection);

@@ -25,6 +25,17 @@ pub(crate) struct Hook<'a> {
 /// Where the journal keeps this call's exit (`ip_stop`, `shutdown`, `ip_start`).
 pub(crate) type FactSlot = fn(&mut Facts) -> &mut Option<HookRan>;
 
+/// Runs `hook` under `timeout`, its output into the log (no verdict, no journal).
+pub(crate) async fn run_logged(hook: &Hook<'_>, timeout: Duration) -> hooks::HookOutcome {
+    let outcome = hooks::run_hook(hook.script, &hook.args, &hook.secrets, timeout).await;
+    for (stream, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+        for l in text.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::info!("  {} [{stream}] {l}", hook.name);
+        }
+    }
+    outcome
+}
+
 /// Runs `hook` under `timeout`. `Ok(Done)` or `Ok(FailedButContinue)` go on;
 /// a refusal is `Err(StepError::Hook)`, not logged here (the caller records it
 /// once, as it stops). `dry_run` only says what would run.
@@ -42,12 +53,7 @@ pub(crate) async fn call(
         return Ok(HookVerdict::Done);
     }
     log.line(&format!("Executing {}: {line}", hook.name));
-    let outcome = hooks::run_hook(hook.script, &hook.args, &hook.secrets, timeout).await;
-    for (stream, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
-        for l in text.lines().filter(|l| !l.trim().is_empty()) {
-            log.line(&format!("  {} [{stream}] {l}", hook.name));
-        }
-    }
+    let outcome = run_logged(&hook, timeout).await;
     let ran = outcome.fact();
     log.facts(|f| *slot(f) = Some(ran));
     match hooks::verdict(&outcome) {

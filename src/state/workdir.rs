@@ -261,14 +261,20 @@ impl Workdir {
             // Closing the file (on return) releases the shared lock.
             return Ok(LockHolder::Free);
         }
-        let mut text = String::new();
-        let pid = Read::by_ref(&mut file)
-            .take(64)
-            .read_to_string(&mut text)
-            .ok()
-            .and_then(|_| text.trim().parse().ok());
-        Ok(LockHolder::Held { pid })
+        Ok(LockHolder::Held {
+            pid: read_pid(&mut file),
+        })
     }
+}
+
+/// The pid a lock holder wrote into the lock file, if it can be read.
+fn read_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    Read::by_ref(file)
+        .take(64)
+        .read_to_string(&mut text)
+        .ok()
+        .and_then(|_| text.trim().parse().ok())
 }
 
 /// "Now" in the form `policy::guard` takes.
@@ -284,11 +290,10 @@ fn remove_if_exists(path: &Path) -> Result<(), StateError> {
     }
 }
 
-/// Writes `bytes` to a temp file beside `path` and renames it over `path`,
-/// so a reader sees the old content or the new, never half.
-/// Writes `bytes` to `path` (0600) through a temporary file in the same
-/// directory, synced before it takes the name.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+/// Writes `bytes` to a temp file beside `path` (0600 as created, then `mode`)
+/// and renames it over `path`, so a reader sees the old content or the new,
+/// never half. `sync`: on disk before it takes the name.
+fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> Result<(), StateError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -298,27 +303,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         .tempfile_in(dir)
         .map_err(io_err(path))?;
     tmp.write_all(bytes).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
+    if mode != 0o600 {
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+            .map_err(io_err(path))?;
+    }
+    if sync {
+        tmp.as_file().sync_all().map_err(io_err(path))?;
+    }
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     Ok(())
 }
 
+/// A private file (the saved binlog tail), synced.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_via_temp(path, bytes, 0o600, true)
+}
+
+/// The health file and markers: for `status` run by anyone, as MHA's
+/// (created under the usual umask) are.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ha-manager.")
-        .tempfile_in(dir)
-        .map_err(io_err(path))?;
-    tmp.write_all(bytes).map_err(io_err(path))?;
-    // tempfile creates 0600; the health file is for `status` run by anyone,
-    // as MHA's (created under the usual umask) is.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-        .map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
-    Ok(())
+    write_via_temp(path, bytes, 0o644, false)
 }
 
 /// Writes the monitor's (and the failover's) state into the workdir.
@@ -448,15 +452,9 @@ impl AppLock {
             .open(&path)
             .map_err(io_err(&path))?;
         if !try_lock_exclusive(&file).map_err(io_err(&path))? {
-            let mut text = String::new();
-            let pid = Read::by_ref(&mut file)
-                .take(64)
-                .read_to_string(&mut text)
-                .ok()
-                .and_then(|_| text.trim().parse().ok());
             return Err(StateError::AlreadyRunning {
                 app: workdir.app.clone(),
-                pid,
+                pid: read_pid(&mut file),
                 path,
             });
         }
