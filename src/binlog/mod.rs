@@ -21,6 +21,7 @@
 
 pub(crate) mod diff;
 pub(crate) mod event;
+pub(crate) mod filter;
 pub(crate) mod relay;
 pub(crate) mod tail;
 
@@ -33,6 +34,7 @@ use crate::topology::position::BinlogPos;
 
 pub(crate) use diff::Diff;
 pub(crate) use event::ChecksumAlg;
+pub(crate) use filter::{drop_applied, TxGtid};
 pub(crate) use relay::{cut_diff, find_master_pos, FindError};
 pub(crate) use tail::binlog_tail;
 

@@ -1029,3 +1029,68 @@ fn not_in_relay_logs_after_a_purge() {
         "{err}"
     );
 }
+
+/// The saved tail and a relay-log diff, filtered against a target that has
+/// applied the first transactions of it (an apply cut short by a crash):
+/// what is left is exactly the rest, byte for byte, a well-formed binlog.
+#[test]
+fn applied_transactions_are_dropped_from_real_diffs() {
+    for s in scenarios() {
+        let s3 = s.slave("s3");
+        let tail = binlog_tail(&s.binlogs_from(&s3.read().file), &s3.read()).expect("tail");
+        let s2 = s.slave("s2");
+        let cut = find_master_pos(&s.relay, &s2.exec()).expect("cut");
+        let relay = cut_diff(&s.relay, &cut).expect("relay diff");
+        for (what, diff, first) in [
+            ("tail", &tail, s3.applied_seq() + 1),
+            ("relay diff", &relay, s2.applied_seq() + 1),
+        ] {
+            let last = s.master_seq();
+            let events = events_of(&diff.bytes);
+            let fde_end = events[0].end() as usize;
+            for has in [
+                0,
+                first - 1,
+                first,
+                (first + last) / 2,
+                last - 1,
+                last,
+                last + 5,
+            ] {
+                let name = format!("{} {what}, target at 0-1-{has}", s.name);
+                let f = drop_applied(&diff.bytes, |g| match g {
+                    TxGtid::Maria(g) => g.domain == 0 && g.seq <= has,
+                    TxGtid::MySql { .. } => false,
+                })
+                .expect(&name);
+                let want_first = (has + 1).max(first);
+                let kept = last.saturating_sub(want_first - 1);
+                assert_eq!(f.kept as u64, kept, "{name}");
+                assert_eq!(f.skipped as u64, last - first + 1 - kept, "{name}");
+                assert_eq!(f.without_gtid, 0, "{name}");
+                // The same bytes as the original from the first kept GTID event on.
+                let from = events
+                    .iter()
+                    .find(|e| {
+                        e.mariadb_gtid(s.checksum)
+                            .is_some_and(|g| g.seq_no == want_first)
+                    })
+                    .map_or(diff.bytes.len(), |e| e.offset as usize);
+                let mut want = diff.bytes[..fde_end].to_vec();
+                want.extend_from_slice(&diff.bytes[from..]);
+                assert!(f.bytes == want, "{name}: not the original's suffix");
+                let checked = Diff {
+                    bytes: f.bytes.clone(),
+                    events: events_of(&f.bytes).len() - 1,
+                    ..diff.clone()
+                };
+                let seqs = check_diff(&s, &checked);
+                if kept > 0 {
+                    assert_consecutive(&name, &seqs, want_first, last);
+                } else {
+                    assert!(seqs.is_empty(), "{name}");
+                }
+            }
+        }
+    }
+}

@@ -56,12 +56,16 @@ pub(super) async fn catch_up(
                 apply::fetch_relay_logs(&ctx.kit, latest_spec, latest.latest_facts()).await?;
             let diff = relay_diff(&relay, &target, &new_label)?;
             let tools = apply::tools(&ctx.kit, new_spec).await?;
-            apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", diff.bytes).await?;
+            let applied =
+                apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", diff.bytes).await?;
             log.ok(
                 Some(&new_label),
                 &format!(
-                    "applied {} relay-log events ({} to {})",
-                    diff.events, diff.from, diff.to
+                    "relay-log difference ({} events, {} to {}): {}",
+                    diff.events,
+                    diff.from,
+                    diff.to,
+                    applied.summary()
                 ),
             );
             Ok(CaughtUp {
@@ -89,7 +93,7 @@ pub(super) async fn apply_tail(
     spec: &crate::config::ServerSpec,
     tools: Option<crate::transport::node::Tools>,
     tail: &[u8],
-) -> Result<(), StepError> {
+) -> Result<apply::Applied, StepError> {
     let tools = match tools {
         Some(t) => t,
         None => apply::tools(kit, spec).await?,

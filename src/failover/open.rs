@@ -23,7 +23,11 @@ pub(super) async fn open(
             .await
             .map_err(|e| StepError::db(&label, "stopping replication", e))?;
         if let Some(tail) = tail {
-            apply_tail(&ctx.kit, new, None, tail).await?;
+            let applied = apply_tail(&ctx.kit, new, None, tail).await?;
+            log.ok(
+                Some(&label),
+                &format!("the dead master's binlog tail: {}", applied.summary()),
+            );
         }
         log.ok(Some(&label), "OK: Applying all logs succeeded.");
         super::hooks::ip_start(ctx, dead, new).await?;

@@ -97,11 +97,19 @@ async fn recover_one(
                 })?;
                 let diff = relay_diff(relay, &exec, &host)?;
                 let t = apply::tools(&ctx.kit, spec).await?;
-                apply::apply_on(&ctx.kit, spec, &t, "relay-diff", diff.bytes).await?;
+                let applied = apply::apply_on(&ctx.kit, spec, &t, "relay-diff", diff.bytes).await?;
+                ctx.log(Phase::SlavesRecovery).info(
+                    Some(&host),
+                    &format!("relay-log difference: {}", applied.summary()),
+                );
                 tools = Some(t);
             }
             if let Some(tail) = p.saved.tail.as_deref() {
-                apply_tail(&ctx.kit, spec, tools, tail).await?;
+                let applied = apply_tail(&ctx.kit, spec, tools, tail).await?;
+                ctx.log(Phase::SlavesRecovery).info(
+                    Some(&host),
+                    &format!("the dead master's binlog tail: {}", applied.summary()),
+                );
             }
             ReplicateFrom::Position(p.position.clone().ok_or_else(|| {
                 StepError::state(&new_label, "the new master's binlog position is unknown")

@@ -14,6 +14,7 @@ use super::facts::{assemble_facts, flavor_and_version, RawFacts};
 use super::sql::{self, ReplicaCmd};
 use super::{ChangeMaster, Connector, Db, Process, WaitTarget};
 use crate::config::ServerSpec;
+use crate::topology::gtid::MariaGtidPos;
 use crate::topology::status::{Columns, Flavor, ServerFacts, Version};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -230,6 +231,13 @@ impl Db for MysqlDb {
             "SET GLOBAL relay_log_purge = 0"
         };
         self.exec("setting relay_log_purge", &[statement]).await
+    }
+
+    async fn set_gtid_slave_pos(&self, pos: &MariaGtidPos) -> Result<(), DbError> {
+        // The text is our own rendering of parsed numbers: digits, '-' and ','.
+        let statement = sql::set_gtid_slave_pos(pos);
+        self.exec("setting gtid_slave_pos", &[statement.as_str()])
+            .await
     }
 
     async fn wait_for(&self, target: &WaitTarget, limit: Duration) -> Result<bool, DbError> {

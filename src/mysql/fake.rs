@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use super::{ChangeMaster, Connector, Db, DbError, Process, WaitTarget};
 use crate::config::ServerSpec;
-use crate::topology::status::ServerFacts;
+use crate::topology::gtid::MariaGtidPos;
+use crate::topology::status::{GtidFacts, ServerFacts};
 
 /// One fake server's scripted state.
 #[derive(Debug, Clone)]
@@ -259,6 +260,22 @@ impl Db for FakeDb {
     async fn set_relay_log_purge(&self, on: bool) -> Result<(), DbError> {
         self.call("set_relay_log_purge", on.to_string())?;
         self.change(|f| f.relay_log_purge = on);
+        Ok(())
+    }
+
+    async fn set_gtid_slave_pos(&self, pos: &MariaGtidPos) -> Result<(), DbError> {
+        self.call("set_gtid_slave_pos", pos.to_string())?;
+        self.change(|f| {
+            if let GtidFacts::MariaDb {
+                slave_pos,
+                current_pos,
+                ..
+            } = &mut f.gtid
+            {
+                *slave_pos = pos.clone();
+                *current_pos = pos.clone();
+            }
+        });
         Ok(())
     }
 

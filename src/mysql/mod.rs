@@ -84,6 +84,8 @@ pub(crate) trait Db: Send + Sync {
     /// `read_only` (and `super_read_only` where the server has it).
     async fn set_read_only(&self, on: bool) -> Result<(), DbError>;
     async fn set_relay_log_purge(&self, on: bool) -> Result<(), DbError>;
+    /// MariaDB `SET GLOBAL gtid_slave_pos` (replication must be stopped).
+    async fn set_gtid_slave_pos(&self, pos: &MariaGtidPos) -> Result<(), DbError>;
     /// Waits server-side, at most `limit`; `Ok(false)` when the limit passed first.
     async fn wait_for(&self, target: &WaitTarget, limit: Duration) -> Result<bool, DbError>;
     async fn processlist(&self) -> Result<Vec<Process>, DbError>;

@@ -372,3 +372,8 @@ mod tests {
         }
     }
 }
+
+/// `SET GLOBAL gtid_slave_pos = '0-1-100,1-2-5'` (MariaDB).
+pub(crate) fn set_gtid_slave_pos(pos: &crate::topology::gtid::MariaGtidPos) -> String {
+    format!("SET GLOBAL gtid_slave_pos = '{pos}'")
+}

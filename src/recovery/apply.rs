@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::repoint::{credentials, gtid_from};
 use super::{Kit, StepError};
-use crate::binlog::LogFile;
+use crate::binlog::{self, LogFile, TxGtid};
 use crate::config::ServerSpec;
-use crate::mysql::{ChangeMaster, DbError, WaitTarget};
+use crate::mysql::{ChangeMaster, Db, DbError, WaitTarget};
+use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
-use crate::topology::status::{GtidFacts, ServerFacts};
+use crate::topology::status::{GtidFacts, IoState, ServerFacts};
 use crate::transport::node::Tools;
 
 /// Bound on waiting for a slave's SQL thread to apply what it has received.
@@ -231,7 +232,91 @@ pub(crate) async fn check_apply_on(
     Ok(tools)
 }
 
-/// Applies binlog bytes on `spec`'s host with its own `mysqlbinlog | mysql`.
+/// What one apply did: the transactions applied, and those left out because
+/// the target already had them (a re-run after an apply cut short).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Applied {
+    pub applied: usize,
+    pub skipped: usize,
+    /// `0-1-58 .. 0-1-77`: the first and last GTID skipped.
+    pub skipped_range: Option<String>,
+    /// `gtid_slave_pos` was moved to include what was applied (MariaDB).
+    pub slave_pos: Option<MariaGtidPos>,
+}
+
+impl Applied {
+    /// For the log: `applied 40 transactions (20 already there, 0-1-58 .. 0-1-77, skipped)`.
+    pub(crate) fn summary(&self) -> String {
+        let mut text = format!("applied {} transaction(s)", self.applied);
+        if self.skipped > 0 {
+            text.push_str(&format!(
+                " ({} already there were skipped{})",
+                self.skipped,
+                self.skipped_range
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(pos) = &self.slave_pos {
+            text.push_str(&format!("; gtid_slave_pos set to {pos}"));
+        }
+        text
+    }
+}
+
+/// What a server already has, as the filter asks it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Has {
+    /// MariaDB: per domain, the highest sequence in its binlog or replicated.
+    Maria(MariaGtidPos),
+    /// MySQL with GTIDs: `gtid_executed`.
+    MySql(GtidSet),
+    /// No GTIDs (MySQL with gtid_mode OFF): nothing can be told; nothing is skipped.
+    Unknown,
+}
+
+impl Has {
+    pub(crate) fn of(gtid: &GtidFacts) -> Has {
+        match gtid {
+            GtidFacts::MariaDb {
+                binlog_pos,
+                slave_pos,
+                ..
+            } => Has::Maria(merged(binlog_pos, slave_pos)),
+            GtidFacts::MySql {
+                enabled: true,
+                executed,
+            } => Has::MySql(executed.clone()),
+            GtidFacts::MySql { .. } => Has::Unknown,
+        }
+    }
+
+    pub(crate) fn has(&self, gtid: &TxGtid) -> bool {
+        match (self, gtid) {
+            (Has::Maria(pos), TxGtid::Maria(g)) => pos.seq(g.domain).is_some_and(|s| s >= g.seq),
+            (Has::MySql(set), TxGtid::MySql { uuid, gno }) => set.contains_gtid(uuid, *gno),
+            _ => false,
+        }
+    }
+}
+
+/// Per domain, the later of two MariaDB positions (`gtid_binlog_pos` and
+/// `gtid_slave_pos`): what the server has, however it got it.
+pub(crate) fn merged(a: &MariaGtidPos, b: &MariaGtidPos) -> MariaGtidPos {
+    let mut pos = a.clone();
+    for g in b.domains.values() {
+        pos.insert(*g);
+    }
+    pos
+}
+
+/// Applies binlog bytes on `spec`'s host with its own `mysqlbinlog | mysql`,
+/// idempotently: its replication is stopped first (nothing else writes
+/// while it runs), the transactions it already has (by GTID) are left out,
+/// and on MariaDB `gtid_slave_pos` is then moved to include what was applied
+/// (a client-side apply advances `gtid_binlog_pos` only, so a later
+/// `MASTER_USE_GTID=slave_pos` or `current_pos` would fetch them again).
 /// `what` names the file (`relay-diff`, `binlog-tail`) and the step.
 pub(crate) async fn apply_on(
     kit: &Kit,
@@ -239,24 +324,134 @@ pub(crate) async fn apply_on(
     tools: &Tools,
     what: &str,
     bytes: Vec<u8>,
-) -> Result<(), StepError> {
-    let name = format!("ha-manager-{}-{what}", kit.config.app);
-    kit.node(spec)
-        .apply_binlog(&name, bytes, tools)
-        .await
-        .map_err(|e| {
-            let op = match what {
-                "relay-diff" => "applying the relay-log diff failed",
-                "binlog-tail" => "applying the dead master's binlog failed",
-                _ => "applying a binlog failed",
-            };
-            StepError::remote(spec.label(), op, e)
-        })
+) -> Result<Applied, StepError> {
+    let host = spec.label();
+    let db = kit.connect(spec).await?;
+    let result = apply_with(kit, db.as_ref(), spec, tools, what, bytes).await;
+    db.close().await;
+    result.map_err(|e| match e {
+        ApplyError::Step(e) => e,
+        ApplyError::Db(op, e) => StepError::db(&host, op, e),
+    })
+}
+
+enum ApplyError {
+    Step(StepError),
+    Db(&'static str, DbError),
+}
+
+async fn apply_with(
+    kit: &Kit,
+    db: &dyn Db,
+    spec: &ServerSpec,
+    tools: &Tools,
+    what: &str,
+    bytes: Vec<u8>,
+) -> Result<Applied, ApplyError> {
+    let host = spec.label();
+    let read = |e| ApplyError::Db("reading what it already has", e);
+    let facts = db.facts().await.map_err(read)?;
+    if facts
+        .replica
+        .as_ref()
+        .is_some_and(|r| r.sql_running || r.io != IoState::No)
+    {
+        db.stop_replica()
+            .await
+            .map_err(|e| ApplyError::Db("stopping replication before applying", e))?;
+    }
+    let facts = db.facts().await.map_err(read)?;
+    let has = Has::of(&facts.gtid);
+    let filtered = binlog::drop_applied(&bytes, |g| has.has(g))
+        .map_err(|e| ApplyError::Step(StepError::binlog(&host, "reading the file to apply", e)))?;
+    let mut applied = Applied {
+        applied: filtered.kept + filtered.without_gtid,
+        skipped: filtered.skipped,
+        skipped_range: filtered
+            .skipped_range
+            .as_ref()
+            .map(|(a, b)| format!("{a} .. {b}")),
+        slave_pos: None,
+    };
+    if applied.applied > 0 {
+        let name = format!("ha-manager-{}-{what}", kit.config.app);
+        kit.node(spec)
+            .apply_binlog(&name, filtered.bytes, tools)
+            .await
+            .map_err(|e| {
+                let op = match what {
+                    "relay-diff" => "applying the relay-log diff failed",
+                    "binlog-tail" => "applying the dead master's binlog failed",
+                    _ => "applying a binlog failed",
+                };
+                ApplyError::Step(StepError::remote(&host, op, e))
+            })?;
+    }
+    if let GtidFacts::MariaDb { slave_pos, .. } = &facts.gtid {
+        let after = db.facts().await.map_err(read)?;
+        let GtidFacts::MariaDb { binlog_pos, .. } = &after.gtid else {
+            return Ok(applied);
+        };
+        // What the diff held is now there too (a server without a binlog
+        // does not show it in gtid_binlog_pos).
+        let mut want = merged(binlog_pos, slave_pos);
+        for g in filtered.maria_last.domains.values() {
+            want.insert(*g);
+        }
+        if &want != slave_pos {
+            db.set_gtid_slave_pos(&want)
+                .await
+                .map_err(|e| ApplyError::Db("setting gtid_slave_pos after the apply", e))?;
+            applied.slave_pos = Some(want);
+        }
+    }
+    Ok(applied)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_server_has_is_the_later_of_its_binlog_and_slave_positions() {
+        let pos = |t: &str| MariaGtidPos::parse(t).expect("pos");
+        // (binlog_pos, slave_pos, merged)
+        let cases = [
+            ("", "", ""),
+            ("0-1-100", "", "0-1-100"),
+            ("", "0-1-100", "0-1-100"),
+            // A client-side apply moved the binlog past what was replicated.
+            ("0-1-120", "0-1-100", "0-1-120"),
+            ("0-1-100", "0-1-120", "0-1-120"),
+            // Local writes in another domain are kept; no domain is dropped.
+            ("0-1-120,1-3-7", "0-1-100,2-2-9", "0-1-120,1-3-7,2-2-9"),
+        ];
+        for (binlog, slave, want) in cases {
+            assert_eq!(
+                merged(&pos(binlog), &pos(slave)),
+                pos(want),
+                "{binlog} + {slave}"
+            );
+        }
+        let has = Has::Maria(pos("0-1-120,1-3-7"));
+        let g = |d, s, n| {
+            TxGtid::Maria(crate::topology::gtid::MariaGtid {
+                domain: d,
+                server_id: s,
+                seq: n,
+            })
+        };
+        assert!(has.has(&g(0, 1, 120)) && has.has(&g(0, 2, 5)) && has.has(&g(1, 1, 7)));
+        assert!(!has.has(&g(0, 1, 121)) && !has.has(&g(2, 1, 1)));
+        let set =
+            Has::MySql(GtidSet::parse("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5").expect("set"));
+        let m = |n| TxGtid::MySql {
+            uuid: "3e11fa47-71ca-11e1-9e33-c80aa9429562".into(),
+            gno: n,
+        };
+        assert!(set.has(&m(5)) && !set.has(&m(6)));
+        assert!(!Has::Unknown.has(&m(1)), "without GTIDs nothing is skipped");
+    }
 
     #[test]
     fn log_files_are_ordered_numerically_and_filtered() {

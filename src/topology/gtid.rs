@@ -215,7 +215,6 @@ impl GtidSet {
     }
 
     /// True when transaction `n` of `key` is in the set.
-    #[cfg(test)]
     pub(crate) fn contains_gtid(&self, key: &str, n: u64) -> bool {
         self.sets
             .get(key)
