@@ -204,6 +204,11 @@ fn v(major: u32, minor: u32, patch: u32) -> Version {
     }
 }
 
+/// `SET GLOBAL gtid_slave_pos = '0-1-100,1-2-5'` (MariaDB).
+pub(crate) fn set_gtid_slave_pos(pos: &crate::topology::gtid::MariaGtidPos) -> String {
+    format!("SET GLOBAL gtid_slave_pos = '{pos}'")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,9 +376,4 @@ mod tests {
             );
         }
     }
-}
-
-/// `SET GLOBAL gtid_slave_pos = '0-1-100,1-2-5'` (MariaDB).
-pub(crate) fn set_gtid_slave_pos(pos: &crate::topology::gtid::MariaGtidPos) -> String {
-    format!("SET GLOBAL gtid_slave_pos = '{pos}'")
 }
