@@ -112,6 +112,13 @@ pub struct SwitchArgs {
         value_name = "HOST"
     )]
     pub dead_master_host: Option<String>,
+    /// The dead master's port (with --dead-master-host, when several servers share a host).
+    #[arg(
+        long = "dead-master-port",
+        alias = "dead_master_port",
+        value_name = "PORT"
+    )]
+    pub dead_master_port: Option<u16>,
     /// Promote this slave; refused with the reason if it is not eligible.
     #[arg(
         long = "new-master-host",

@@ -298,6 +298,9 @@ pub(crate) struct Facts {
     pub saved_binlog: Option<String>,
     /// Every phase ran (some slaves may still be lost).
     pub finished: bool,
+    /// One line per time this failover was resumed after an interruption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<String>,
     pub stopped_at: Option<StoppedAt>,
 }
 
@@ -423,8 +426,6 @@ impl Journal {
 /// Reads a journal written by [`Journal::append_jsonl`]. A line cut short by a
 /// crash (JSON that ends too early) is skipped; any other bad line is an error.
 /// The returned journal does not write back to the file.
-// Kept for resuming an interrupted failover from its journal (upcoming); tested below.
-#[allow(dead_code)]
 pub(crate) fn load_jsonl(path: &Path) -> Result<Journal, JournalError> {
     let text = std::fs::read_to_string(path).map_err(|source| JournalError::Read {
         path: path.to_path_buf(),

@@ -36,6 +36,12 @@ pub(super) async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit>
             return Ok(Exit::Failed);
         }
     };
+    // The last-failover guard, for a failover that did not finish.
+    let conf = &args.conf.conf;
+    if let Some(refusal) = record::refuse_unfinished(&workdir, conf, args.ignore_last_failover) {
+        logging::line(&logging::stamp(&format!("[error] {refusal}")));
+        return Ok(Exit::Failed);
+    }
     let Adapters { connector, remote } = Adapters::real(&config)?;
     let daemon = Daemon {
         health: Arc::new(HealthWriter::new(workdir.clone())),
@@ -270,6 +276,11 @@ fn failover_ctx(
 
 /// MHA's anti-flapping rules, with the marker files in the workdir.
 fn run_guard(workdir: &Workdir, args: &StartArgs) -> Result<(), String> {
+    if let Some(refusal) =
+        record::refuse_unfinished(workdir, &args.conf.conf, args.ignore_last_failover)
+    {
+        return Err(refusal);
+    }
     let complete = workdir
         .read_marker(MarkerKind::Complete)
         .map_err(|e| e.to_string())?;

@@ -19,7 +19,17 @@ use super::pid::pid_alive;
 
 /// `ha-manager status`: prints MHA's line (or `--json`); exits with the state number.
 pub(super) fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
-    let report = status(config, args.ping_limit.map(Duration::from_secs))?;
+    let mut report = status(config, args.ping_limit.map(Duration::from_secs))?;
+    // An unfinished failover: where it stopped and the command that finishes it.
+    if let Ok(Some(u)) = super::record::unfinished(&Workdir::of(config)) {
+        let command = u.finish_command(&args.conf.conf);
+        report.extra.push(format!(
+            "The failover from {} stopped in {}. Finish it with: {command}",
+            u.dead.label(),
+            u.stopped()
+        ));
+        report.json["finish_command"] = serde_json::Value::String(command);
+    }
     if args.json {
         println!("{}", report.json);
     } else {

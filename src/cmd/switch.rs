@@ -37,6 +37,11 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("--orig-master-is-new-slave applies to --master-state alive only");
     }
     let config = Arc::new(config);
+    if !args.ignore_last_failover {
+        if let Some(unfinished) = record::unfinished(&Workdir::of(&config))? {
+            return resume(&config, &args, unfinished).await;
+        }
+    }
     let Adapters { connector, remote } = Adapters::real(&config)?;
 
     // The dead master is the one the slaves replicate from.
@@ -61,6 +66,15 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             );
         }
     }
+    if let Some(port) = args.dead_master_port {
+        if topology.spec(master).port != port {
+            anyhow::bail!(
+                "--dead-master-port {port} is not the port of the master the slaves replicate \
+                 from ({})",
+                topology.label(master)
+            );
+        }
+    }
 
     let ask = asks(&args);
     let options = |dry_run| Options {
@@ -68,6 +82,7 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         new_master_host: args.new_master_host.clone(),
         skip_save_master_binlog: args.skip_save_master_binlog,
         mode: crate::journal::Mode::Manual,
+        resume: None,
     };
     let ctx = |dry_run| Ctx {
         kit: crate::recovery::Kit {
@@ -114,18 +129,7 @@ async fn recorded(
     master: ServerId,
 ) -> anyhow::Result<Exit> {
     let workdir = Workdir::of(config);
-    std::fs::create_dir_all(workdir.dir())
-        .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;
-    let _lock = match AppLock::acquire(&workdir) {
-        Ok(lock) => lock,
-        Err(StateError::AlreadyRunning { pid, .. }) => anyhow::bail!(
-            "ha-manager is monitoring this application (pid {}): it fails over by itself; \
-             stop it first (ha-manager stop --conf {})",
-            pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
-            args.conf.conf.display()
-        ),
-        Err(e) => return Err(e).context("cannot take the application lock"),
-    };
+    let _lock = lock(&workdir, args)?;
     if let Some(marker) = workdir.read_marker(MarkerKind::Error)? {
         if !args.ignore_last_failover {
             anyhow::bail!(
@@ -148,6 +152,126 @@ async fn recorded(
     .await;
     record::report(config, &ctx).await;
     record::end(&workdir, &outcome, master_label);
+    Ok(report(&outcome))
+}
+
+/// The application lock, or why not: one failover at a time, and none while
+/// a manager monitors the application.
+fn lock(workdir: &Workdir, args: &SwitchArgs) -> anyhow::Result<AppLock> {
+    std::fs::create_dir_all(workdir.dir())
+        .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;
+    match AppLock::acquire(workdir) {
+        Ok(lock) => Ok(lock),
+        Err(StateError::AlreadyRunning { pid, .. }) => anyhow::bail!(
+            "ha-manager is monitoring this application (pid {}): it fails over by itself; \
+             stop it first (ha-manager stop --conf {})",
+            pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
+            args.conf.conf.display()
+        ),
+        Err(e) => Err(e).context("cannot take the application lock"),
+    }
+}
+
+/// `switch --master-state dead` over an unfinished failover of the same
+/// dead master: finishes it from its record (the new master it elected is
+/// kept). Any other dead master, or a record that cannot be resumed, is
+/// refused as a marker without a record is.
+async fn resume(
+    config: &Arc<Config>,
+    args: &SwitchArgs,
+    unfinished: record::Unfinished,
+) -> anyhow::Result<Exit> {
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "a previous failover did not finish ({} exists) and is not resumed: {why}. The \
+             topology may be half-switched; check every server (ha-manager check-repl), then \
+             remove it or run with --ignore-last-failover",
+            unfinished.marker.display()
+        )
+    };
+    let recorded = &unfinished.dead;
+    let dead = failover::server_of(config, recorded).ok_or_else(|| {
+        refuse(format!(
+            "its dead master {} is not in the configuration",
+            recorded.label()
+        ))
+    })?;
+    let spec = config.server(dead);
+    if let Some(given) = &args.dead_master_host {
+        if ![&spec.hostname, &spec.name, &spec.mysql_addr().to_owned()].contains(&given) {
+            return Err(refuse(format!(
+                "it failed over from {}, not from {given}",
+                recorded.label()
+            )));
+        }
+    }
+    if let Some(port) = args.dead_master_port {
+        if port != spec.port {
+            return Err(refuse(format!(
+                "it failed over from {}, not from port {port}",
+                recorded.label()
+            )));
+        }
+    }
+    let plan = failover::Resume::from_record(config, &unfinished.facts, unfinished.last.as_ref())
+        .map_err(refuse)?;
+    if let (Some(given), Some(kept)) = (&args.new_master_host, plan.new_master) {
+        let kept = config.server(kept);
+        if ![&kept.hostname, &kept.name, &kept.mysql_addr().to_owned()].contains(&given) {
+            return Err(refuse(format!(
+                "--new-master-host {given}: the interrupted failover elected {} and may have \
+                 changed it; it is kept",
+                kept.label()
+            )));
+        }
+    }
+    let label = spec.label();
+    tracing::info!(
+        "Resuming the failover from {label}: it stopped in {}.",
+        plan.stopped
+    );
+    for line in &plan.done {
+        tracing::info!("Already done: {line}");
+    }
+    if args.dry_run {
+        tracing::info!("--dry-run: nothing was changed.");
+        return Ok(Exit::Ok);
+    }
+    if asks(args)
+        && !confirm(&format!(
+            "Finish the interrupted failover from {label}? (yes/NO): "
+        ))
+    {
+        tracing::info!("Not confirmed: nothing was changed.");
+        return Ok(Exit::Failed);
+    }
+    let workdir = Workdir::of(config);
+    let _lock = lock(&workdir, args)?;
+    let Adapters { connector, remote } = Adapters::real(config)?;
+    record::begin(&workdir, &label).context("cannot write the failover marker")?;
+    let mode = unfinished.facts.mode;
+    let ctx = Ctx {
+        kit: crate::recovery::Kit {
+            config: config.clone(),
+            connector,
+            remote,
+            log: crate::recovery::Log::new(record::journal_from(&workdir, unfinished.facts)),
+        },
+        options: Options {
+            dry_run: false,
+            new_master_host: None,
+            skip_save_master_binlog: args.skip_save_master_binlog,
+            mode,
+            resume: Some(plan),
+        },
+    };
+    let outcome = failover::run(
+        &ctx,
+        DeadMaster::declared(dead, std::time::SystemTime::now()),
+    )
+    .await;
+    record::report(config, &ctx).await;
+    record::end(&workdir, &outcome, &label);
     Ok(report(&outcome))
 }
 
@@ -217,9 +341,13 @@ pub(super) fn report(outcome: &Outcome) -> Exit {
 /// operator to stop it first and start it again afterwards; while the switch
 /// runs it holds the lock itself, so no manager can start in the middle.
 async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
-    if args.dead_master_host.is_some() || args.skip_save_master_binlog {
+    if args.dead_master_host.is_some()
+        || args.dead_master_port.is_some()
+        || args.skip_save_master_binlog
+    {
         anyhow::bail!(
-            "--dead-master-host and --skip-save-master-binlog apply to --master-state dead only"
+            "--dead-master-host, --dead-master-port and --skip-save-master-binlog apply to \
+             --master-state dead only"
         );
     }
     let conf = args.conf.conf.display().to_string();

@@ -2,12 +2,14 @@
 //! slave — by GTID replication from it, or (file/position) by applying the
 //! difference of the latest slave's relay logs.
 
+use super::check::Checked;
 use super::latest::Latest;
 use super::{Ctx, Phase};
 use crate::binlog::{self, LogFile};
 use crate::config::ServerId;
 use crate::recovery::{apply, Kit, StepError};
 use crate::topology::position::BinlogPos;
+use crate::topology::status::{GtidFacts, ServerFacts};
 use crate::topology::validate::ReplMode;
 
 /// What catching up fetched that phase 4 can reuse.
@@ -24,10 +26,11 @@ pub(super) fn needs_catch_up(latest: &Latest, new_master: ServerId) -> bool {
 
 pub(super) async fn catch_up(
     ctx: &Ctx,
-    mode: ReplMode,
+    checked: &Checked,
     latest: &Latest,
     new_master: ServerId,
 ) -> Result<CaughtUp, StepError> {
+    let mode = checked.mode;
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.4: New Master Recovery Phase..");
     // MHA's notice, for the log only: it is not a step that warned.
@@ -41,6 +44,26 @@ pub(super) async fn catch_up(
     let latest_spec = &topo.node(latest.latest).spec;
     match mode {
         ReplMode::Gtid => {
+            // Resuming: the interrupted failover may have caught it up (and
+            // applied the tail) already; replicating from the latest slave
+            // again would then ask it for transactions it never had.
+            if checked.new_master.is_some() {
+                let db = ctx.kit.connect(new_spec).await?;
+                let facts = db.facts().await;
+                db.close().await;
+                let facts =
+                    facts.map_err(|e| StepError::db(&new_label, "reading its GTID position", e))?;
+                if has_all(&facts, latest.latest_facts()) {
+                    log.ok(
+                        Some(&new_label),
+                        &format!(
+                            "resuming: already has every transaction of {}",
+                            latest_spec.label()
+                        ),
+                    );
+                    return Ok(CaughtUp::default());
+                }
+            }
             apply::catch_up_by_gtid(&ctx.kit, new_spec, latest_spec, latest.latest_facts()).await?;
             log.ok(
                 Some(&new_label),
@@ -72,6 +95,24 @@ pub(super) async fn catch_up(
                 relay_logs: Some(relay),
             })
         }
+    }
+}
+
+/// Does a server (`mine`) have every transaction `other` has, by GTID?
+pub(super) fn has_all(mine: &ServerFacts, other: &ServerFacts) -> bool {
+    match (&mine.gtid, &other.gtid) {
+        (
+            GtidFacts::MariaDb {
+                binlog_pos,
+                slave_pos,
+                ..
+            },
+            GtidFacts::MariaDb { current_pos, .. },
+        ) => apply::merged(binlog_pos, slave_pos).contains(current_pos),
+        (GtidFacts::MySql { executed: a, .. }, GtidFacts::MySql { executed: b, .. }) => {
+            b.is_subset(a)
+        }
+        _ => false,
     }
 }
 

@@ -18,6 +18,12 @@ pub(super) struct Checked {
     /// Alive slaves of the dead master, config order.
     pub slaves: Vec<ServerId>,
     pub mode: ReplMode,
+    /// Resuming: the new master the interrupted failover elected (kept).
+    pub new_master: Option<ServerId>,
+    /// Resuming: slaves the interrupted failover already pointed at the new master.
+    pub repointed: Vec<ServerId>,
+    /// Resuming: the new master was already opened for writes.
+    pub recovered: bool,
 }
 
 pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
@@ -49,9 +55,45 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         ),
     }
 
+    let resume = ctx.options.resume.as_ref();
+    let pinned = resume.and_then(|r| r.new_master);
     let slaves = topology.replicas_of(master);
+    let mut repointed = Vec::new();
+    if let Some(n) = pinned {
+        let label = topology.label(n);
+        if let NodeState::Unreachable { reason } = &topology.node(n).state {
+            return Err(stop(
+                &label,
+                format!(
+                    "the new master the interrupted failover elected is unreachable ({reason}); \
+                     bring it back, then run the same command again"
+                ),
+            ));
+        }
+        repointed = topology
+            .replicas_of(n)
+            .into_iter()
+            .filter(|&i| i != master)
+            .collect();
+        let state = match topology.source_of(n) {
+            Some(s) if s == master => "still a slave of the dead master".to_owned(),
+            Some(s) => format!("replicating from {} (catching up)", topology.label(s)),
+            None => "replicating from no configured server".to_owned(),
+        };
+        log.info(
+            Some(&label),
+            &format!("resuming: the new master the interrupted failover elected; {state}"),
+        );
+        for &i in &repointed {
+            log.info(
+                Some(&topology.label(i)),
+                "resuming: already a slave of the new master (the interrupted failover \
+                 repointed it)",
+            );
+        }
+    }
     for (i, node) in topology.iter() {
-        if i == master || slaves.contains(&i) {
+        if i == master || slaves.contains(&i) || Some(i) == pinned || repointed.contains(&i) {
             continue;
         }
         let label = node.spec.label();
@@ -71,7 +113,7 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
             ));
         }
     }
-    if slaves.is_empty() {
+    if slaves.is_empty() && pinned.is_none() {
         return Err(stop(&master_label, "has no alive slave to promote".into()));
     }
     let discovery = Discovery {
@@ -79,7 +121,12 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         slaves: slaves.clone(),
         problems: Vec::new(),
     };
-    let mode = validate::replication_mode(&topology, &discovery);
+    // A half-done topology cannot tell the mode: the record does.
+    let mode = match resume {
+        Some(r) if r.gtid => ReplMode::Gtid,
+        Some(_) => ReplMode::FilePos,
+        None => validate::replication_mode(&topology, &discovery),
+    };
     log.info(
         None,
         &format!(
@@ -96,5 +143,8 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         master,
         slaves,
         mode,
+        new_master: pinned,
+        repointed,
+        recovered: resume.is_some_and(|r| r.recovered),
     })
 }

@@ -1,13 +1,11 @@
 //! Phase 5, new master cleanup: forget the old replication source on the new master.
 
-use super::check::Checked;
-use super::recover_master::Promoted;
 use super::{Ctx, Phase};
+use crate::config::ServerSpec;
 use crate::recovery::StepError;
 
-pub(super) async fn cleanup(ctx: &Ctx, checked: &Checked, promoted: &Promoted) {
+pub(super) async fn cleanup(ctx: &Ctx, spec: &ServerSpec) {
     let log = ctx.log(Phase::Cleanup);
-    let spec = &checked.topology.node(promoted.new_master).spec;
     let label = spec.label();
     if spec.skip_reset_slave {
         log.info(

@@ -28,6 +28,25 @@ pub(super) async fn elect(
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.3: Determining New Master Phase..");
     let master = checked.master;
+    if let Some(n) = checked.new_master {
+        preflight(ctx, checked.mode, latest, saved, n).await?;
+        let label = latest.current.label(n);
+        log.ok(
+            Some(&label),
+            "resuming: kept as the new master (the interrupted failover elected it)",
+        );
+        log.info(
+            None,
+            &format!(
+                "From: {} (dead master) To: {label}",
+                latest.current.label(master)
+            ),
+        );
+        ctx.kit
+            .log
+            .facts(|f| f.new_master = Some(host_ref(latest.current.spec(n))));
+        return Ok(n);
+    }
     let rules = recovery::election_rules(&ctx.kit.config, ctx.options.new_master_host.clone());
     // The slaves as the election sees them; one that failed the check is
     // marked unreachable here, with why.

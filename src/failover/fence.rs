@@ -43,6 +43,9 @@ pub(super) async fn fence(
                 Err(e) => return Err(stop(e)),
             }
         }
+        stop_detached_new_master(ctx, checked)
+            .await
+            .map_err(&stop)?;
     }
 
     let master = &topology.node(checked.master).spec;
@@ -75,6 +78,28 @@ pub(super) async fn fence(
         );
     }
     Ok(Fenced { ssh_reachable })
+}
+
+/// Resuming: a new master the interrupted failover left replicating from
+/// another slave (mid catch-up) is stopped; the catch-up runs again.
+async fn stop_detached_new_master(ctx: &Ctx, checked: &Checked) -> Result<(), StepError> {
+    let Some(n) = checked.new_master else {
+        return Ok(());
+    };
+    let topology = &checked.topology;
+    if checked.slaves.contains(&n) || topology.replica(n).is_none() {
+        return Ok(());
+    }
+    let spec = &topology.node(n).spec;
+    let db = ctx.kit.connect(spec).await?;
+    let r = db.stop_replica().await;
+    db.close().await;
+    r.map_err(|e| StepError::db(spec.label(), "could not stop its replication", e))?;
+    ctx.log(Phase::Shutdown).ok(
+        Some(&spec.label()),
+        "replication of the new master stopped.",
+    );
+    Ok(())
 }
 
 /// If the dead master's mysqld still runs (the manager lost only its own path

@@ -16,6 +16,7 @@ mod latest;
 mod open;
 mod recover_master;
 mod recover_replicas;
+mod resume;
 mod save_binlog;
 
 use crate::config::ServerId;
@@ -26,6 +27,7 @@ use crate::topology::position::BinlogPos;
 pub(crate) use crate::journal::Phase;
 pub(crate) use crate::policy::death::DeadMaster;
 pub(crate) use hooks::check_status as check_hooks;
+pub(crate) use resume::{server_of, stopped_at as resume_stopped_at, Resume};
 
 /// Everything a failover needs, passed explicitly.
 pub(crate) struct Ctx {
@@ -44,6 +46,8 @@ pub(crate) struct Options {
     pub skip_save_master_binlog: bool,
     /// Automatic (by the monitor) or manual (by an operator).
     pub mode: Mode,
+    /// Finishing an interrupted failover from its record.
+    pub resume: Option<Resume>,
 }
 
 /// How a failover ended.
@@ -109,8 +113,15 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     let detection = detection(&dead);
     ctx.kit.log.facts(|f| {
         f.dead_master = Some(host_ref(dead_spec));
-        f.detection = Some(detection);
+        // A resumed failover keeps the evidence the first one recorded.
+        if f.detection.is_none() || ctx.options.resume.is_none() {
+            f.detection = Some(detection);
+        }
+        f.stopped_at = None;
     });
+    if let Some(r) = &ctx.options.resume {
+        resume::announce(ctx, r);
+    }
     // The one place a stop is logged and journaled.
     let failed = |stop: Stop, changed: bool| {
         ctx.log(stop.phase).error(&stop.error);
@@ -139,29 +150,62 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         .log
         .facts(|f| f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid);
     ctx.kit.log.banner(Phase::Shutdown.title());
-    let fenced = match fence::fence(ctx, &checked, dead.ssh_known()).await {
-        Ok(f) => f,
-        Err(stop) => return failed(stop, !ctx.options.dry_run),
+    let fenced = if checked.recovered {
+        ctx.log(Phase::Shutdown).info(
+            None,
+            "resuming: done by the interrupted failover (the new master was opened since)",
+        );
+        fence::Fenced {
+            ssh_reachable: false,
+        }
+    } else {
+        match fence::fence(ctx, &checked, dead.ssh_known()).await {
+            Ok(f) => f,
+            Err(stop) => return failed(stop, !ctx.options.dry_run),
+        }
     };
 
     ctx.kit.log.banner(Phase::MasterRecovery.title());
-    let promoted = match recover_master::recover(ctx, &checked, &fenced).await {
-        Ok(p) => p,
-        Err(stop) => return failed(stop, !ctx.options.dry_run),
-    };
-    summary.new_master = Some(checked.topology.label(promoted.new_master));
-    summary.new_master_index = Some(promoted.new_master);
-    summary.new_master_pos = promoted.position.clone();
-    summary.possibly_lost = promoted.saved.possibly_lost.clone();
-    if ctx.options.dry_run {
-        return Outcome::DryRun;
-    }
+    let new_spec = if checked.recovered && checked.slaves.is_empty() {
+        // Resuming after every slave was repointed: only the cleanup is left.
+        let Some(n) = checked.new_master else {
+            return failed(
+                Stop::at(Phase::MasterRecovery)(StepError::state(
+                    checked.topology.label(checked.master),
+                    "no recorded new master",
+                )),
+                true,
+            );
+        };
+        ctx.log(Phase::MasterRecovery).info(
+            Some(&checked.topology.label(n)),
+            "resuming: elected, caught up and opened for writes by the interrupted failover",
+        );
+        summary.new_master = Some(checked.topology.label(n));
+        summary.new_master_index = Some(n);
+        ctx.kit.log.banner(Phase::SlavesRecovery.title());
+        summary.replicas = recover_replicas::repointed(ctx, &checked, n).await;
+        checked.topology.spec(n).clone()
+    } else {
+        let promoted = match recover_master::recover(ctx, &checked, &fenced).await {
+            Ok(p) => p,
+            Err(stop) => return failed(stop, !ctx.options.dry_run),
+        };
+        summary.new_master = Some(checked.topology.label(promoted.new_master));
+        summary.new_master_index = Some(promoted.new_master);
+        summary.new_master_pos = promoted.position.clone();
+        summary.possibly_lost = promoted.saved.possibly_lost.clone();
+        if ctx.options.dry_run {
+            return Outcome::DryRun;
+        }
 
-    ctx.kit.log.banner(Phase::SlavesRecovery.title());
-    summary.replicas = recover_replicas::recover(ctx, &checked, &promoted).await;
+        ctx.kit.log.banner(Phase::SlavesRecovery.title());
+        summary.replicas = recover_replicas::recover(ctx, &checked, &promoted).await;
+        checked.topology.spec(promoted.new_master).clone()
+    };
 
     ctx.kit.log.banner(Phase::Cleanup.title());
-    cleanup::cleanup(ctx, &checked, &promoted).await;
+    cleanup::cleanup(ctx, &new_spec).await;
     ctx.kit.log.facts(|f| f.finished = true);
     let log = ctx.log(Phase::Cleanup);
     if summary.replicas.iter().all(ReplicaResult::is_ok) {

@@ -30,7 +30,18 @@ pub(super) async fn recover(
     let stop = Stop::at(Phase::MasterRecovery);
     let master_spec = &checked.topology.node(checked.master).spec;
     let latest = latest::find(ctx, checked).await.map_err(&stop)?;
-    let saved = save_binlog::save(ctx, master_spec, fenced, &latest).await;
+    let kept = ctx
+        .options
+        .resume
+        .as_ref()
+        .and_then(|r| r.saved_binlog.as_deref());
+    let saved = match kept {
+        Some(path) => save_binlog::from_file(ctx, path).map_err(&stop)?,
+        None => save_binlog::save(ctx, master_spec, fenced, &latest).await,
+    };
+    if checked.recovered {
+        return resumed(ctx, checked, latest, saved).map_err(&stop);
+    }
     let new_master = elect::elect(ctx, checked, &latest, &saved)
         .await
         .map_err(&stop)?;
@@ -45,7 +56,7 @@ pub(super) async fn recover(
         plan(ctx, checked.mode, &promoted);
         return Ok(promoted);
     }
-    promoted.caught_up = catch_up::catch_up(ctx, checked.mode, &promoted.latest, new_master)
+    promoted.caught_up = catch_up::catch_up(ctx, checked, &promoted.latest, new_master)
         .await
         .map_err(&stop)?;
     let new_spec = &checked.topology.node(new_master).spec;
@@ -53,6 +64,43 @@ pub(super) async fn recover(
         .await
         .map_err(&stop)?;
     Ok(promoted)
+}
+
+/// Resuming after the new master was opened: 3.3-3.5 were done; phase 4
+/// repoints from the recorded position.
+fn resumed(
+    ctx: &Ctx,
+    checked: &Checked,
+    latest: Latest,
+    saved: Saved,
+) -> Result<Promoted, crate::recovery::StepError> {
+    let n = checked
+        .new_master
+        .ok_or_else(|| crate::recovery::StepError::state("manager", "no recorded new master"))?;
+    let position = ctx
+        .options
+        .resume
+        .as_ref()
+        .and_then(|r| r.new_master_pos.clone());
+    if checked.mode == ReplMode::FilePos && position.is_none() {
+        return Err(crate::recovery::StepError::state(
+            checked.topology.label(n),
+            "the interrupted failover recorded no binlog position of the new master: the \
+             slaves cannot be repointed exactly; repoint them by hand (CHANGE MASTER to the \
+             new master at the position matching each slave's data)",
+        ));
+    }
+    ctx.log(Phase::MasterRecovery).info(
+        Some(&checked.topology.label(n)),
+        "resuming: elected, caught up and opened for writes by the interrupted failover",
+    );
+    Ok(Promoted {
+        new_master: n,
+        latest,
+        saved,
+        caught_up: CaughtUp::default(),
+        position,
+    })
 }
 
 /// `--dry-run`: say what would be done.

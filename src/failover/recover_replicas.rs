@@ -52,7 +52,12 @@ pub(super) async fn recover(
         (i, r)
     });
     let mut results = Vec::new();
-    for (i, result) in join_all(work).await {
+    for (i, result) in join_all(work).await.into_iter().chain(
+        already(ctx, checked, promoted.new_master)
+            .await
+            .into_iter()
+            .map(|(i, r)| (i, r.result)),
+    ) {
         let host = topo.label(i);
         match &result {
             Ok(text) => log.ok(Some(&host), text),
@@ -60,13 +65,100 @@ pub(super) async fn recover(
         }
         results.push((i, ReplicaResult { host, result }));
     }
+    journal(ctx, topo, &results, |i| !latest.behind(i));
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Records the slaves' fates; a resumed failover replaces what the
+/// interrupted one recorded for the same slaves.
+fn journal(
+    ctx: &Ctx,
+    topo: &crate::topology::snapshot::Topology,
+    results: &[(ServerId, ReplicaResult)],
+    has_latest: impl Fn(ServerId) -> bool,
+) {
+    let hosts: Vec<_> = results
+        .iter()
+        .map(|(i, _)| crate::recovery::host_ref(topo.spec(*i)))
+        .collect();
+    ctx.kit
+        .log
+        .facts(|f| f.slaves.retain(|s| !hosts.contains(&s.host)));
     journal_replicas(
         &ctx.kit.log,
         results
             .iter()
-            .map(|(i, r)| (&topo.node(*i).spec, r, !latest.behind(*i))),
+            .map(|(i, r)| (topo.spec(*i), r, has_latest(*i))),
     );
+}
+
+/// Resuming with nothing left but the slaves the interrupted failover
+/// repointed: each is checked to replicate (started if it is not).
+pub(super) async fn repointed(
+    ctx: &Ctx,
+    checked: &Checked,
+    new_master: ServerId,
+) -> Vec<ReplicaResult> {
+    let log = ctx.log(Phase::SlavesRecovery);
+    let results = already(ctx, checked, new_master).await;
+    for (_, r) in &results {
+        match &r.result {
+            Ok(text) => log.ok(Some(&r.host), text),
+            Err(e) => log.fail(Some(&r.host), &format!("ERROR: {}", e.detail())),
+        }
+    }
+    journal(ctx, &checked.topology, &results, |_| true);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The slaves already on the new master when a failover is resumed: left as
+/// they are if both threads run; started otherwise (the manager may have died
+/// between CHANGE MASTER and START SLAVE).
+async fn already(
+    ctx: &Ctx,
+    checked: &Checked,
+    new_master: ServerId,
+) -> Vec<(ServerId, ReplicaResult)> {
+    let topo = &checked.topology;
+    let new_label = topo.label(new_master);
+    let work = checked.repointed.iter().map(|&i| {
+        let new_label = new_label.clone();
+        async move {
+            let spec = topo.spec(i);
+            let host = spec.label();
+            let result = async {
+                let db = ctx.kit.connect(spec).await?;
+                let r = async {
+                    let running = repoint::wait_running(db.as_ref(), &host, Duration::ZERO).await?;
+                    if running == Running::Yes {
+                        return Ok(format!(
+                            "already replicating from {new_label} (repointed by the interrupted \
+                             failover)"
+                        ));
+                    }
+                    db.start_replica()
+                        .await
+                        .map_err(|e| StepError::db(&host, "START SLAVE failed", e))?;
+                    match repoint::wait_running(db.as_ref(), &host, START_CHECK).await? {
+                        Running::Yes => Ok(format!(
+                            "pointed at {new_label} by the interrupted failover; slave started"
+                        )),
+                        Running::NotYet { .. } => Err(StepError::timeout(
+                            &host,
+                            format!("started, but not replicating from {new_label}"),
+                            START_CHECK,
+                        )),
+                    }
+                }
+                .await;
+                db.close().await;
+                r
+            }
+            .await;
+            (i, ReplicaResult { host, result })
+        }
+    });
+    join_all(work).await
 }
 
 async fn recover_one(

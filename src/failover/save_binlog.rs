@@ -92,6 +92,34 @@ pub(super) async fn save(
     }
 }
 
+/// Resuming: the tail the interrupted failover kept in `manager_workdir`.
+pub(super) fn from_file(ctx: &Ctx, path: &std::path::Path) -> Result<Saved, StepError> {
+    let log = ctx.log(Phase::MasterRecovery);
+    log.info(None, "* Phase 3.2: Saving Dead Master's Binlog Phase..");
+    let bytes = std::fs::read(path).map_err(|e| {
+        StepError::state(
+            "manager",
+            format!(
+                "cannot read the binlog tail the interrupted failover kept in {} ({e}); \
+                 restore the file, or finish by hand",
+                path.display()
+            ),
+        )
+    })?;
+    log.ok(
+        None,
+        &format!(
+            "resuming: the binlog tail saved by the interrupted failover, {} ({} bytes)",
+            path.display(),
+            bytes.len()
+        ),
+    );
+    Ok(Saved {
+        tail: Some(bytes),
+        possibly_lost: None,
+    })
+}
+
 /// Keeps the tail in `manager_workdir` before anything applies it, so that it
 /// outlives this process (a failover that stops later can be finished from it).
 fn keep(ctx: &Ctx, master: &ServerSpec, tail: &[u8]) {

@@ -344,3 +344,100 @@ async fn fencing_says_what_it_did() {
         ]
     );
 }
+
+fn resume_of(new_master: Option<usize>, recovered: bool) -> Resume {
+    Resume {
+        new_master: new_master.map(crate::topology::fixture::id),
+        recovered,
+        new_master_pos: None,
+        saved_binlog: None,
+        gtid: true,
+        stopped: "Phase 3: Master Recovery Phase".into(),
+        done: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_resumed_failover_keeps_the_new_master_the_interrupted_one_elected() {
+    // Without the record, db2 (candidate_master=1) would be elected.
+    let (mut ctx, cluster) = setup("", remote(false, false));
+    ctx.options.resume = Some(resume_of(Some(2), false));
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Complete(summary) = outcome else {
+        panic!("{outcome:?}\n{:#?}", cluster.log())
+    };
+    assert_eq!(
+        summary.new_master.as_deref(),
+        Some("198.18.0.13(198.18.0.13:3306)")
+    );
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.13:3306: set_read_only false"]
+    );
+    let facts = ctx.kit.log.journal().facts().clone();
+    assert_eq!(facts.resumed.len(), 1, "the journal says it was resumed");
+    assert_eq!(
+        facts.new_master.map(|h| h.ip).as_deref(),
+        Some("198.18.0.13")
+    );
+
+    // The same without the record: db2.
+    let (ctx, cluster) = setup("", remote(false, false));
+    let _ = run(&ctx, dead()).await;
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.12:3306: set_read_only false"]
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_failover_accepts_a_slave_already_on_the_new_master_and_leaves_it() {
+    // The interrupted failover opened db3 and repointed db2 to it, then died
+    // before the cleanup: a topology phase 1 refuses without the record.
+    let (mut ctx, cluster) = setup("", remote(false, false));
+    let mut on_new = slave_facts(2, 3, "mysql-bin.000001:400");
+    if let Some(r) = on_new.replica.as_mut() {
+        r.using_gtid = Some(MariaUsingGtid::SlavePos);
+    }
+    cluster.add("198.18.0.12:3306", on_new);
+    let mut opened = slave_facts(3, 1, "mysql-bin.000010:1000");
+    if let Some(r) = opened.replica.as_mut() {
+        r.using_gtid = Some(MariaUsingGtid::SlavePos);
+        r.io = crate::topology::status::IoState::No;
+        r.sql_running = false;
+    }
+    opened.read_only = false;
+    cluster.add("198.18.0.13:3306", opened);
+    let fresh = run(&ctx, dead()).await;
+    assert!(
+        matches!(
+            fresh,
+            Outcome::Failed {
+                phase: Phase::Check,
+                ..
+            }
+        ),
+        "{fresh:?}"
+    );
+
+    ctx.options.resume = Some(resume_of(Some(2), true));
+    let before = cluster.log().len();
+    let outcome = run(&ctx, dead()).await;
+    assert!(matches!(outcome, Outcome::Complete(_)), "{outcome:?}");
+    let calls: Vec<String> = cluster.log()[before..].to_vec();
+    assert!(
+        !calls
+            .iter()
+            .any(|l| l.contains("change_master") || l.contains("stop_replica")),
+        "nothing redone: {calls:#?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.starts_with("198.18.0.13:3306: reset_replica_all")),
+        "the cleanup runs: {calls:#?}"
+    );
+    let facts = ctx.kit.log.journal().facts().clone();
+    assert_eq!(facts.slaves.len(), 1);
+    assert_eq!(facts.slaves[0].result, crate::journal::SlaveResult::Ok);
+}

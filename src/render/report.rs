@@ -203,6 +203,10 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
         }
         .to_string(),
     );
+    // A failover finished after an interruption says so, and what was done before.
+    for note in &facts.resumed {
+        out.push(format!("Resumed: {note}"));
+    }
 
     if let Some(ran) = &facts.ip_stop {
         out.push(match ran.code {

@@ -53,6 +53,7 @@ fn success_facts() -> Facts {
         possibly_lost: None,
         finished: true,
         stopped_at: None,
+        resumed: Vec::new(),
     }
 }
 
@@ -455,4 +456,23 @@ fn the_report_names_the_kept_binlog_tail() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn a_resumed_failover_says_so_and_what_was_done_before() {
+    let mut facts = success_facts();
+    facts.resumed = vec![
+        "2026-12-01 12:40:00: resumed an interrupted failover that stopped in \
+                          Phase 3: Master Recovery Phase; already done: phase 3.3: db2 elected"
+            .into(),
+    ];
+    let text = render(&journal(facts, Vec::new())).body;
+    assert!(
+        text.contains("Resumed: 2026-12-01 12:40:00: resumed an interrupted failover")
+            && text.contains("already done: phase 3.3: db2 elected"),
+        "{text}"
+    );
+    assert!(!render(&journal(success_facts(), Vec::new()))
+        .body
+        .contains("Resumed"));
 }

@@ -113,7 +113,6 @@ impl MariaGtidPos {
 
     /// True when `self` has everything `other` has: every domain of `other`
     /// is present here with a sequence at least as high.
-    #[cfg(test)]
     pub(crate) fn contains(&self, other: &MariaGtidPos) -> bool {
         other
             .domains
@@ -235,16 +234,12 @@ impl GtidSet {
     }
 
     /// True when every transaction of `self` is also in `other`.
-    // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
-    #[cfg(test)]
     pub(crate) fn is_subset(&self, other: &GtidSet) -> bool {
         self.difference(other).is_empty()
     }
 
     /// `self` minus `other` (MySQL `GTID_SUBTRACT`): what `self` has that
     /// `other` lacks, e.g. a replica's errant transactions.
-    // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
-    #[cfg(test)]
     pub(crate) fn difference(&self, other: &GtidSet) -> GtidSet {
         let mut out = GtidSet::default();
         for (key, mine) in &self.sets {
@@ -345,7 +340,6 @@ fn normalize(intervals: &mut Vec<(u64, u64)>) {
 
 /// Interval subtraction of two normalized lists.
 // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
-#[cfg(test)]
 fn subtract(mine: &[(u64, u64)], theirs: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     for &(start, end) in mine {
