@@ -265,6 +265,52 @@ impl Applied {
     }
 }
 
+/// How long an earlier apply's client may take to end on its own.
+const SETTLE: Duration = Duration::from_secs(20);
+
+/// An apply cut short by a crash of the manager can leave its `mysql` client
+/// running on the host, still executing what had reached it. Before reading
+/// what the server has, wait for such sessions (the admin user, connected
+/// from the host's own address, as [`crate::transport::node::Node::apply_binlog`]
+/// connects) to end; after [`SETTLE`], kill them (an unfinished transaction
+/// is rolled back) and wait until they are gone.
+async fn settle(db: &dyn Db, spec: &ServerSpec) -> Result<(), StepError> {
+    let host = spec.label();
+    let own = format!("{}:", spec.mysql_addr());
+    let started = Instant::now();
+    let mut killed = false;
+    loop {
+        let sessions: Vec<u64> = db
+            .processlist()
+            .await
+            .map_err(|e| StepError::db(&host, "listing its sessions", e))?
+            .into_iter()
+            .filter(|p| p.user == spec.user && p.host.starts_with(&own))
+            .map(|p| p.id)
+            .collect();
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() > SETTLE * 2 {
+            return Err(StepError::state(
+                &host,
+                format!(
+                    "sessions {sessions:?} of an earlier apply are still there after being \
+                     killed; wait for them to end, then run the same command again"
+                ),
+            ));
+        }
+        if !killed && started.elapsed() > SETTLE {
+            for id in &sessions {
+                // Gone meanwhile is fine.
+                let _ = db.kill_connection(*id).await;
+            }
+            killed = true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// What a server already has, as the filter asks it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Has {
@@ -350,6 +396,7 @@ async fn apply_with(
 ) -> Result<Applied, ApplyError> {
     let host = spec.label();
     let read = |e| ApplyError::Db("reading what it already has", e);
+    settle(db, spec).await.map_err(ApplyError::Step)?;
     let facts = db.facts().await.map_err(read)?;
     if facts
         .replica
