@@ -23,6 +23,10 @@ enum KillAt {
     TailApply,
     /// Inside `--command=start`: the tail applied, before `read_only=0` and any slave repointed.
     StartHook,
+    /// After `read_only=0` (the writer writes on the new master), before the
+    /// other slave is repointed: that slave hangs (SIGSTOP) while the manager
+    /// connects to it, and the manager is killed then.
+    AfterOpen,
 }
 
 /// Rows written to a table without a primary key, into the tail only: a
@@ -31,10 +35,12 @@ const NOPK_ROWS: usize = 300;
 
 /// A master_ip_failover_script that sleeps (once) on the command the test kills in.
 fn hook(dir: &Path, at: KillAt) -> String {
-    let sleep_on = match at {
-        KillAt::StopHook => "stop",
-        KillAt::StartHook => "start",
-        KillAt::TailApply => "none",
+    // `stop*`: `stopssh` when the dead master's host answers SSH.
+    let (sleep_on, secs) = match at {
+        KillAt::StopHook => ("stop*", 60),
+        KillAt::StartHook => ("start", 60),
+        KillAt::AfterOpen => ("start", 3),
+        KillAt::TailApply => ("none", 0),
     };
     let flag = dir.join("slept");
     let path = dir.join("master_ip_failover");
@@ -42,7 +48,7 @@ fn hook(dir: &Path, at: KillAt) -> String {
         &path,
         format!(
             "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --command={sleep_on}) \
-             if [ ! -e {f} ]; then touch {f}; sleep 60; fi;; esac; done\nexit 0\n",
+             if [ ! -e {f} ]; then touch {f}; sleep {secs}; fi;; esac; done\nexit 0\n",
             f = flag.display()
         ),
     )
@@ -115,6 +121,14 @@ fn killed_then_resumed(mode: &str, at: KillAt) {
             m.wait_log("--command=start", 90);
             std::thread::sleep(Duration::from_millis(300));
         }
+        KillAt::AfterOpen => {
+            m.wait_log("--command=start", 90);
+            fault("freeze-mysqld", "db3");
+            wait_until("writes on the opened new master", 60, || {
+                writer.acks().first_on(HOSTS[1]).is_some()
+            });
+            std::thread::sleep(Duration::from_millis(300));
+        }
         KillAt::TailApply => wait_until("the tail half applied", 120, || {
             [rows("db2") - base[0], rows("db3") - base[1]]
                 .iter()
@@ -122,6 +136,13 @@ fn killed_then_resumed(mode: &str, at: KillAt) {
         }),
     }
     m.kill();
+    if at == KillAt::AfterOpen {
+        fault("thaw-mysqld", "db3");
+        assert!(
+            slave_status("db3").contains("Master_Host: 198.18.0.11"),
+            "killed before db3 was repointed"
+        );
+    }
     if at == KillAt::TailApply {
         // The remote client may still run what had reached it; then it stops.
         std::thread::sleep(Duration::from_secs(2));
@@ -153,6 +174,12 @@ fn killed_then_resumed(mode: &str, at: KillAt) {
     let out = run.all();
     assert!(out.contains("Resuming an interrupted failover"), "{out}");
     assert!(out.contains("Resumed: "), "the report says so: {out}");
+    if at == KillAt::AfterOpen {
+        assert!(
+            out.contains("resuming: elected, caught up and opened for writes"),
+            "phases 2-3 are not redone: {out}"
+        );
+    }
     if at == KillAt::TailApply {
         assert!(
             out.contains("already there were skipped"),
@@ -165,7 +192,12 @@ fn killed_then_resumed(mode: &str, at: KillAt) {
     {
         eprintln!("  {line}");
     }
-    if at != KillAt::StopHook {
+    if at == KillAt::StopHook {
+        assert!(
+            !out.contains("resuming: kept as the new master"),
+            "killed before the election: elected afresh: {out}"
+        );
+    } else if at != KillAt::AfterOpen {
         assert!(
             out.contains("resuming: kept as the new master"),
             "the elected new master is kept: {out}"
@@ -226,6 +258,12 @@ fn killed_while_applying_the_tail_the_failover_is_finished_without_applying_twic
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn killed_in_the_start_hook_the_failover_is_finished_by_switch_gtid() {
     killed_then_resumed("gtid", KillAt::StartHook);
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn killed_after_the_new_master_opened_the_failover_is_finished_by_switch_gtid() {
+    killed_then_resumed("gtid", KillAt::AfterOpen);
 }
 
 #[test]
