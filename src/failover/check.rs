@@ -8,6 +8,40 @@ use crate::recovery::StepError;
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, ReplMode};
 
+/// Resuming re-applies a diff or the saved tail only where the target tells,
+/// by GTID, what an interrupted apply already applied (MariaDB always does;
+/// MySQL with gtid_mode=ON). A server without GTIDs cannot tell: refused
+/// here, before this run changes anything, with what to do by hand.
+fn refuse_without_gtids(
+    topology: &Topology,
+    slaves: &[ServerId],
+    pinned: Option<ServerId>,
+    kept: Option<&str>,
+) -> Result<(), StepError> {
+    let blind = slaves
+        .iter()
+        .copied()
+        .chain(pinned)
+        .find(|&i| topology.facts(i).is_some_and(|f| !f.gtid_enabled()));
+    let Some(i) = blind else {
+        return Ok(());
+    };
+    let tail = kept.unwrap_or("the dead master's binlog");
+    Err(StepError::state(
+        topology.label(i),
+        format!(
+            "has no GTIDs (gtid_mode=OFF), so what the interrupted failover had already \
+             applied on it cannot be told and this failover cannot be resumed exactly; nothing \
+             was changed by this run. By hand: on each server that was given a relay-log \
+             difference or the tail ({tail}), find the last of its transactions present \
+             (mysqlbinlog --verbose {tail}), apply only the ones after it (mysqlbinlog \
+             --start-position=<the next transaction> {tail} | mysql), set read_only=0 on the \
+             new master, CHANGE MASTER the other slaves to its SHOW MASTER STATUS, then remove \
+             the failover.error marker"
+        ),
+    ))
+}
+
 /// MHA's double check: a fresh connection to the dead master, bounded by 1 s.
 const DOUBLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -127,6 +161,11 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         Some(_) => ReplMode::FilePos,
         None => validate::replication_mode(&topology, &discovery),
     };
+    if let Some(r) = resume {
+        let kept = r.saved_binlog.as_ref().map(|p| p.display().to_string());
+        refuse_without_gtids(&topology, &slaves, pinned, kept.as_deref())
+            .map_err(Stop::at(Phase::Check))?;
+    }
     log.info(
         None,
         &format!(

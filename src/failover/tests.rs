@@ -441,3 +441,37 @@ async fn a_resumed_failover_accepts_a_slave_already_on_the_new_master_and_leaves
     assert_eq!(facts.slaves.len(), 1);
     assert_eq!(facts.slaves[0].result, crate::journal::SlaveResult::Ok);
 }
+
+#[tokio::test]
+async fn a_resume_where_a_server_cannot_tell_what_was_applied_stops_before_changing_anything() {
+    let (mut ctx, cluster) = setup("", remote(false, false));
+    for n in [2, 3] {
+        cluster.with(&format!("198.18.0.1{n}:3306"), |s| {
+            s.facts.flavor = crate::topology::status::Flavor::MySql;
+            s.facts.gtid = crate::topology::status::GtidFacts::MySql {
+                enabled: false,
+                executed: Default::default(),
+            };
+        });
+    }
+    let mut resume = resume_of(Some(1), false);
+    resume.gtid = false;
+    ctx.options.resume = Some(resume);
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Failed { phase, error, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(phase, Phase::Check);
+    assert!(
+        error.to_string().contains("cannot be resumed exactly"),
+        "{error}"
+    );
+    assert!(
+        !cluster
+            .log()
+            .iter()
+            .any(|l| l.contains("stop_replica") || l.contains("change_master")),
+        "nothing changed: {:#?}",
+        cluster.log()
+    );
+}
