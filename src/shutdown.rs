@@ -112,12 +112,14 @@ impl Shutdown {
 /// process exits (130), at once or after a listener's grace.
 async fn forced_exit(name: &'static str, second: &watch::Sender<Arrived>) {
     tracing::error!("{name} received again: exiting now");
+    // The listener hears of it before its hook dies: it must not take the
+    // killed hook for a step that failed and go on.
+    let listening = second.receiver_count() > 0;
+    second.send_replace(Some(name));
     let killed = crate::notify::hooks::kill_running();
     if killed > 0 {
         tracing::error!("killed {killed} running hook(s) and their process groups");
     }
-    let listening = second.receiver_count() > 0;
-    second.send_replace(Some(name));
     if listening {
         tokio::time::sleep(FORCE_GRACE).await;
         tracing::error!(

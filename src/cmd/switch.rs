@@ -303,8 +303,11 @@ async fn alive(config: Config, args: SwitchArgs, signals: Shutdown) -> anyhow::R
         interrupt: switch::interrupt::Interrupt::watching(signals.first()),
     };
     let outcome = tokio::select! {
-        outcome = switch::run(&ctx, ask.then_some(&confirm as switch::Confirm<'_>)) => outcome,
+        // A second signal wins over a switch that ended at the same moment
+        // (its hook killed by that signal).
+        biased;
         name = signals.forced() => return Ok(forced(&ctx, name)),
+        outcome = switch::run(&ctx, ask.then_some(&confirm as switch::Confirm<'_>)) => outcome,
     };
     Ok(report_alive(&ctx, &outcome))
 }

@@ -308,9 +308,14 @@ async fn rollback(ctx: &Ctx, checked: &Checked, conns: Option<&Conns>, done: &Do
     }
     if done.stop_hook_ran {
         let start = OnlineChangeCommand::Start;
-        if let Some(verdict) =
-            online_change_hook(ctx, start, new_spec, old_spec, false, |f| &mut f.ip_start).await
-        {
+        // Bounded by command_timeout. Its exit is this undo step's, not the
+        // promotion's: the report must not read it as the new master's
+        // activated address.
+        let promotion_start = ctx.kit.log.journal().facts().ip_start.clone();
+        let verdict =
+            online_change_hook(ctx, start, new_spec, old_spec, false, |f| &mut f.ip_start).await;
+        ctx.kit.log.facts(|f| f.ip_start = promotion_start);
+        if let Some(verdict) = verdict {
             let r = verdict.map(|_| ()).map_err(|e| {
                 StepError::state(
                     e.host(),
