@@ -44,6 +44,13 @@ impl Shutdown {
         Ok(Shutdown { flag })
     }
 
+    /// A flag that no signal sets, for tests of code that waits on one.
+    #[cfg(test)]
+    pub(crate) fn never() -> Shutdown {
+        let (tx, _) = watch::channel(false);
+        Shutdown { flag: Arc::new(tx) }
+    }
+
     /// Has a signal arrived?
     pub(crate) fn requested(&self) -> bool {
         *self.flag.borrow()

@@ -83,7 +83,7 @@ pub(crate) fn check(kind: Kind, value: &str) -> Result<(), String> {
 /// A host name (letters, digits, `-`, `_`, dot-separated labels that do not start
 /// with `-`) or an IPv4/IPv6 literal: nothing a shell or ssh would read as more.
 pub(crate) fn is_host(s: &str) -> bool {
-    if s.parse::<std::net::IpAddr>().is_ok() {
+    if s.parse::<core::net::IpAddr>().is_ok() {
         return true;
     }
     s.len() <= 253
