@@ -71,6 +71,13 @@ impl Shutdown {
         Ok(Shutdown { first, second })
     }
 
+    /// A flag that no signal sets, for tests of code that waits on one.
+    #[cfg(test)]
+    pub(crate) fn never() -> Shutdown {
+        let (tx, _) = watch::channel(false);
+        Shutdown { flag: Arc::new(tx) }
+    }
+
     /// Has a signal arrived?
     pub(crate) fn requested(&self) -> bool {
         self.first.borrow().is_some()
