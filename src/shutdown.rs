@@ -74,8 +74,10 @@ impl Shutdown {
     /// A flag that no signal sets, for tests of code that waits on one.
     #[cfg(test)]
     pub(crate) fn never() -> Shutdown {
-        let (tx, _) = watch::channel(false);
-        Shutdown { flag: Arc::new(tx) }
+        Shutdown {
+            first: Arc::new(watch::channel(None).0),
+            second: Arc::new(watch::channel(None).0),
+        }
     }
 
     /// Has a signal arrived?
