@@ -28,5 +28,8 @@ mod lab_auto;
 #[path = "integration/lab_switch.rs"]
 mod lab_switch;
 
+#[path = "integration/lab_daemon.rs"]
+mod lab_daemon;
+
 #[path = "integration/lab_resume.rs"]
 mod lab_resume;

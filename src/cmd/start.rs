@@ -2,10 +2,10 @@
 //! watching the new topology (MHA's `masterha_manager`, as a daemon).
 
 use crate::config::ServerId;
-use anyhow::Context;
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 
 use crate::check;
 use crate::cli::StartArgs;
@@ -19,17 +19,23 @@ use crate::monitor::{self, old_masters, MonitorCtx, MonitorExit};
 use crate::mysql::Connector;
 use crate::policy::guard;
 use crate::shutdown::Shutdown;
-use crate::state::{AppLock, HealthWriter, MarkerKind, StatusCode, Workdir};
+use crate::state::{set_state, AppLock, HealthWriter, MarkerKind, StateSink, StatusCode, Workdir};
 use crate::transport::Remote;
 
 use super::{record, Adapters};
 
+/// How many failovers that changed nothing the daemon shrugs off (going back to
+/// monitoring) within [`QUIET_WINDOW`]; one more and it stops.
+const QUIET_LIMIT: usize = 3;
+/// See [`QUIET_LIMIT`].
+const QUIET_WINDOW: Duration = Duration::from_secs(60 * 60);
+
 /// The daemon loop: check → monitor → fail over → keep watching the new topology.
 pub(super) async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit> {
     let workdir = Workdir::of(&config);
-    std::fs::create_dir_all(workdir.dir())
-        .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;
-    let _lock = match AppLock::acquire(&workdir) {
+    // Refuses an unsafe manager_workdir (creating a missing one 0700), then takes
+    // the application's lock and one per server of the cluster.
+    let lock = match AppLock::acquire(&workdir) {
         Ok(lock) => lock,
         Err(e) => {
             logging::line(&logging::stamp(&format!("[error] {e}")));
@@ -44,64 +50,157 @@ pub(super) async fn run(config: Config, args: StartArgs) -> anyhow::Result<Exit>
     }
     let Adapters { connector, remote } = Adapters::real(&config)?;
     let daemon = Daemon {
-        health: Arc::new(HealthWriter::new(workdir.clone())),
+        health: Health(Arc::new(HealthWriter::new(workdir.clone()))),
         workdir,
         connector,
         remote,
         shutdown: Shutdown::install()?,
         args,
+        lock,
+        lock_lost: Mutex::new(None),
+        quiet_failures: Mutex::new(Vec::new()),
     };
-    let mut config = Arc::new(config);
-    // Old masters the manager failed over from: fenced if they come back writable.
-    let mut fenced: Vec<ServerSpec> = Vec::new();
-
-    loop {
-        let Some((master, master_label)) = daemon.check(&config).await else {
-            return Ok(Exit::Failed);
-        };
-        let dead = match daemon.monitor(&config, master, &fenced).await? {
-            MonitorExit::Shutdown => {
-                tracing::info!("Stopped by signal while monitoring.");
-                let _ = daemon.workdir.remove_health();
-                return Ok(Exit::Ok);
-            }
-            MonitorExit::MasterDead(dead) => dead,
-        };
-        tracing::warn!("Master {master_label} is dead: {}", dead.evidence);
-        if daemon.args.dry_run {
-            return Ok(daemon.dry_run(&config, &dead).await);
-        }
-        let code = match daemon.fail_over(&config, &master_label, &dead).await {
-            ControlFlow::Continue(code) => code,
-            ControlFlow::Break(exit) => return Ok(exit),
-        };
-        let dead_spec = config.server(dead.index).clone();
-        if daemon.args.remove_dead_master_conf {
-            daemon.remove_from_conf(&dead_spec);
-        }
-        if daemon.args.exit_after_failover || daemon.shutdown.requested() {
-            let _ = daemon.workdir.remove_health();
-            return Ok(code);
-        }
-        // Keep watching: the new topology, without the dead master.
-        let mut next = (*config).clone();
-        next.servers.retain(|s| s.name != dead_spec.name);
-        fenced.push(dead_spec);
-        config = Arc::new(next);
-    }
+    daemon.serve(config).await
 }
 
 /// What the daemon keeps from one failover to the next.
 struct Daemon {
     args: StartArgs,
     workdir: Workdir,
-    health: Arc<HealthWriter>,
+    health: Health,
     connector: Arc<dyn Connector>,
     remote: Arc<dyn Remote>,
     shutdown: Shutdown,
+    /// Held for the daemon's life and re-checked every ping interval.
+    lock: AppLock,
+    /// Why the lock was found lost while monitoring, if it was.
+    lock_lost: Mutex<Option<String>>,
+    /// When recent failovers stopped having changed nothing (see [`QUIET_LIMIT`]).
+    quiet_failures: Mutex<Vec<Instant>>,
+}
+
+/// Where the daemon's state goes (the health file; a recorder in tests).
+struct Health(Arc<dyn StateSink>);
+
+impl Health {
+    fn set(&self, code: StatusCode, master: &str) {
+        set_state(self.0.as_ref(), code, master);
+    }
+}
+
+/// How one failover attempt ended, for the loop.
+enum Attempt {
+    /// A new master is up; the exit code if the daemon stops now.
+    FailedOver(Exit),
+    /// Stopped before its point of no return, having changed nothing: go back
+    /// to monitoring (within [`QUIET_LIMIT`]).
+    NothingChanged { why: String },
 }
 
 impl Daemon {
+    /// Check, monitor, fail over, watch the new topology; until a signal, a
+    /// refusal, or a failover that changed something and failed.
+    async fn serve(&self, config: Config) -> anyhow::Result<Exit> {
+        let mut config = Arc::new(config);
+        // Old masters the manager failed over from: fenced if they come back writable.
+        let mut fenced: Vec<ServerSpec> = Vec::new();
+
+        loop {
+            let Some((master, master_label)) = self.check(&config).await else {
+                return Ok(Exit::Failed);
+            };
+            let (dead, code) = loop {
+                let dead = match self.monitor(&config, master, &fenced).await? {
+                    MonitorExit::Shutdown => return Ok(self.stopped()),
+                    MonitorExit::MasterDead(dead) => dead,
+                };
+                // Never fail over beside another manager.
+                if let Err(e) = self.lock.check_held() {
+                    tracing::error!("Not failing over: {e}");
+                    return Ok(Exit::Failed);
+                }
+                tracing::warn!("Master {master_label} is dead: {}", dead.evidence);
+                if self.args.dry_run {
+                    return Ok(self.dry_run(&config, &dead).await);
+                }
+                match self.fail_over(&config, &master_label, &dead).await {
+                    ControlFlow::Continue(Attempt::FailedOver(code)) => break (dead, code),
+                    ControlFlow::Continue(Attempt::NothingChanged { why }) => {
+                        if !self.resume_after_nothing_changed(&master_label, &why) {
+                            self.health.set(StatusCode::FailoverError, &master_label);
+                            return Ok(Exit::Failed);
+                        }
+                    }
+                    ControlFlow::Break(exit) => return Ok(exit),
+                }
+            };
+            let dead_spec = config.server(dead.index).clone();
+            if self.args.remove_dead_master_conf {
+                self.remove_from_conf(&dead_spec);
+            }
+            if self.args.exit_after_failover || self.shutdown.requested() {
+                let _ = self.workdir.remove_health();
+                return Ok(code);
+            }
+            // Keep watching: the new topology, without the dead master.
+            let mut next = (*config).clone();
+            next.servers.retain(|s| s.name != dead_spec.name);
+            fenced.push(dead_spec);
+            config = Arc::new(next);
+        }
+    }
+
+    /// The monitor ended on its stop future: a signal, or the lock was lost.
+    fn stopped(&self) -> Exit {
+        if let Some(why) = lock(&self.lock_lost).clone() {
+            tracing::error!("Stopped monitoring: {why}");
+            return Exit::Failed;
+        }
+        tracing::info!("Stopped by signal while monitoring.");
+        let _ = self.workdir.remove_health();
+        Exit::Ok
+    }
+
+    /// After a failover that changed nothing: logs why and says whether to
+    /// monitor again (fresh misses) or stop, the limit being reached.
+    fn resume_after_nothing_changed(&self, master_label: &str, why: &str) -> bool {
+        let mut recent = lock(&self.quiet_failures);
+        match quiet_budget(&mut recent, Instant::now(), QUIET_LIMIT, QUIET_WINDOW) {
+            Some(n) => {
+                tracing::warn!(
+                    "The failover stopped before changing anything ({why}). Monitoring \
+                     {master_label} again with fresh misses ({n} of {QUIET_LIMIT} such stops \
+                     allowed within {} minutes).",
+                    QUIET_WINDOW.as_secs() / 60
+                );
+                true
+            }
+            None => {
+                tracing::error!(
+                    "The failover stopped before changing anything ({why}), for the {} time \
+                     within {} minutes: ha-manager stops instead of trying again. Nothing was \
+                     changed on any server. Find out why {master_label} looks dead to the \
+                     manager (ha-manager check-repl shows the topology), then start it again.",
+                    QUIET_LIMIT + 1,
+                    QUIET_WINDOW.as_secs() / 60
+                );
+                false
+            }
+        }
+    }
+
+    /// Completes when the lock is found lost (deleted, replaced), checking every
+    /// `every`; the reason is kept for [`Daemon::stopped`].
+    async fn watch_lock(&self, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.lock.check_held() {
+                tracing::error!("{e}");
+                *lock(&self.lock_lost) = Some(e.to_string());
+                return;
+            }
+        }
+    }
     /// The start-up checks; the master to monitor and its label, or `None`
     /// when the topology is refused (the problems are logged).
     async fn check(&self, config: &Config) -> Option<(ServerId, String)> {
@@ -170,7 +269,7 @@ impl Daemon {
             master,
             self.connector.clone(),
             self.remote.clone(),
-            self.health.clone(),
+            self.health.0.clone(),
         )?;
         if let Some(secondary) = HookSecondary::from_settings(&config.settings) {
             ctx = ctx.with_secondary(Arc::new(secondary));
@@ -180,7 +279,15 @@ impl Daemon {
             self.connector.clone(),
             config.clone(),
         ));
-        let exit = monitor::run(ctx, self.shutdown.wait()).await;
+        // A signal or a lost lock ends the monitoring (between pings).
+        let every = config.settings.ping_interval.max(Duration::from_secs(1));
+        let stop = async {
+            tokio::select! {
+                () = self.shutdown.wait() => {}
+                () = self.watch_lock(every) => {}
+            }
+        };
+        let exit = monitor::run(ctx, stop).await;
         watcher.abort();
         Ok(exit)
     }
@@ -210,7 +317,7 @@ impl Daemon {
         config: &Arc<Config>,
         master_label: &str,
         dead: &monitor::DeadMaster,
-    ) -> ControlFlow<Exit, Exit> {
+    ) -> ControlFlow<Exit, Attempt> {
         self.health.set(StatusCode::FailoverRunning, master_label);
         if let Err(refusal) = run_guard(&self.workdir, &self.args) {
             self.health.set(StatusCode::FailoverError, master_label);
@@ -234,12 +341,21 @@ impl Daemon {
         let code = match &outcome {
             Outcome::Complete(_) | Outcome::DryRun => Exit::Ok,
             Outcome::Partial(_) => Exit::Partial,
+            Outcome::Failed {
+                changed: false,
+                phase,
+                error,
+            } => {
+                return ControlFlow::Continue(Attempt::NothingChanged {
+                    why: format!("{}: {error}", phase.title()),
+                })
+            }
             Outcome::Failed { .. } => {
                 self.health.set(StatusCode::FailoverError, master_label);
                 return ControlFlow::Break(Exit::Failed);
             }
         };
-        ControlFlow::Continue(code)
+        ControlFlow::Continue(Attempt::FailedOver(code))
     }
 
     /// `--remove-dead-master-conf`: deletes the dead master's block from the config file.
@@ -274,6 +390,24 @@ fn failover_ctx(
     }
 }
 
+/// Records a failover that changed nothing at `now` and forgets those older than
+/// `window`; `Some(n)` (this is the n-th in the window) while n ≤ `limit`, `None`
+/// when the daemon must stop.
+fn quiet_budget(
+    recent: &mut Vec<Instant>,
+    now: Instant,
+    limit: usize,
+    window: Duration,
+) -> Option<usize> {
+    recent.retain(|&t| now.saturating_duration_since(t) < window);
+    recent.push(now);
+    (recent.len() <= limit).then_some(recent.len())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// MHA's anti-flapping rules, with the marker files in the workdir.
 fn run_guard(workdir: &Workdir, args: &StartArgs) -> Result<(), String> {
     if let Some(refusal) =
@@ -298,3 +432,7 @@ fn run_guard(workdir: &Workdir, args: &StartArgs) -> Result<(), String> {
     .map_err(|r| r.to_string())?;
     workdir.apply(&actions).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+#[path = "start_tests.rs"]
+mod tests;

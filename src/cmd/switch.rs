@@ -15,6 +15,7 @@ use crate::failover::{self, Ctx, DeadMaster, Options, Outcome};
 use crate::journal::{Facts, Journal};
 use crate::logging;
 use crate::mysql::gather;
+use crate::shutdown::Shutdown;
 use crate::state::{AppLock, LockHolder, MarkerKind, StateError, StatusCode, Workdir};
 use crate::switch;
 use crate::topology::validate::Problem;
@@ -22,13 +23,13 @@ use crate::topology::validate::Problem;
 use super::{record, Adapters};
 
 pub(super) async fn run(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
-    // A first SIGINT/SIGTERM no longer kills the process in the middle of a
-    // write freeze or a promotion: the switch runs to its end (or rolls
-    // back); a second one exits at once.
-    let _signals = crate::shutdown::Shutdown::install()?;
+    // A first SIGINT/SIGTERM/SIGHUP no longer kills the process in the
+    // middle of a write freeze or a promotion: the switch runs to its end (or
+    // rolls back); a second one exits at once.
+    let signals = crate::shutdown::Shutdown::install_with_hangup()?;
     match args.master_state {
         MasterState::Dead => dead(config, args).await,
-        MasterState::Alive => alive(config, args).await,
+        MasterState::Alive => alive(config, args, signals).await,
     }
 }
 
@@ -340,7 +341,7 @@ pub(super) fn report(outcome: &Outcome) -> Exit {
 /// switch refuses while one runs (it holds the application lock) and tells the
 /// operator to stop it first and start it again afterwards; while the switch
 /// runs it holds the lock itself, so no manager can start in the middle.
-async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
+async fn alive(config: Config, args: SwitchArgs, signals: Shutdown) -> anyhow::Result<Exit> {
     if args.dead_master_host.is_some()
         || args.dead_master_port.is_some()
         || args.skip_save_master_binlog
@@ -404,12 +405,17 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
 
     let ask = asks(&args);
     let Adapters { connector, remote } = Adapters::real(&config)?;
+    let journal = if args.dry_run {
+        Journal::new(Facts::default())
+    } else {
+        switch_journal(&workdir)
+    };
     let ctx = switch::Ctx {
         kit: crate::recovery::Kit {
             config: Arc::new(config),
             connector,
             remote,
-            log: crate::recovery::Log::new(Journal::new(Facts::default())),
+            log: crate::recovery::Log::new(journal),
         },
         options: switch::Options {
             dry_run: args.dry_run,
@@ -422,9 +428,69 @@ async fn alive(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
             kill_grace: Duration::from_millis(args.kill_grace_ms),
             blocked,
         },
+        interrupt: switch::interrupt::Interrupt::watching(signals.first()),
     };
-    let outcome = switch::run(&ctx, ask.then_some(&confirm as switch::Confirm<'_>)).await;
+    let outcome = tokio::select! {
+        // A second signal wins over a switch that ended at the same moment
+        // (its hook killed by that signal).
+        biased;
+        name = signals.forced() => return Ok(forced(&ctx, name)),
+        outcome = switch::run(&ctx, ask.then_some(&confirm as switch::Confirm<'_>)) => outcome,
+    };
     Ok(report_alive(&ctx, &outcome))
+}
+
+/// The journal of an online switch, written through to
+/// `<app>.switch.journal.jsonl` (the last switch's; apart from the failover
+/// journal, which a later failover may have to read back).
+fn switch_journal(workdir: &Workdir) -> Journal {
+    let path = workdir
+        .dir()
+        .join(format!("{}.switch.journal.jsonl", workdir.app()));
+    if let Err(e) = std::fs::remove_file(&path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!("journal file {}: {e}", path.display());
+        }
+    }
+    let mut journal = Journal::new(Facts::default());
+    if let Err(e) = journal.append_jsonl(&path) {
+        tracing::warn!("journal file: {e}");
+    }
+    journal
+}
+
+/// A second signal in the middle of the switch: the switch was dropped where
+/// it stood (a hook it ran is killed with its process group); what it did is
+/// in the journal and in the report, and the operator is told what to check.
+fn forced(ctx: &switch::Ctx, name: &str) -> Exit {
+    let journal = ctx.kit.log.journal();
+    let old = journal
+        .facts()
+        .dead_master
+        .as_ref()
+        .map_or_else(|| "the orig master".to_owned(), |h| h.host.clone());
+    let new = journal
+        .facts()
+        .new_master
+        .as_ref()
+        .map_or_else(|| "the new master".to_owned(), |h| h.host.clone());
+    let to_finish = format!(
+        "the switch stopped at once where it stood (see the steps above): make sure exactly one \
+         server takes writes: either {old} (read_only=0, UNLOCK TABLES) with {new} read-only and \
+         replicating from it (START SLAVE), or {new} writable with every slave replicating from \
+         it; then point the master IP address at it"
+    );
+    ctx.kit.log.facts(|f| {
+        f.stopped_at = Some(crate::journal::StoppedAt {
+            phase: crate::journal::Phase::Switch,
+            step: format!("{name} received twice: interrupted at once"),
+            to_finish: Some(to_finish.clone()),
+            kind: None,
+        })
+    });
+    logging::line(&crate::render::report::render(&ctx.kit.log.journal()).log_text());
+    println!("Online master switch INTERRUPTED by a second {name}: {to_finish}.");
+    Exit::Code(130)
 }
 
 /// Prints how the switch ended and maps it to the exit code.
@@ -463,7 +529,11 @@ pub(super) fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit
             println!("Online master switch aborted: {reason}.");
             Exit::Failed
         }
-        O::RolledBack { reason, undone, .. } => {
+        O::RolledBack {
+            reason,
+            undone,
+            interrupted,
+        } => {
             logging::line(&crate::render::report::render(&ctx.kit.log.journal()).log_text());
             println!("Got error so couldn't continue the switch: {reason}");
             for u in undone {
@@ -472,7 +542,14 @@ pub(super) fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit
                     Err(e) => println!("FAILED to roll back: {}: {e}", u.what),
                 }
             }
-            if undone.iter().all(|u| u.result.is_ok()) {
+            let all_undone = undone.iter().all(|u| u.result.is_ok());
+            if let (Some(name), true) = (interrupted, all_undone) {
+                println!(
+                    "Rolled back: the switch was interrupted by {name}; the orig master {} \
+                     accepts writes again.",
+                    reason.host()
+                );
+            } else if all_undone {
                 println!("The switch was rolled back: the old master takes writes again.");
             } else {
                 println!("The switch was NOT fully rolled back: finish the steps above by hand.");
@@ -480,6 +557,13 @@ pub(super) fn report_alive(ctx: &switch::Ctx, outcome: &switch::Outcome) -> Exit
             Exit::Failed
         }
         O::Complete(s) => {
+            if let Some(name) = s.signal_after_no_return {
+                println!(
+                    "{name} arrived after the point of no return (read_only=0 on {}): the switch \
+                     was finished.",
+                    s.new_master
+                );
+            }
             println!(
                 "Switching master to {} completed successfully.",
                 s.new_master

@@ -54,6 +54,16 @@ pub(crate) enum Kind {
     List,
     /// A command line split into argv by shell-like word rules (never run by a shell).
     Argv,
+    /// `ssh_options`: argv words, each option on the allow-list (`config::ssh_options`).
+    SshOptions,
+    /// A host name or an IP address literal.
+    Host,
+    /// An absolute path.
+    AbsPath,
+    /// Comma-separated absolute paths.
+    AbsPathList,
+    /// A login name (`ssh_user`): no blanks, no `@`, not starting with `-`.
+    LoginName,
     /// A password in clear text.
     Secret,
     /// The name of an environment variable holding a password.
@@ -109,14 +119,14 @@ use Scope::{Any, AppOnly, PerServerOnly};
 /// Every parameter, MHA's first in `@PARAM_ARRAY` order, then ours.
 #[rustfmt::skip]
 pub(crate) const KEYS: &[KeyInfo] = &[
-    k("hostname", PerServerOnly, "(required)", "MySQL host name or IP address of this server", Mha, Text),
-    k("ip", PerServerOnly, "(hostname)", "IP address used for MySQL (and SSH unless ssh_host/ssh_ip are set)", Mha, Text),
+    k("hostname", PerServerOnly, "(required)", "MySQL host name or IP address of this server", Mha, Host),
+    k("ip", PerServerOnly, "(hostname)", "IP address used for MySQL (and SSH unless ssh_host/ssh_ip are set)", Mha, Host),
     k("port", Any, "3306", "MySQL port", Mha, Port),
-    k("ssh_host", PerServerOnly, "(ip, else hostname)", "separate SSH address, e.g. a management network", Mha, Text),
-    k("ssh_ip", PerServerOnly, "(ssh_host)", "IP address for SSH; wins over ssh_host", Mha, Text),
+    k("ssh_host", PerServerOnly, "(ip, else hostname)", "separate SSH address, e.g. a management network", Mha, Host),
+    k("ssh_ip", PerServerOnly, "(ssh_host)", "IP address for SSH; wins over ssh_host", Mha, Host),
     k("ssh_port", Any, "22", "SSH port", Mha, Port),
     k("ssh_connection_timeout", Any, "5", "seconds allowed to establish an SSH connection", Mha, PositiveInt),
-    k("ssh_options", Any, "(none)", "extra ssh arguments, split into words", Mha, Argv),
+    k("ssh_options", Any, "(none)", "extra ssh arguments, split into words", Mha, SshOptions),
     k("node_label", PerServerOnly, "(none)", "free text shown next to the host in the topology", Mha, Text),
     k("candidate_master", PerServerOnly, "0", "prefer this server as the new master", Mha, Bool),
     k("no_master", PerServerOnly, "0", "never promote this server", Mha, Bool),
@@ -128,14 +138,14 @@ pub(crate) const KEYS: &[KeyInfo] = &[
     k("repl_user", Any, "(current Master_User)", "replication user given to CHANGE MASTER", Mha, Text),
     k("repl_password", Any, "(none)", "password of repl_user, in clear text", Mha, Secret),
     k("disable_log_bin", Any, "0", "apply recovered events without binary logging them", Mha, Bool),
-    k("master_pid_file", Any, "(none)", "mysqld pid file, passed to shutdown_script", Mha, Text),
+    k("master_pid_file", Any, "(none)", "mysqld pid file, passed to shutdown_script", Mha, AbsPath),
     k("handle_raw_binlog", Any, "1", "ship raw binlog files and decode them only when applying", Mha, Bool),
-    k("ssh_user", Any, "(OS user running ha-manager)", "SSH login user on the database hosts", Mha, Text),
-    k("remote_workdir", Any, "/var/tmp", "work directory on the database hosts", Mha, Text),
-    k("master_binlog_dir", Any, "/var/lib/mysql,/var/log/mysql", "comma-separated directories holding the master's binlogs", Mha, List),
+    k("ssh_user", Any, "(OS user running ha-manager)", "SSH login user on the database hosts", Mha, LoginName),
+    k("remote_workdir", Any, "/var/tmp", "work directory on the database hosts", Mha, AbsPath),
+    k("master_binlog_dir", Any, "/var/lib/mysql,/var/log/mysql", "comma-separated directories holding the master's binlogs", Mha, AbsPathList),
     k("log_level", AppOnly, "info", "log verbosity: debug, info, warning or error", Mha, Enum(LOG_LEVELS)),
-    k("manager_workdir", AppOnly, "/var/tmp", "manager's directory for status files and saved binlogs", Mha, Text),
-    k("manager_log", AppOnly, "(standard error)", "manager log file", Mha, Text),
+    k("manager_workdir", AppOnly, "/var/lib/ha-manager", "manager's directory for status files and saved binlogs", Mha, AbsPath),
+    k("manager_log", AppOnly, "(standard error)", "manager log file", Mha, AbsPath),
     k("check_repl_delay", AppOnly, "1", "exclude slaves too far behind from promotion", Mha, Bool),
     k("check_repl_filter", AppOnly, "1", "refuse to run when replication or binlog filters differ", Mha, Bool),
     k("latest_priority", AppOnly, "1", "prefer the most up-to-date slaves in the election", Mha, Bool),
@@ -148,11 +158,11 @@ pub(crate) const KEYS: &[KeyInfo] = &[
     k("shutdown_script", AppOnly, "(none)", "fencing hook that powers off the dead master", Mha, Argv),
     k("report_script", AppOnly, "(none)", "hook that sends the failover report", Mha, Argv),
     k("init_conf_load_script", AppOnly, "(none)", "command whose name=value output overrides [server default]", Mha, Argv),
-    k("client_bindir", AppOnly, "(none)", "directory of mysql/mysqlbinlog on the database hosts", Mha, Text),
-    k("client_libdir", AppOnly, "(none)", "MySQL client library directory on the database hosts", Mha, Text),
+    k("client_bindir", AppOnly, "(none)", "directory of mysql/mysqlbinlog on the database hosts", Mha, AbsPath),
+    k("client_libdir", AppOnly, "(none)", "MySQL client library directory on the database hosts", Mha, AbsPath),
     k("use_gtid_auto_pos", Any, "1", "with GTID on everywhere, repoint slaves by GTID auto-position", Mha, Bool),
     k("ping_misses", AppOnly, "3", "consecutive missed pings before the master's death is confirmed", Ours, PositiveInt),
-    k("known_hosts_file", AppOnly, "(ssh default)", "known_hosts file used to check host keys", Ours, Text),
+    k("known_hosts_file", AppOnly, "(ssh default)", "known_hosts file used to check host keys", Ours, AbsPath),
     k("host_key_check", AppOnly, "strict", "SSH host-key policy: strict or accept-new", Ours, Enum(HOST_KEY_CHECKS)),
     k("password_env", Any, "(none)", "environment variable holding the password of user", Ours, SecretEnv),
     k("password_file", Any, "(none)", "0600 file holding the password of user", Ours, SecretFile),
@@ -160,7 +170,7 @@ pub(crate) const KEYS: &[KeyInfo] = &[
     k("repl_password_file", Any, "(none)", "0600 file holding repl_password", Ours, SecretFile),
     k("mysql_timeout", AppOnly, "5", "seconds allowed for a MySQL connect or statement", Ours, PositiveInt),
     k("command_timeout", AppOnly, "60", "seconds allowed for one remote command over SSH", Ours, PositiveInt),
-    k("smtp_host", AppOnly, "(none: no mail)", "SMTP server for the failover report", Ours, Text),
+    k("smtp_host", AppOnly, "(none: no mail)", "SMTP server for the failover report", Ours, Host),
     k("smtp_port", AppOnly, "25", "SMTP port", Ours, Port),
     k("smtp_from", AppOnly, "(required with smtp_host)", "sender address of the report", Ours, Text),
     k("smtp_to", AppOnly, "(required with smtp_host)", "comma-separated recipients of the report", Ours, List),

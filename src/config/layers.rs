@@ -184,7 +184,12 @@ pub(crate) fn check_section(
         value::check(info.kind, &entry.value).map_err(|expected| ConfigError::BadValue {
             origin: origin.clone(),
             key: entry.key.clone(),
-            value: entry.value.clone(),
+            // A password is never shown, even when it is refused.
+            value: if info.kind == keys::Kind::Secret {
+                "(hidden)".to_string()
+            } else {
+                value::shown(&entry.value)
+            },
             expected,
         })?;
         keys_set.insert(entry.key.clone());
@@ -355,7 +360,10 @@ mod tests {
              manager_workdir=/x\n",
         );
         assert_eq!(cfg.settings.ping_interval, Duration::from_secs(2));
-        assert_eq!(cfg.settings.manager_workdir, PathBuf::from("/var/tmp"));
+        assert_eq!(
+            cfg.settings.manager_workdir,
+            PathBuf::from("/var/lib/ha-manager")
+        );
         assert_eq!(cfg.notes.len(), 2);
         assert_eq!(cfg.notes[0].origin.to_string(), "app1.cnf:5");
         assert!(cfg.notes[0].message.contains(

@@ -14,6 +14,7 @@ pub(crate) mod model;
 pub(crate) mod raw;
 pub(crate) mod resolve;
 pub(crate) mod secrets;
+pub(crate) mod ssh_options;
 pub(crate) mod toml_file;
 pub(crate) mod value;
 pub(crate) mod words;

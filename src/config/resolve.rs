@@ -24,6 +24,10 @@ use super::value;
 use super::words;
 
 /// MHA's default `master_binlog_dir`.
+/// `manager_workdir` when none is set: private to the manager (created root-owned 0700),
+/// not MHA's world-writable `/var/tmp`, where anyone could plant or remove the lock,
+/// the failover markers or a saved binlog tail.
+pub(crate) const DEFAULT_MANAGER_WORKDIR: &str = "/var/lib/ha-manager";
 pub(crate) const DEFAULT_BINLOG_DIRS: &str = "/var/lib/mysql,/var/log/mysql";
 
 /// Everything the resolver reads.
@@ -188,7 +192,9 @@ fn app_settings(
     };
     Ok(AppSettings {
         log_level,
-        manager_workdir: PathBuf::from(text(d.app("manager_workdir")).unwrap_or("/var/tmp".into())),
+        manager_workdir: PathBuf::from(
+            text(d.app("manager_workdir")).unwrap_or(DEFAULT_MANAGER_WORKDIR.into()),
+        ),
         manager_log: text(d.app("manager_log")).map(PathBuf::from),
         check_repl_delay: boolean(d.app("check_repl_delay"), true)?,
         check_repl_filter: boolean(d.app("check_repl_filter"), true)?,
@@ -531,7 +537,7 @@ mod tests {
 
         let a = &cfg.settings;
         assert_eq!(a.log_level, LogLevel::Info);
-        assert_eq!(a.manager_workdir, PathBuf::from("/var/tmp"));
+        assert_eq!(a.manager_workdir, PathBuf::from("/var/lib/ha-manager"));
         assert_eq!(a.manager_log, None);
         assert!(a.check_repl_delay && a.check_repl_filter && a.latest_priority);
         assert!(!a.multi_tier_slave);
@@ -899,6 +905,91 @@ mod tests {
         assert_eq!(
             cfg.settings.master_ip_failover_script.expect("set").argv,
             ["/usr/local/bin/mip", "--vip=198.18.0.100/24", "--note=a b"]
+        );
+    }
+
+    #[test]
+    fn unsafe_values_are_refused_at_load_naming_file_line_and_fix() {
+        let cases = [
+            (
+                "[server default]\nssh_options=-o ProxyCommand=nc\\ %h\\ %p\n[server1]\nhostname=h\n",
+                "app1.cnf:2",
+                "option 'ProxyCommand' is not allowed; ssh_options takes only -o Key=Value",
+            ),
+            (
+                "[server default]\n[server1]\nhostname=h\nssh_options=-o Include=/tmp/x\n",
+                "app1.cnf:4",
+                "option 'Include' is not allowed",
+            ),
+            (
+                "[server default]\n[server1]\nhostname=-oProxyCommand=id\n",
+                "app1.cnf:3",
+                "expected a host name or an IP address",
+            ),
+            (
+                "[server default]\n[server1]\nhostname=db1;reboot\n",
+                "app1.cnf:3",
+                "expected a host name or an IP address",
+            ),
+            (
+                "[server default]\n[server1]\nhostname=h\nssh_host=a b\n",
+                "app1.cnf:4",
+                "expected a host name or an IP address",
+            ),
+            (
+                "[server default]\nmanager_workdir=var/tmp\n[server1]\nhostname=h\n",
+                "app1.cnf:2",
+                "expected an absolute path",
+            ),
+            (
+                "[server default]\nremote_workdir=-rf\n[server1]\nhostname=h\n",
+                "app1.cnf:2",
+                "expected an absolute path",
+            ),
+            (
+                "[server default]\nmaster_binlog_dir=/var/lib/mysql,binlogs\n[server1]\nhostname=h\n",
+                "app1.cnf:2",
+                "comma-separated absolute paths",
+            ),
+            (
+                "[server default]\nssh_user=-oProxyCommand=id\n[server1]\nhostname=h\n",
+                "app1.cnf:2",
+                "expected a login name",
+            ),
+            (
+                "[server default]\nnode_label=a\u{1b}[2Jb\n[server1]\nhostname=h\n",
+                "app1.cnf:2",
+                "without control characters",
+            ),
+        ];
+        for (text, at, says) in cases {
+            let err = ini_err(text);
+            assert!(err.starts_with(at), "{text}: {err}");
+            assert!(err.contains(says), "{text}: {err}");
+            assert!(
+                !err.contains('\u{1b}'),
+                "the escape is shown escaped: {err:?}"
+            );
+        }
+        // A refused password is never shown.
+        let err = ini_err("[server default]\npassword=se\u{7}cret\n[server1]\nhostname=h\n");
+        assert!(
+            err.starts_with("app1.cnf:2") && !err.contains("se"),
+            "{err}"
+        );
+        // TOML strings can hold escapes; they are refused the same way.
+        let err =
+            toml_err("[default]\nnode_label = \"a\\nb\"\n[servers.server1]\nhostname = \"h\"\n");
+        assert!(
+            err.contains("app1.toml:2") && err.contains("control characters"),
+            "{err}"
+        );
+        let err = toml_err(
+            "[default]\nssh_options = [\"-o\", \"LocalCommand=id\"]\n[servers.server1]\nhostname = \"h\"\n",
+        );
+        assert!(
+            err.contains("app1.toml:2") && err.contains("'LocalCommand'"),
+            "{err}"
         );
     }
 

@@ -176,13 +176,13 @@ fn to_text(key: &str, value: &Value) -> Result<String, String> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             match kind {
-                Some(Kind::List) => {
+                Some(Kind::List | Kind::AbsPathList) => {
                     if items.iter().any(|i| i.contains(',')) {
                         return Err("an array whose elements contain no ','".to_string());
                     }
                     Ok(items.join(","))
                 }
-                Some(Kind::Argv) => Ok(items
+                Some(Kind::Argv | Kind::SshOptions) => Ok(items
                     .iter()
                     .map(|w| words::quote(w))
                     .collect::<Vec<_>>()

@@ -44,7 +44,15 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
 }
 
 /// Checks that `value` is acceptable for `kind`; `Err` holds what is allowed.
+/// No value of any kind may hold a control character (a newline or escape in a
+/// value could forge a log line or another line of a generated file).
 pub(crate) fn check(kind: Kind, value: &str) -> Result<(), String> {
+    if value.trim().chars().any(char::is_control) {
+        return Err(format!(
+            "{}, without control characters (tab, newline, escape, ...)",
+            expected(kind)
+        ));
+    }
     let ok = match kind {
         Kind::Text | Kind::List | Kind::Secret => true,
         Kind::Bool => parse_bool(value).is_some(),
@@ -56,7 +64,14 @@ pub(crate) fn check(kind: Kind, value: &str) -> Result<(), String> {
                 .map(|_| ())
                 .map_err(|e| e.expected().to_string())
         }
-        Kind::SecretEnv | Kind::SecretFile => !value.trim().is_empty(),
+        Kind::SshOptions => return super::ssh_options::check_value(value),
+        Kind::Host => value.trim().is_empty() || is_host(value.trim()),
+        Kind::AbsPath => value.trim().is_empty() || is_abs_path(value.trim()),
+        Kind::AbsPathList => split_list(value).iter().all(|p| is_abs_path(p)),
+        Kind::SecretEnv => !value.trim().is_empty(),
+        // Relative is allowed (MHA configs use them), an option-like word is not.
+        Kind::SecretFile => !value.trim().is_empty() && !value.trim().starts_with('-'),
+        Kind::LoginName => value.trim().is_empty() || is_login_name(value.trim()),
     };
     if ok {
         Ok(())
@@ -65,16 +80,69 @@ pub(crate) fn check(kind: Kind, value: &str) -> Result<(), String> {
     }
 }
 
+/// A host name (letters, digits, `-`, `_`, dot-separated labels that do not start
+/// with `-`) or an IPv4/IPv6 literal: nothing a shell or ssh would read as more.
+pub(crate) fn is_host(s: &str) -> bool {
+    if s.parse::<core::net::IpAddr>().is_ok() {
+        return true;
+    }
+    s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// A login name for ssh: letters, digits, `.`, `_`, `-`, `$`, not starting with `-`.
+pub(crate) fn is_login_name(s: &str) -> bool {
+    !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '$'))
+}
+
+/// An absolute path (so it cannot be read as an option and does not depend on the
+/// directory the manager was started in).
+pub(crate) fn is_abs_path(s: &str) -> bool {
+    s.starts_with('/')
+}
+
+/// A value as an error message shows it: control characters escaped (`\u{1b}`), so a
+/// refused value cannot forge a log line or move the terminal's cursor.
+pub(crate) fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// What `kind` accepts, in words.
 pub(crate) fn expected(kind: Kind) -> String {
     match kind {
         Kind::Text | Kind::List | Kind::Secret | Kind::Argv => "any text".to_string(),
+        Kind::SshOptions => "ssh options as -o Key=Value".to_string(),
+        Kind::Host => "a host name or an IP address (letters, digits, '-', '_' and '.'; \
+                       a name may not start with '-')"
+            .to_string(),
+        Kind::AbsPath => "an absolute path (starting with /)".to_string(),
+        Kind::AbsPathList => "comma-separated absolute paths (each starting with /)".to_string(),
         Kind::Bool => "0 or 1 (also true/false, yes/no, on/off)".to_string(),
         Kind::Port => "a port number from 1 to 65535".to_string(),
         Kind::PositiveInt => "a positive integer (1 or more, digits only)".to_string(),
         Kind::Enum(allowed) => format!("one of {} (any case)", allowed.join(", ")),
         Kind::SecretEnv => "the name of an environment variable".to_string(),
-        Kind::SecretFile => "the path of a file".to_string(),
+        Kind::SecretFile => "the path of a file (not starting with '-')".to_string(),
+        Kind::LoginName => {
+            "a login name (letters, digits, '.', '_', '-'; not starting with '-')".to_string()
+        }
     }
 }
 
@@ -125,6 +193,67 @@ mod tests {
         assert_eq!(parse_enum("PING", PING_TYPES), None);
         assert_eq!(parse_enum("WARNING", LOG_LEVELS), Some("warning"));
         assert_eq!(parse_enum("warn", LOG_LEVELS), None);
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_kind() {
+        use crate::config::keys::KEYS;
+        for info in KEYS {
+            for bad in ["a\u{1b}[2Jb", "x\ny", "x\u{0}y", "x\ty", "\u{7f}"] {
+                let err = check(info.kind, bad).expect_err(info.name);
+                assert!(err.contains("control characters"), "{}: {err}", info.name);
+            }
+        }
+        // Surrounding blanks are trimmed as before, not refused.
+        assert!(check(Kind::Text, " value\t").is_ok());
+    }
+
+    #[test]
+    fn hosts_are_names_or_ip_literals() {
+        for good in [
+            "db1",
+            "db1.example.com",
+            "198.18.0.11",
+            "::1",
+            "fe80::1",
+            "my_host-2.lan",
+            "",
+        ] {
+            assert!(check(Kind::Host, good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "-oProxyCommand=id",
+            "db1 db2",
+            "db1;reboot",
+            "$(id)",
+            "db1`x`",
+            "a..b",
+            ".db1",
+            "db1/x",
+            "user@db1",
+            "db1:3306",
+            "db1.-x",
+        ] {
+            let err = check(Kind::Host, bad).expect_err(bad);
+            assert!(err.contains("host name or an IP address"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn paths_must_be_absolute_and_login_names_plain() {
+        assert!(check(Kind::AbsPath, "/var/lib/ha-manager").is_ok());
+        assert!(check(Kind::AbsPath, "").is_ok(), "empty means unset");
+        for bad in ["var/tmp", "-rf", "~/x", "./x"] {
+            assert!(check(Kind::AbsPath, bad).is_err(), "{bad}");
+        }
+        assert!(check(Kind::AbsPathList, "/var/lib/mysql, /data/binlog").is_ok());
+        assert!(check(Kind::AbsPathList, "/var/lib/mysql,binlog").is_err());
+        assert!(check(Kind::SecretFile, "-x").is_err());
+        assert!(check(Kind::SecretFile, "secrets/pw").is_ok());
+        assert!(check(Kind::LoginName, "mha").is_ok());
+        for bad in ["-oProxyCommand=id", "a b", "a@b", "a;b"] {
+            assert!(check(Kind::LoginName, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

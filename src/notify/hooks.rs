@@ -175,7 +175,7 @@ pub(crate) async fn run_hook(
     // The group id equals the child's pid (process_group(0)). Read it now: it is
     // gone once the child has been reaped.
     let pgid = child.id();
-    let mut guard = GroupGuard(pgid);
+    let mut guard = GroupGuard::arm(pgid);
 
     let stdout = Arc::new(Mutex::new(Tail::new(OUTPUT_LIMIT)));
     let stderr = Arc::new(Mutex::new(Tail::new(OUTPUT_LIMIT)));
@@ -242,20 +242,52 @@ async fn kill_everything(
 /// Kills the hook's process group when `run_hook` is cancelled (its future
 /// dropped, e.g. by the caller's own `select!`) while the hook still runs;
 /// `kill_on_drop` alone would reach only the hook, not what it started.
+/// While armed, the group is also listed in [`RUNNING`] for [`kill_running`].
 struct GroupGuard(Option<u32>);
 
+/// The process groups of the hooks running now (not reaped yet).
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn running() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl GroupGuard {
+    fn arm(pgid: Option<u32>) -> GroupGuard {
+        if let Some(pgid) = pgid {
+            running().push(pgid);
+        }
+        GroupGuard(pgid)
+    }
+
     fn disarm(&mut self) {
-        self.0 = None;
+        if let Some(pgid) = self.0.take() {
+            running().retain(|p| *p != pgid);
+        }
     }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pgid) = self.0.take() {
+            running().retain(|p| *p != pgid);
             let _ = kill_process_group(pgid);
         }
     }
+}
+
+/// Kills the process group of every hook still running, for a process that
+/// is about to exit without unwinding (`std::process::exit` runs no
+/// destructors, so no [`GroupGuard`] would): no hook outlives the manager.
+/// Returns how many groups were signalled.
+pub(crate) fn kill_running() -> usize {
+    let groups = std::mem::take(&mut *running());
+    groups
+        .iter()
+        .filter(|pgid| kill_process_group(**pgid).is_ok())
+        .count()
 }
 
 /// `killpg(pgid, SIGKILL)`.

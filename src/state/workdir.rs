@@ -1,9 +1,9 @@
 //! The file I/O half of the workdir: paths, the health file and its writer, failover
-//! markers and the per-application lock.
+//! markers, the directory's own safety and the per-application and per-server locks.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -36,6 +36,31 @@ pub(crate) enum StateError {
         pid: Option<u32>,
         path: PathBuf,
     },
+    #[error(
+        "another ha-manager already manages {server} ({holder}; it holds the lock on {path}), \
+         perhaps from another config file or under another application name; one cluster \
+         must have one manager. Stop it first (ha-manager stop --conf <its config>)",
+        holder = match .pid { Some(p) => format!("pid {p}"), None => "pid unknown".to_string() },
+        path = .path.display()
+    )]
+    ServerTaken {
+        server: String,
+        pid: Option<u32>,
+        path: PathBuf,
+    },
+    #[error("manager_workdir {path} is not safe: {reason}; {fix}", path = .path.display())]
+    UnsafeDir {
+        path: PathBuf,
+        reason: String,
+        fix: String,
+    },
+    #[error(
+        "the lock file {path} {reason}: another ha-manager may now run for this cluster; \
+         this one stops so that two managers never act at once. Check with ha-manager \
+         status, then start one manager again",
+        path = .path.display()
+    )]
+    LockLost { path: PathBuf, reason: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
@@ -57,6 +82,10 @@ pub(crate) enum MarkerKind {
 pub(crate) struct Workdir {
     dir: PathBuf,
     app: String,
+    /// `host:port` of every server of the cluster, sorted: [`AppLock`] locks each,
+    /// so that two config files (or application names) for one cluster cannot run
+    /// two managers.
+    servers: Vec<String>,
 }
 
 impl Workdir {
@@ -64,12 +93,83 @@ impl Workdir {
         Workdir {
             dir: dir.into(),
             app: app.into(),
+            servers: Vec::new(),
         }
     }
 
-    /// `manager_workdir` and the application name of a config.
+    /// `manager_workdir`, the application name and the servers of a config.
     pub(crate) fn of(config: &crate::config::Config) -> Workdir {
-        Workdir::new(&config.settings.manager_workdir, &config.app)
+        Workdir::new(&config.settings.manager_workdir, &config.app).with_servers(
+            config
+                .servers
+                .iter()
+                .map(|s| format!("{}:{}", s.mysql_addr(), s.port)),
+        )
+    }
+
+    /// The cluster's servers (`host:port`), whose locks [`AppLock`] takes too.
+    pub(crate) fn with_servers(mut self, servers: impl IntoIterator<Item = String>) -> Workdir {
+        let mut servers: Vec<String> = servers.into_iter().collect();
+        servers.sort();
+        servers.dedup();
+        self.servers = servers;
+        self
+    }
+
+    /// The lock file of one server, shared by every application in this directory.
+    pub(crate) fn server_lock(&self, server: &str) -> PathBuf {
+        let safe: String = server
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("ha-manager.server.{safe}.lock"))
+    }
+
+    /// Creates `manager_workdir` (0700, as the manager's user) when it is missing,
+    /// and refuses one that others could write into: whoever can create or delete
+    /// files there can plant a lock, remove a failover marker or swap a saved
+    /// binlog tail before it is applied.
+    pub(crate) fn ensure_private(&self) -> Result<(), StateError> {
+        let dir = &self.dir;
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err(dir))?;
+            tracing::info!("created manager_workdir {} (0700)", dir.display());
+        }
+        let meta = std::fs::metadata(dir).map_err(io_err(dir))?;
+        let unsafe_dir = |reason: String, fix: String| StateError::UnsafeDir {
+            path: dir.clone(),
+            reason,
+            fix,
+        };
+        if !meta.is_dir() {
+            return Err(unsafe_dir(
+                "it is not a directory".into(),
+                "set manager_workdir to a directory".into(),
+            ));
+        }
+        let mode = meta.mode() & 0o7777;
+        if let Err(reason) = judge_dir(meta.uid(), mode, effective_uid()) {
+            return Err(unsafe_dir(
+                reason,
+                format!(
+                    "use a directory only the manager's user can write, e.g. \
+                     manager_workdir=/var/lib/ha-manager (created 0700 when missing), \
+                     or fix this one: chown root {d} && chmod 0700 {d}",
+                    d = dir.display()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -267,6 +367,27 @@ impl Workdir {
     }
 }
 
+/// Whether a directory owned by `owner` with permission bits `mode` is safe for a
+/// manager running as `me`: owned by root or by `me`, and not writable by others
+/// (the sticky bit does not help: others can still create the lock file first).
+pub(crate) fn judge_dir(owner: u32, mode: u32, me: u32) -> Result<(), String> {
+    if mode & 0o002 != 0 {
+        return Err(format!("it is world-writable (mode {mode:04o})"));
+    }
+    if owner != 0 && owner != me {
+        return Err(format!(
+            "it is owned by uid {owner}, neither root nor the manager's user (uid {me})"
+        ));
+    }
+    Ok(())
+}
+
+#[allow(unsafe_code)]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, touches no memory and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// The pid a lock holder wrote into the lock file, if it can be read.
 fn read_pid(file: &mut File) -> Option<u32> {
     let mut text = String::new();
@@ -325,6 +446,20 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     write_via_temp(path, bytes, 0o644, false)
 }
 
+/// Records a state outside the ping loop (start-up checks, failover) in any
+/// sink: counters are zero; a [`HealthWriter`] logs its errors as by
+/// [`StateSink::update`].
+pub(crate) fn set_state(sink: &dyn StateSink, code: StatusCode, master: &str) {
+    sink.update(&HealthUpdate {
+        code,
+        master: master.to_string(),
+        consecutive_misses: 0,
+        pings_ok: 0,
+        pings_missed: 0,
+        last_error: None,
+    });
+}
+
 /// Writes the monitor's (and the failover's) state into the workdir.
 ///
 /// The health file is rewritten when the state or master changes and only
@@ -351,19 +486,6 @@ impl HealthWriter {
             pid: std::process::id(),
             last: Mutex::new(Last::default()),
         }
-    }
-
-    /// Records a state outside the ping loop (start-up checks, failover):
-    /// counters are zero, errors are logged as by [`StateSink::update`].
-    pub(crate) fn set(&self, code: StatusCode, master: &str) {
-        self.update(&HealthUpdate {
-            code,
-            master: master.to_string(),
-            consecutive_misses: 0,
-            pings_ok: 0,
-            pings_missed: 0,
-            last_error: None,
-        });
     }
 
     /// Writes one update; errors are returned (see [`StateSink`] for the
@@ -423,55 +545,111 @@ impl StateSink for HealthWriter {
     }
 }
 
-/// The per-application lock: held (by an open, `flock`ed file) as long as
-/// this value lives, so a second manager for the same application refuses
-/// to start. The file is left in place on drop: removing a lock file that
-/// another process may be opening at that moment would let two managers
-/// each lock a different file.
+/// The per-application lock, and one lock per server of the cluster: held (by
+/// open, `flock`ed files) as long as this value lives, so a second manager for the
+/// same application, or for any of the same servers under another config file or
+/// name, refuses to start. The files are left in place on drop: removing a lock
+/// file that another process may be opening at that moment would let two managers
+/// each lock a different file. [`AppLock::check_held`] notices when one was deleted
+/// or replaced under us.
 #[derive(Debug)]
 pub(crate) struct AppLock {
-    _file: File,
-    /// Where the lock file is; only the tests ask.
-    #[cfg(test)]
+    /// The application lock first, then the servers' (sorted).
+    held: Vec<Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    file: File,
     path: PathBuf,
 }
 
 impl AppLock {
-    /// Takes the lock or says who holds it; writes our pid into the file.
+    /// Takes the locks or says who holds one; writes our pid into each file.
+    /// Refuses an unsafe `manager_workdir` first (and creates a missing one 0700).
     pub(crate) fn acquire(workdir: &Workdir) -> Result<AppLock, StateError> {
-        let path = workdir.lock();
-        // Not truncated on open: until we hold the lock, the pid inside is
-        // the holder's, and the refusal message wants it.
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            // Only the manager's user reads it (the pid inside is not for others).
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        if !try_lock_exclusive(&file).map_err(io_err(&path))? {
-            return Err(StateError::AlreadyRunning {
-                app: workdir.app.clone(),
-                pid: read_pid(&mut file),
-                path,
-            });
+        workdir.ensure_private()?;
+        let app = lock_file(&workdir.lock())?.ok_or_else(|| StateError::AlreadyRunning {
+            app: workdir.app.clone(),
+            pid: read_pid_at(&workdir.lock()),
+            path: workdir.lock(),
+        })?;
+        let mut held = vec![app];
+        for server in &workdir.servers {
+            let path = workdir.server_lock(server);
+            match lock_file(&path)? {
+                Some(h) => held.push(h),
+                None => {
+                    return Err(StateError::ServerTaken {
+                        server: server.clone(),
+                        pid: read_pid_at(&path),
+                        path,
+                    })
+                }
+            }
         }
-        file.set_len(0).map_err(io_err(&path))?;
-        // `set_len` does not move the cursor, and nothing was read.
-        writeln!(file, "{}", std::process::id()).map_err(io_err(&path))?;
-        Ok(AppLock {
-            _file: file,
-            #[cfg(test)]
-            path,
-        })
+        Ok(AppLock { held })
+    }
+
+    /// Checks that every lock file is still the one we locked (same file, our
+    /// pid inside). A deleted or replaced file means another manager could take
+    /// the lock now; the caller must stop.
+    pub(crate) fn check_held(&self) -> Result<(), StateError> {
+        for h in &self.held {
+            let lost = |reason: &str| StateError::LockLost {
+                path: h.path.clone(),
+                reason: reason.to_string(),
+            };
+            let ours = h.file.metadata().map_err(io_err(&h.path))?;
+            let now = match std::fs::metadata(&h.path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(lost("was deleted")),
+                Err(e) => return Err(io_err(&h.path)(e)),
+            };
+            if (now.dev(), now.ino()) != (ours.dev(), ours.ino()) {
+                return Err(lost("was replaced by another file"));
+            }
+            if read_pid_at(&h.path) != Some(std::process::id()) {
+                return Err(lost("no longer holds our pid"));
+            }
+        }
+        Ok(())
     }
 
     #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
-        &self.path
+        &self.held[0].path
     }
+}
+
+/// Opens (0600) and `flock`s `path`, writing our pid; `None` when another holds it.
+fn lock_file(path: &Path) -> Result<Option<Held>, StateError> {
+    // Not truncated on open: until we hold the lock, the pid inside is
+    // the holder's, and the refusal message wants it.
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        // Only the manager's user reads it (the pid inside is not for others).
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    if !try_lock_exclusive(&file).map_err(io_err(path))? {
+        return Ok(None);
+    }
+    file.set_len(0).map_err(io_err(path))?;
+    // `set_len` does not move the cursor, and nothing was read.
+    writeln!(file, "{}", std::process::id()).map_err(io_err(path))?;
+    Ok(Some(Held {
+        file,
+        path: path.to_path_buf(),
+    }))
+}
+
+/// The pid written in the lock file at `path`, if it can be read.
+fn read_pid_at(path: &Path) -> Option<u32> {
+    File::open(path).ok().and_then(|mut f| read_pid(&mut f))
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: `Ok(false)` when someone else holds it.
@@ -612,7 +790,7 @@ mod tests {
         writer.update(&update(StatusCode::PingFailing));
         assert!(w.read_health().expect("read").is_some());
 
-        writer.set(StatusCode::FailoverRunning, "198.18.0.11");
+        set_state(&writer, StatusCode::FailoverRunning, "198.18.0.11");
         let (rec, _) = w.read_health().expect("read").expect("exists");
         assert_eq!(rec.code, StatusCode::FailoverRunning);
 
@@ -672,6 +850,129 @@ mod tests {
             LockHolder::Free,
             "no lock file at all"
         );
+    }
+
+    #[test]
+    fn a_workdir_others_can_write_is_refused() {
+        let me = effective_uid();
+        let cases: &[(u32, u32, Option<&str>)] = &[
+            (0, 0o700, None),
+            (0, 0o755, None),
+            (me, 0o750, None),
+            (0, 0o777, Some("world-writable (mode 0777)")),
+            (0, 0o1777, Some("world-writable (mode 1777)")),
+            (0, 0o703, Some("world-writable")),
+            (me + 1000, 0o700, Some("owned by uid")),
+        ];
+        for (owner, mode, want) in cases {
+            let got = judge_dir(*owner, *mode, if me == 0 { 0 } else { me });
+            match (want, got) {
+                (None, Ok(())) => {}
+                (Some(w), Err(e)) => assert!(e.contains(w), "{owner} {mode:o}: {e}"),
+                (w, g) => panic!("{owner} {mode:o}: want {w:?}, got {g:?}"),
+            }
+        }
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).expect("mkdir");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+        let w = Workdir::new(&open, "app1");
+        let err = AppLock::acquire(&w)
+            .expect_err("world-writable")
+            .to_string();
+        assert!(
+            err.contains(&format!("manager_workdir {} is not safe", open.display()))
+                && err.contains("world-writable (mode 1777)")
+                && err.contains("chmod 0700"),
+            "{err}"
+        );
+        assert!(!w.lock().exists(), "no lock file was created in it");
+        // A file is not a workdir.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").expect("write");
+        let err = Workdir::new(&file, "app1")
+            .ensure_private()
+            .expect_err("file");
+        assert!(err.to_string().contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_workdir_is_created_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let new = dir.path().join("a/b");
+        let w = Workdir::new(&new, "app1");
+        let _lock = AppLock::acquire(&w).expect("created and locked");
+        let meta = std::fs::metadata(&new).expect("exists");
+        assert_eq!(meta.mode() & 0o777, 0o700, "{:o}", meta.mode());
+        assert_eq!(meta.uid(), effective_uid());
+    }
+
+    #[test]
+    fn one_cluster_one_manager_whatever_the_config_file_is_called() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let servers = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = Workdir::new(dir.path(), "app1")
+            .with_servers(servers(&["198.18.0.12:3306", "198.18.0.11:3306"]));
+        let _lock = AppLock::acquire(&a).expect("first");
+        // Another name, the same servers listed in another order: refused.
+        let b = Workdir::new(dir.path(), "copy_of_app1")
+            .with_servers(servers(&["198.18.0.11:3306", "198.18.0.12:3306"]));
+        let err = AppLock::acquire(&b).expect_err("same cluster").to_string();
+        assert!(
+            err.contains("already manages 198.18.0.11:3306")
+                && err.contains(&format!("pid {}", std::process::id()))
+                && err.contains("ha-manager.server.198.18.0.11_3306.lock"),
+            "{err}"
+        );
+        // Sharing a single server is enough to refuse.
+        let c = Workdir::new(dir.path(), "app3")
+            .with_servers(servers(&["198.18.0.13:3306", "198.18.0.12:3306"]));
+        let err = AppLock::acquire(&c)
+            .expect_err("shares a server")
+            .to_string();
+        assert!(err.contains("already manages 198.18.0.12:3306"), "{err}");
+        // The same host on another port is another server.
+        let d = Workdir::new(dir.path(), "app4").with_servers(servers(&["198.18.0.11:3307"]));
+        assert!(AppLock::acquire(&d).is_ok());
+        // A refused attempt took nothing: once the first is gone, c starts.
+        drop(_lock);
+        assert!(AppLock::acquire(&c).is_ok());
+    }
+
+    #[test]
+    fn a_deleted_or_replaced_lock_file_is_noticed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = Workdir::new(dir.path(), "app1").with_servers(["198.18.0.11:3306".to_string()]);
+        let lock = AppLock::acquire(&w).expect("lock");
+        lock.check_held().expect("held");
+
+        std::fs::remove_file(w.lock()).expect("rm");
+        let err = lock.check_held().expect_err("deleted").to_string();
+        assert!(
+            err.contains("app1.lock was deleted") && err.contains("stops"),
+            "{err}"
+        );
+        // ... and a second manager could now take a new file: it must not
+        // look held to us either.
+        let second = AppLock::acquire(&Workdir::new(dir.path(), "app1"));
+        assert!(
+            second.is_ok(),
+            "the new file is free: this is why we must stop"
+        );
+        let err = lock.check_held().expect_err("replaced").to_string();
+        assert!(err.contains("was replaced"), "{err}");
+
+        let lock = {
+            drop(second);
+            let w2 =
+                Workdir::new(dir.path(), "app2").with_servers(["198.18.0.12:3306".to_string()]);
+            AppLock::acquire(&w2).expect("lock")
+        };
+        let server = dir.path().join("ha-manager.server.198.18.0.12_3306.lock");
+        std::fs::write(&server, "1\n").expect("overwrite pid");
+        let err = lock.check_held().expect_err("pid").to_string();
+        assert!(err.contains("no longer holds our pid"), "{err}");
     }
 
     #[test]

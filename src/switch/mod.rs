@@ -20,12 +20,19 @@
 //!    and replicates from the new master; `--orig-master-is-new-slave` makes the
 //!    old master one of them; then `RESET SLAVE ALL` on the new master.
 //!
-//! Decisions are pure functions in [`rules`]; these files gather facts, act,
-//! and record each step in the journal (`Mode::Switch`).
+//! A signal (SIGTERM, SIGINT, SIGHUP) is looked at between the steps, and
+//! interrupts the catch-up wait and the online change script: before the new
+//! master's `read_only=0` (the point of no return) it rolls back as a failure
+//! does, after it the switch finishes (see [`interrupt`]).
+//!
+//! Decisions are pure functions in [`rules`] and [`interrupt::on_signal`];
+//! these files gather facts, act, and record each step in the journal
+//! (`Mode::Switch`).
 
 mod check;
 mod conns;
 mod freeze;
+pub(crate) mod interrupt;
 mod promote;
 pub(crate) mod rules;
 mod slaves;
@@ -44,11 +51,14 @@ use crate::topology::position::BinlogPos;
 use crate::topology::validate::Problem;
 
 pub(crate) use check::Checked;
+use interrupt::{on_signal, Interrupt, OnSignal, Point};
 
 /// Everything a switch needs, passed explicitly.
 pub(crate) struct Ctx {
     pub kit: Kit,
     pub options: Options,
+    /// The operator's signal (never fires by default).
+    pub interrupt: Interrupt,
 }
 
 impl Ctx {
@@ -120,6 +130,9 @@ pub(crate) struct Summary {
     /// `RESET SLAVE ALL` on the new master (`None` = skipped, skip_reset_slave).
     pub reset: Option<Result<(), StepError>>,
     pub total: Duration,
+    /// A signal that arrived after the point of no return: the switch was
+    /// finished instead of rolled back.
+    pub signal_after_no_return: Option<&'static str>,
 }
 
 impl Summary {
@@ -151,10 +164,13 @@ pub(crate) enum Outcome {
     /// Stopped before the freeze (not confirmed, or the stop hook said so);
     /// ha-manager changed nothing.
     Aborted(String),
-    /// Failed before the new master accepted writes; what had been done was undone.
+    /// Failed, or interrupted by a signal, before the new master accepted
+    /// writes; what had been done was undone.
     RolledBack {
         reason: StepError,
         undone: Vec<Undone>,
+        /// The signal that interrupted the switch (`None`: a step failed).
+        interrupted: Option<&'static str>,
     },
     /// The new master takes writes and every slave follows it.
     Complete(Summary),
@@ -286,12 +302,47 @@ pub(crate) async fn run(ctx: &Ctx, confirm: Option<Confirm<'_>>) -> Outcome {
             return Outcome::Aborted("not confirmed: nothing was changed".into());
         }
     }
+    if let Some(sig) = ctx.interrupt.at(Point::Checked) {
+        ctx.log().warn(
+            None,
+            &format!("{sig} received: the switch stops before changing anything"),
+        );
+        return Outcome::Aborted(format!(
+            "interrupted by {sig} before the write freeze: nothing was changed"
+        ));
+    }
     let summary = Summary {
         old_master: old_label,
         new_master: new_label,
         ..Summary::default()
     };
     switch(ctx, &checked, summary, started).await
+}
+
+/// Why the freeze or the promotion stopped before the point of no return.
+#[derive(Debug)]
+pub(super) enum Halt {
+    /// A step failed.
+    Failed(StepError),
+    /// A signal arrived; `at` is the last point reached.
+    Signal { name: &'static str, at: Point },
+}
+
+impl From<StepError> for Halt {
+    fn from(e: StepError) -> Self {
+        Halt::Failed(e)
+    }
+}
+
+impl Ctx {
+    /// `Err(Halt::Signal)` when a signal has arrived by `at` and the switch
+    /// must stop there (before the point of no return).
+    fn halt_if_signalled(&self, at: Point) -> Result<(), Halt> {
+        match self.interrupt.at(at) {
+            Some(name) if on_signal(at) != OnSignal::Finish => Err(Halt::Signal { name, at }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Phase 1's end: the roles in the journal, the migration tree and the plan in the log.
@@ -319,43 +370,91 @@ fn show_plan(ctx: &Ctx, checked: &Checked) {
     log.line("** Phase 1: Configuration Check Phase completed.");
 }
 
-/// Phases 2-5, once the checks passed and the operator agreed.
-async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Instant) -> Outcome {
-    let log = &ctx.kit.log;
+/// Phase 2 up to the freeze: `--command=stop`, the connections, the freeze.
+/// `Err` carries the outcome (aborted, or rolled back).
+async fn reject_updates(
+    ctx: &Ctx,
+    checked: &Checked,
+    done: &mut conns::Done,
+) -> Result<(conns::Conns, freeze::Frozen), Outcome> {
     let topo = &checked.topology;
-    log.banner("Phase 2: Rejecting updates Phase");
     let old_spec = &topo.node(checked.master).spec;
     let new_spec = &topo.node(checked.new_master).spec;
-    let mut done = conns::Done::default();
     let flag = ctx.options.orig_master_is_new_slave;
     let stop = OnlineChangeCommand::Stop;
-    match online_change_hook(ctx, stop, old_spec, new_spec, flag, |f| &mut f.ip_stop).await {
-        None => ctx.log().warn(
+    let hook = online_change_hook(ctx, stop, old_spec, new_spec, flag, |f| &mut f.ip_stop);
+    match ctx.interrupt.or_signal(hook).await {
+        Err(name) => {
+            // Killed half-way: what it did is given back like a finished one.
+            done.stop_hook_ran = true;
+            let halt = Halt::Signal {
+                name,
+                at: Point::StopHook,
+            };
+            return Err(promote::fail(ctx, checked, None, done, halt).await);
+        }
+        Ok(None) => ctx.log().warn(
             None,
             "master_ip_online_change_script is not defined: applications must find the new \
              master themselves",
         ),
-        Some(Err(e)) => {
+        Ok(Some(Err(e))) => {
             ctx.log().error(&e);
-            return Outcome::Aborted(
+            return Err(Outcome::Aborted(
                 "master_ip_online_change_script --command=stop failed: ha-manager changed \
                  nothing; check what the script did"
                     .into(),
-            );
+            ));
         }
-        Some(Ok(_)) => done.stop_hook_ran = true,
+        Ok(Some(Ok(_))) => done.stop_hook_ran = true,
+    }
+    if let Err(halt) = ctx.halt_if_signalled(Point::StopHook) {
+        return Err(promote::fail(ctx, checked, None, done, halt).await);
     }
     let conns = match conns::Conns::open(ctx, checked).await {
         Ok(c) => c,
-        Err(reason) => return promote::fail(ctx, checked, None, &done, reason).await,
+        Err(reason) => return Err(promote::fail(ctx, checked, None, done, reason.into()).await),
     };
-    let frozen = match freeze::freeze(ctx, checked, &conns, &mut done).await {
-        Ok(f) => f,
-        Err(reason) => {
-            let out = promote::fail(ctx, checked, Some(&conns), &done, reason).await;
+    let frozen = freeze::freeze(ctx, checked, &conns, done)
+        .await
+        .map_err(Halt::from)
+        .and_then(|f| ctx.halt_if_signalled(Point::Frozen).map(|()| f));
+    match frozen {
+        Ok(f) => Ok((conns, f)),
+        Err(halt) => {
+            let out = promote::fail(ctx, checked, Some(&conns), done, halt).await;
             conns.close().await;
-            return out;
+            Err(out)
         }
+    }
+}
+
+/// Past the point of no return a signal only gets noted: the switch goes on.
+fn note_late_signal(ctx: &Ctx, at: Point, summary: &mut Summary) {
+    if summary.signal_after_no_return.is_some() {
+        return;
+    }
+    if let Some(name) = ctx.interrupt.at(at) {
+        summary.signal_after_no_return = Some(name);
+        ctx.log().warn(
+            None,
+            &format!(
+                "{name} received after the point of no return (read_only=0 on {}): the \
+                 switch is finished, not rolled back",
+                summary.new_master
+            ),
+        );
+    }
+}
+
+/// Phases 2-5, once the checks passed and the operator agreed.
+async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Instant) -> Outcome {
+    let log = &ctx.kit.log;
+    log.banner("Phase 2: Rejecting updates Phase");
+    let mut done = conns::Done::default();
+    let (conns, frozen) = match reject_updates(ctx, checked, &mut done).await {
+        Ok(frozen) => frozen,
+        Err(outcome) => return outcome,
     };
     summary.killed = frozen.killed;
     summary.freeze_pos = Some(frozen.pos.describe());
@@ -363,12 +462,13 @@ async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Ins
     log.banner("Phase 3: New master promotion Phase");
     let promoted = match promote::promote(ctx, checked, &conns, &frozen, &mut done).await {
         Ok(p) => p,
-        Err(reason) => {
-            let out = promote::fail(ctx, checked, Some(&conns), &done, reason).await;
+        Err(halt) => {
+            let out = promote::fail(ctx, checked, Some(&conns), &done, halt).await;
             conns.close().await;
             return out;
         }
     };
+    note_late_signal(ctx, Point::Writable, &mut summary);
     summary.freeze_window = Some(promoted.writable_at.duration_since(frozen.at));
     summary.new_master_pos = Some(promoted.position.to_string());
     log.facts(|f| {
@@ -397,6 +497,7 @@ async fn switch(ctx: &Ctx, checked: &Checked, mut summary: Summary, started: Ins
     log.banner("Phase 5: New master cleanup phase");
     summary.reset = slaves::cleanup(ctx, checked, &conns).await;
     conns.close().await;
+    note_late_signal(ctx, Point::SlavesSwitched, &mut summary);
     summary.total = started.elapsed();
     log.facts(|f| {
         f.finished = true;

@@ -1,12 +1,13 @@
 //! Phase 3: the new master executes everything up to the frozen position, stops
 //! replicating, and takes writes; and the undo of phases 2-3 when anything
-//! fails before it does.
+//! fails, or a signal arrives, before it does.
 
 use std::time::Instant;
 
 use super::conns::{Conns, Done};
 use super::freeze::Frozen;
-use super::{check, online_change_hook, rules, Checked, Ctx, Outcome, Undone};
+use super::interrupt::Point;
+use super::{check, online_change_hook, rules, Checked, Ctx, Halt, Outcome, Undone};
 use crate::journal::{Phase, StoppedAt};
 use crate::mysql::{Db, DbError};
 use crate::recovery::StepError;
@@ -28,7 +29,7 @@ pub(super) async fn promote(
     conns: &Conns,
     frozen: &Frozen,
     done: &mut Done,
-) -> Result<Promoted, StepError> {
+) -> Result<Promoted, Halt> {
     let topo = &checked.topology;
     let (old_label, new_label) = (topo.label(checked.master), topo.label(checked.new_master));
     let new = conns.new.as_ref();
@@ -36,7 +37,15 @@ pub(super) async fn promote(
     let log = ctx.log();
     let current = check::current_pos(topo, checked.new_master);
     if let Some(target) = frozen.pos.target(checked.gtid_mode, current) {
-        match new.wait_for(&target, limit).await {
+        let waited = ctx
+            .interrupt
+            .or_signal(new.wait_for(&target, limit))
+            .await
+            .map_err(|name| Halt::Signal {
+                name,
+                at: Point::Frozen,
+            })?;
+        match waited {
             Ok(true) => log.ok(
                 Some(&new_label),
                 &format!("executed everything up to {}", frozen.pos.describe()),
@@ -67,28 +76,29 @@ pub(super) async fn promote(
                         frozen.pos.describe(),
                         limit.as_secs()
                     ),
-                ));
+                )
+                .into());
             }
             Err(e) => {
-                return Err(StepError::db(
-                    &new_label,
-                    "waiting for the frozen position failed",
-                    e,
-                ))
+                return Err(
+                    StepError::db(&new_label, "waiting for the frozen position failed", e).into(),
+                )
             }
         }
     }
+    ctx.halt_if_signalled(Point::CaughtUp)?;
     new.stop_replica()
         .await
         .map_err(|e| StepError::db(&new_label, "STOP SLAVE failed", e))?;
     done.new_replica_stopped = true;
+    ctx.halt_if_signalled(Point::ReplicationStopped)?;
 
     // Nothing may have reached the old master's binlog since the freeze: a
     // write there now would exist on the old master only.
     let (old_now, new_now) = tokio::join!(conns.old.facts(), new.facts());
     let old_now = old_now.map_err(|e| StepError::db(&old_label, "", e))?;
     if old_now.binlog.as_ref() != Some(&frozen.pos.binlog) {
-        return Err(StepError::state(
+        return Err(Halt::Failed(StepError::state(
             &old_label,
             format!(
                 "its binary log moved from {} to {} after the freeze: a session still writes \
@@ -100,7 +110,7 @@ pub(super) async fn promote(
                     .map(|b| b.to_string())
                     .unwrap_or_else(|| "nothing".into())
             ),
-        ));
+        )));
     }
     let new_now = new_now.map_err(|e| StepError::db(&new_label, "", e))?;
     let position = new_now.binlog.ok_or_else(|| {
@@ -115,11 +125,20 @@ pub(super) async fn promote(
     let new_spec = &topo.node(checked.new_master).spec;
     let flag = ctx.options.orig_master_is_new_slave;
     let start = OnlineChangeCommand::Start;
-    if let Some(verdict) =
-        online_change_hook(ctx, start, old_spec, new_spec, flag, |f| &mut f.ip_start).await
-    {
+    let hook = online_change_hook(ctx, start, old_spec, new_spec, flag, |f| &mut f.ip_start);
+    let verdict = ctx
+        .interrupt
+        .or_signal(hook)
+        .await
+        .map_err(|name| Halt::Signal {
+            name,
+            at: Point::StartHook,
+        })?;
+    if let Some(verdict) = verdict {
         verdict?;
     }
+    // The last look before the point of no return.
+    ctx.halt_if_signalled(Point::StartHook)?;
 
     done.new_writable = true;
     new.set_read_only(false)
@@ -142,18 +161,39 @@ pub(super) async fn fail(
     checked: &Checked,
     conns: Option<&Conns>,
     done: &Done,
-    reason: StepError,
+    halt: Halt,
 ) -> Outcome {
+    let old = checked.topology.label(checked.master);
+    let (reason, interrupted) = match halt {
+        Halt::Failed(e) => (e, None),
+        Halt::Signal { name, at } => (
+            StepError::state(
+                &old,
+                format!(
+                    "the switch was interrupted by {name} ({}), before the new master took \
+                     writes",
+                    interrupted_at(at)
+                ),
+            ),
+            Some(name),
+        ),
+    };
     ctx.log().error(&reason);
     ctx.kit.log.banner("Rolling back");
     let undone = rollback(ctx, checked, conns, done).await;
     let all_undone = undone.iter().all(|u| u.result.is_ok());
     let kind = reason.kind();
-    let old = checked.topology.label(checked.master);
     let to_finish = if all_undone {
-        format!(
-            "nothing to do: {old} is the master again and the slaves replicate from it as before"
-        )
+        match interrupted {
+            Some(name) => format!(
+                "nothing to do: rolled back: the switch was interrupted by {name}; {old} (the \
+                 orig master) accepts writes again and the slaves replicate from it as before"
+            ),
+            None => format!(
+                "nothing to do: {old} is the master again and the slaves replicate from it as \
+                 before"
+            ),
+        }
     } else {
         format!(
             "the undo was incomplete (see the FAILED steps): make sure {old} is writable \
@@ -169,7 +209,33 @@ pub(super) async fn fail(
             kind: Some(kind),
         })
     });
-    Outcome::RolledBack { reason, undone }
+    if let (Some(name), true) = (interrupted, all_undone) {
+        ctx.log().ok(
+            Some(&old),
+            &format!(
+                "rolled back: the switch was interrupted by {name}; the orig master accepts \
+                 writes again"
+            ),
+        );
+    }
+    Outcome::RolledBack {
+        reason,
+        undone,
+        interrupted,
+    }
+}
+
+/// Where the signal found the switch, for the report.
+fn interrupted_at(at: Point) -> &'static str {
+    match at {
+        Point::Checked => "after the checks",
+        Point::StopHook => "during or after master_ip_online_change_script --command=stop",
+        Point::Frozen => "while the new master caught up with the frozen position",
+        Point::CaughtUp => "once the new master had caught up",
+        Point::ReplicationStopped => "once the new master's replication was stopped",
+        Point::StartHook => "during or after master_ip_online_change_script --command=start",
+        Point::Writable | Point::SlavesSwitched => "after the point of no return",
+    }
 }
 
 /// Puts back what `done` says was changed, newest first, so that at no time
@@ -242,9 +308,14 @@ async fn rollback(ctx: &Ctx, checked: &Checked, conns: Option<&Conns>, done: &Do
     }
     if done.stop_hook_ran {
         let start = OnlineChangeCommand::Start;
-        if let Some(verdict) =
-            online_change_hook(ctx, start, new_spec, old_spec, false, |f| &mut f.ip_start).await
-        {
+        // Bounded by command_timeout. Its exit is this undo step's, not the
+        // promotion's: the report must not read it as the new master's
+        // activated address.
+        let promotion_start = ctx.kit.log.journal().facts().ip_start.clone();
+        let verdict =
+            online_change_hook(ctx, start, new_spec, old_spec, false, |f| &mut f.ip_start).await;
+        ctx.kit.log.facts(|f| f.ip_start = promotion_start);
+        if let Some(verdict) = verdict {
             let r = verdict.map(|_| ()).map_err(|e| {
                 StepError::state(
                     e.host(),

@@ -1,6 +1,7 @@
 //! Tier 1 (the pure rules) and tier 2 (whole switches against `FakeCluster`).
 
 use super::*;
+use crate::switch::interrupt::{self, Interrupt, OnSignal, Point};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -265,6 +266,7 @@ fn ctx(cluster: &FakeCluster, config: Arc<Config>, options: Options) -> Ctx {
             log: Log::default(),
         },
         options,
+        interrupt: Interrupt::default(),
     }
 }
 
@@ -616,6 +618,225 @@ async fn file_position_slaves_move_to_the_new_masters_binlog_position() {
         .starts_with(&format!("{S3}: change_master 198.18.0.12:3306 Position"))
         && l.contains("mysql-bin.000004")
         && l.contains("777")));
+}
+
+// ------------------------------------------------- signals (tier 1 and 2)
+
+#[test]
+fn a_signal_rolls_back_before_the_point_of_no_return_and_finishes_after() {
+    let cases = [
+        (Point::Checked, OnSignal::Abort),
+        (Point::StopHook, OnSignal::RollBack),
+        (Point::Frozen, OnSignal::RollBack),
+        (Point::CaughtUp, OnSignal::RollBack),
+        (Point::ReplicationStopped, OnSignal::RollBack),
+        (Point::StartHook, OnSignal::RollBack),
+        (Point::Writable, OnSignal::Finish),
+        (Point::SlavesSwitched, OnSignal::Finish),
+    ];
+    for (at, want) in cases {
+        assert_eq!(interrupt::on_signal(at), want, "{at:?}");
+    }
+}
+
+/// A ctx whose signal arrives (SIGTERM) when the switch reaches `at`.
+fn signalled_at(cluster: &FakeCluster, config: Arc<Config>, at: Point) -> Ctx {
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let mut ctx = ctx(cluster, config, Options::default());
+    ctx.interrupt = Interrupt::probed(rx, move |reached| {
+        if reached == at {
+            tx.send_replace(Some("SIGTERM"));
+        }
+    });
+    ctx
+}
+
+#[tokio::test]
+async fn a_sigterm_at_each_point_of_the_switch_rolls_back_or_finishes() {
+    let points = [
+        Point::Checked,
+        Point::StopHook,
+        Point::Frozen,
+        Point::CaughtUp,
+        Point::ReplicationStopped,
+        Point::StartHook,
+        Point::Writable,
+        Point::SlavesSwitched,
+    ];
+    for at in points {
+        let c = gtid_cluster();
+        // Behind, so that the catch-up wait runs too.
+        c.with(S2, |s| {
+            s.facts.gtid = GtidFacts::MariaDb {
+                binlog_pos: gpos("0-1-90"),
+                slave_pos: gpos("0-1-90"),
+                current_pos: gpos("0-1-90"),
+            }
+        });
+        let ctx = signalled_at(&c, config(""), at);
+        let outcome = run(&ctx, None).await;
+        let log = changes(&c);
+        match interrupt::on_signal(at) {
+            OnSignal::Abort => {
+                assert!(
+                    matches!(&outcome, Outcome::Aborted(why) if why.contains("SIGTERM")),
+                    "{at:?}: {outcome:?}"
+                );
+                assert!(log.is_empty(), "{at:?}: {log:#?}");
+            }
+            OnSignal::RollBack => {
+                let Outcome::RolledBack {
+                    reason,
+                    undone,
+                    interrupted,
+                } = &outcome
+                else {
+                    panic!("{at:?}: {outcome:?}");
+                };
+                assert_eq!(*interrupted, Some("SIGTERM"), "{at:?}");
+                assert!(
+                    reason.to_string().contains("interrupted by SIGTERM"),
+                    "{reason}"
+                );
+                assert!(
+                    undone.iter().all(|u| u.result.is_ok()),
+                    "{at:?}: {undone:?}"
+                );
+                // The orig master takes writes again, the candidate never did,
+                // and it replicates from the orig master as before.
+                assert!(!c.facts(M).read_only, "{at:?}: {log:#?}");
+                assert!(c.facts(S2).read_only, "{at:?}");
+                assert!(!log
+                    .iter()
+                    .any(|l| l == &format!("{S2}: set_read_only false")));
+                let replica = c.facts(S2).replica.expect("still a replica");
+                assert!(
+                    replica.sql_running && replica.io == IoState::Yes,
+                    "{at:?}: {log:#?}"
+                );
+                assert!(!log.iter().any(|l| l.contains("change_master")), "{at:?}");
+                let stopped = log.iter().any(|l| l == &format!("{S2}: stop_replica"));
+                assert_eq!(
+                    stopped,
+                    at >= Point::ReplicationStopped,
+                    "{at:?}: the candidate's replication is stopped only from that point: {log:#?}"
+                );
+                if stopped {
+                    assert!(log.iter().any(|l| l == &format!("{S2}: start_replica")));
+                }
+                let journal = ctx.kit.log.journal();
+                let to_finish = journal
+                    .facts()
+                    .stopped_at
+                    .as_ref()
+                    .and_then(|s| s.to_finish.clone())
+                    .unwrap_or_default();
+                assert!(
+                    to_finish.contains("rolled back: the switch was interrupted by SIGTERM"),
+                    "{to_finish}"
+                );
+            }
+            OnSignal::Finish => {
+                let Outcome::Complete(summary) = &outcome else {
+                    panic!("{at:?}: {outcome:?}");
+                };
+                assert_eq!(summary.signal_after_no_return, Some("SIGTERM"));
+                assert!(
+                    !c.facts(S2).read_only,
+                    "{at:?}: the new master takes writes"
+                );
+                assert!(log
+                    .iter()
+                    .any(|l| l.starts_with(&format!("{S3}: change_master 198.18.0.12"))));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_sigterm_during_the_start_hook_kills_it_and_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (calls, pid, started) = (
+        dir.path().join("calls"),
+        dir.path().join("pid"),
+        dir.path().join("started"),
+    );
+    let script = dir.path().join("hook.sh");
+    // On the new master, --command=start hangs (60 s, the hook's bound) in
+    // a child of the script: the whole process group must go.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {calls}\ncase \"$*\" in *--command=start*--new_master_host=198.18.0.12*) \
+             sleep 60 & echo $! > {pid}; touch {started}; wait;; esac\nexit 0\n",
+            calls = calls.display(),
+            pid = pid.display(),
+            started = started.display()
+        ),
+    )
+    .unwrap();
+    let c = gtid_cluster();
+    let config = config(&format!(
+        "master_ip_online_change_script=/bin/sh {}",
+        script.display()
+    ));
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let mut ctx = ctx(&c, config, Options::default());
+    ctx.interrupt = Interrupt::watching(rx);
+    let signal = {
+        let started = started.clone();
+        tokio::spawn(async move {
+            while !started.exists() {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            tx.send_replace(Some("SIGINT"));
+            tx
+        })
+    };
+    let begun = std::time::Instant::now();
+    let outcome = run(&ctx, None).await;
+    let _tx = signal.await.unwrap();
+    assert!(
+        begun.elapsed() < std::time::Duration::from_secs(20),
+        "the rollback waited for the hook: {:?}",
+        begun.elapsed()
+    );
+    let Outcome::RolledBack {
+        undone,
+        interrupted,
+        ..
+    } = &outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(*interrupted, Some("SIGINT"));
+    assert!(undone.iter().all(|u| u.result.is_ok()), "{undone:?}");
+    let sleeper = std::fs::read_to_string(&pid).unwrap();
+    let alive = || {
+        std::path::Path::new(&format!("/proc/{}", sleeper.trim())).exists()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", sleeper.trim()))
+                .unwrap_or_default()
+                .contains(") Z ")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        !alive(),
+        "the hook's child {} outlived the switch",
+        sleeper.trim()
+    );
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 3, "{calls}");
+    assert!(
+        lines[2].starts_with("--command=start")
+            && lines[2].contains("--new_master_host=198.18.0.11"),
+        "the writes are given back to the orig master: {calls}"
+    );
+    assert!(!c.facts(M).read_only);
+    assert!(c.facts(S2).read_only);
 }
 
 trait WithoutReplPassword {

@@ -379,3 +379,224 @@ fn failure_after_the_freeze_rolls_back_without_loss() {
     assert_follows("db2", HOSTS[0]);
     assert_follows("db3", HOSTS[0]);
 }
+
+/// A hook whose calls matching a `case` pattern (e.g. `--command=start` for
+/// the new master, db2) hang in a child process (the write freeze is then
+/// held open, observable): it records its calls, its own pid and its
+/// child's (one line per hanging call), and touches `started`.
+struct HangingStartHook {
+    dir: tempfile::TempDir,
+    conf: String,
+}
+
+impl HangingStartHook {
+    fn new(pattern: &str) -> HangingStartHook {
+        let dir = tempfile::tempdir().unwrap();
+        let hook = dir.path().join("online_change.sh");
+        std::fs::write(
+            &hook,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> {d}/calls\ncase \"$*\" in\n  {pattern})\n    \
+                 echo $$ >> {d}/hook.pid\n    sleep 40 &\n    echo $! >> {d}/sleep.pid\n    \
+                 touch {d}/started\n    wait ;;\nesac\nexit 0\n",
+                d = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let cnf = variant(&crate::util::lab_conf(), dir.path(), |text| {
+            text.replace(
+                "[server default]\n",
+                &format!(
+                    "[server default]\nmaster_ip_online_change_script=/bin/sh {}\n",
+                    hook.display()
+                ),
+            )
+        });
+        let conf = cnf.to_string_lossy().into_owned();
+        HangingStartHook { dir, conf }
+    }
+
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.file("calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Neither the hook nor its child is left (a zombie counts as gone).
+    fn assert_gone(&self) {
+        let pids = ["hook.pid", "sleep.pid"].map(|name| {
+            let text = std::fs::read_to_string(self.file(name)).unwrap();
+            text.lines()
+                .map(|l| (name, l.trim().to_owned()))
+                .collect::<Vec<_>>()
+        });
+        for (name, pid) in pids.iter().flatten() {
+            let running = || {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|stat| !stat.contains(") Z "))
+            };
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while running() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(
+                !running(),
+                "the hook's process {pid} ({name}) outlived the manager"
+            );
+        }
+    }
+}
+
+/// `switch --master-state alive` in the background, with the hook above.
+fn spawn_switch(hook: &HangingStartHook) -> Manager {
+    Manager::spawn_command(
+        &[
+            "switch",
+            "--conf",
+            &hook.conf,
+            "--master-state",
+            "alive",
+            "--yes",
+            "--new-master-host",
+            HOSTS[1],
+            "--orig-master-is-new-slave",
+        ],
+        None,
+    )
+}
+
+/// Waits until the switch is inside the start hook: the write freeze is on.
+fn wait_in_freeze(hook: &HangingStartHook, m: &Manager) {
+    wait_until("the switch to run the start hook", 60, || {
+        hook.file("started").exists()
+    });
+    assert!(read_only("db1"), "the orig master is frozen:\n{}", m.text());
+    assert!(
+        slave_status("db2").contains("Slave_SQL_Running: No"),
+        "the candidate's replication is stopped:\n{}",
+        m.text()
+    );
+}
+
+/// SIGTERM/SIGINT/SIGHUP once, in the write freeze (inside the start hook,
+/// before read_only=0 on the new master): the switch rolls back, the orig
+/// master takes the writer's inserts again, the candidate replicates from it,
+/// nothing acknowledged is lost, and the hook does not outlive the manager.
+fn a_signal_in_the_freeze_rolls_back(signal: &str) {
+    let _lab = lab_lock();
+    rebuild_lab("gtid");
+    let hook = HangingStartHook::new("--command=start*--new_master_host=198.18.0.12*");
+    let writer = start_writer();
+    let mut m = spawn_switch(&hook);
+    wait_in_freeze(&hook, &m);
+    let signalled = Instant::now();
+    m.signal(signal);
+    let code = m.wait_exit(30);
+    let exited = Instant::now();
+    let out = m.text();
+    eprintln!(
+        "SWITCH SIG{signal} in the freeze: exit {code} after {:.3} s\n{out}",
+        (exited - signalled).as_secs_f64()
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "Rolled back: the switch was interrupted by SIG{signal}; the orig master \
+             198.18.0.11(198.18.0.11:3306) accepts writes again."
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "rolled back: the switch was interrupted by SIG{signal}"
+        )),
+        "the report says it: {out}"
+    );
+    let journal = std::fs::read_to_string(lab_dir().join("manager/app1.switch.journal.jsonl"))
+        .expect("the switch's journal file");
+    assert!(
+        journal.contains(&format!(
+            "rolled back: the switch was interrupted by SIG{signal}"
+        )),
+        "the journal records the rollback: {journal}"
+    );
+    hook.assert_gone();
+    assert!(!read_only("db1"), "the orig master takes writes again");
+    assert!(read_only("db2"), "the candidate stays read-only");
+    assert_follows("db2", HOSTS[0]);
+    assert_follows("db3", HOSTS[0]);
+    wait_until("the writer's inserts on db1 again", 30, || {
+        writer
+            .acks()
+            .rows
+            .last()
+            .is_some_and(|r| r.1 == HOSTS[0] && r.2 > exited)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    let calls = hook.calls();
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    assert!(calls[0].starts_with("--command=stop"), "{calls:#?}");
+    assert!(
+        calls[2].starts_with("--command=start")
+            && calls[2].contains("--new_master_host=198.18.0.11"),
+        "the writes are given back to db1: {calls:#?}"
+    );
+    eprintln!(
+        "SWITCH SIG{signal} rollback: {} rows acknowledged, longest write gap {:.3} s",
+        acks.rows.len(),
+        acks.longest_gap().as_secs_f64()
+    );
+    assert_no_loss(&acks, HOSTS[0], &[HOSTS[1], HOSTS[2]]);
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn sigterm_during_the_write_freeze_rolls_back_without_loss() {
+    a_signal_in_the_freeze_rolls_back("TERM");
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn sigint_during_the_write_freeze_rolls_back_without_loss() {
+    a_signal_in_the_freeze_rolls_back("INT");
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn sighup_during_the_write_freeze_rolls_back_without_loss() {
+    a_signal_in_the_freeze_rolls_back("HUP");
+}
+
+/// A second SIGTERM while the rollback waits on a hanging hook (the one that
+/// gives the writes back to db1): the manager exits at once (130) and says
+/// where it stopped; the hook dies with it.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn a_second_sigterm_exits_at_once_and_the_hook_dies_with_the_manager() {
+    let _lab = lab_lock();
+    rebuild_lab("gtid");
+    let hook = HangingStartHook::new("--command=start*");
+    let mut m = spawn_switch(&hook);
+    wait_in_freeze(&hook, &m);
+    m.signal("TERM");
+    wait_until("the rollback's hook to hang", 30, || {
+        std::fs::read_to_string(hook.file("sleep.pid")).is_ok_and(|t| t.lines().count() == 2)
+    });
+    m.signal("TERM");
+    let code = m.wait_exit(10);
+    let out = m.text();
+    eprintln!("SWITCH two SIGTERMs: exit {code}\n{out}");
+    assert_eq!(code, 130, "{out}");
+    hook.assert_gone();
+    assert!(
+        out.contains("INTERRUPTED by a second SIGTERM") && out.contains("make sure exactly one"),
+        "it says where it stopped and what to check: {out}"
+    );
+}

@@ -35,12 +35,18 @@ impl Manager {
 
     /// Starts `ha-manager start` without waiting for anything (for a start that must refuse).
     pub(crate) fn spawn(conf: &str, extra: &[&str], manager_log: Option<&Path>) -> Manager {
+        let mut args = vec!["start", "--conf", conf];
+        args.extend_from_slice(extra);
+        Manager::spawn_command(&args, manager_log)
+    }
+
+    /// Starts `ha-manager ARGS...` (e.g. a `switch`) in the background.
+    pub(crate) fn spawn_command(args: &[&str], manager_log: Option<&Path>) -> Manager {
         let dir = tempfile::tempdir().unwrap();
         let terminal = dir.path().join("manager.log");
         let file = std::fs::File::create(&terminal).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_ha-manager"))
-            .args(["start", "--conf", conf])
-            .args(extra)
+            .args(args)
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .stdin(Stdio::null())
@@ -100,6 +106,16 @@ impl Manager {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, `HUP`) to the manager this test started.
+    pub(crate) fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}");
     }
 
     pub(crate) fn is_running(&mut self) -> bool {
