@@ -11,18 +11,23 @@ use crate::topology::validate::{self, Discovery, ReplMode};
 /// Resuming re-applies a diff or the saved tail only where the target tells,
 /// by GTID, what an interrupted apply already applied (MariaDB always does;
 /// MySQL with gtid_mode=ON). A server without GTIDs cannot tell: refused
-/// here, before this run changes anything, with what to do by hand.
+/// here, before this run changes anything, with what to do by hand. Nor can
+/// a MariaDB slave without a binlog once phase 4 may have begun applying on
+/// it (`slaves_applied`: file/position mode, new master opened): a
+/// client-side apply shows in `gtid_binlog_pos` only, and `gtid_slave_pos`
+/// is moved only after the whole apply succeeded.
 fn refuse_without_gtids(
     topology: &Topology,
     slaves: &[ServerId],
     pinned: Option<ServerId>,
     kept: Option<&str>,
+    slaves_applied: bool,
 ) -> Result<(), StepError> {
-    let blind = slaves
-        .iter()
-        .copied()
-        .chain(pinned)
-        .find(|&i| topology.facts(i).is_some_and(|f| !f.gtid_enabled()));
+    let blind = slaves.iter().copied().chain(pinned).find(|&i| {
+        topology.facts(i).is_some_and(|f| {
+            !f.gtid_enabled() || (slaves_applied && Some(i) != pinned && !f.log_bin)
+        })
+    });
     let Some(i) = blind else {
         return Ok(());
     };
@@ -30,7 +35,7 @@ fn refuse_without_gtids(
     Err(StepError::state(
         topology.label(i),
         format!(
-            "has no GTIDs (gtid_mode=OFF), so what the interrupted failover had already \
+            "has no GTIDs (gtid_mode=OFF) or no binlog, so what the interrupted failover had already \
              applied on it cannot be told and this failover cannot be resumed exactly; nothing \
              was changed by this run. By hand: on each server that was given a relay-log \
              difference or the tail ({tail}), find the last of its transactions present \
@@ -163,7 +168,8 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
     };
     if let Some(r) = resume {
         let kept = r.saved_binlog.as_ref().map(|p| p.display().to_string());
-        refuse_without_gtids(&topology, &slaves, pinned, kept.as_deref())
+        let slaves_applied = mode == ReplMode::FilePos && r.recovered;
+        refuse_without_gtids(&topology, &slaves, pinned, kept.as_deref(), slaves_applied)
             .map_err(Stop::at(Phase::Check))?;
     }
     log.info(

@@ -475,3 +475,41 @@ async fn a_resume_where_a_server_cannot_tell_what_was_applied_stops_before_chang
         cluster.log()
     );
 }
+
+#[tokio::test]
+async fn a_file_position_resume_after_the_open_refuses_a_slave_without_binlog() {
+    let (mut ctx, cluster) = setup("", remote(false, false));
+    cluster.with("198.18.0.12:3306", |s| s.facts.log_bin = false);
+    let mut resume = resume_of(Some(2), true);
+    resume.gtid = false;
+    resume.new_master_pos = Some(crate::topology::fixture::pos("mysql-bin.000001:400"));
+    ctx.options.resume = Some(resume.clone());
+    let outcome = run(&ctx, dead()).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                phase: Phase::Check,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    // Before the new master was opened, phase 4 had not begun: resumable.
+    let (mut ctx, cluster) = setup("", remote(false, false));
+    cluster.with("198.18.0.12:3306", |s| s.facts.log_bin = false);
+    resume.recovered = false;
+    resume.new_master_pos = None;
+    ctx.options.resume = Some(resume);
+    let outcome = run(&ctx, dead()).await;
+    assert!(
+        !matches!(
+            outcome,
+            Outcome::Failed {
+                phase: Phase::Check,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+}
