@@ -159,8 +159,7 @@ async fn recorded(
 /// The application lock, or why not: one failover at a time, and none while
 /// a manager monitors the application.
 fn lock(workdir: &Workdir, args: &SwitchArgs) -> anyhow::Result<AppLock> {
-    std::fs::create_dir_all(workdir.dir())
-        .with_context(|| format!("cannot create manager_workdir {}", workdir.dir().display()))?;
+    // The lock creates a missing workdir 0700 and refuses one others can write.
     match AppLock::acquire(workdir) {
         Ok(lock) => Ok(lock),
         Err(StateError::AlreadyRunning { pid, .. }) => anyhow::bail!(
@@ -390,9 +389,7 @@ async fn alive(config: Config, args: SwitchArgs, signals: Shutdown) -> anyhow::R
         }
         None
     } else {
-        std::fs::create_dir_all(workdir.dir()).with_context(|| {
-            format!("cannot create manager_workdir {}", workdir.dir().display())
-        })?;
+        // The lock creates a missing workdir 0700 and refuses one others can write.
         match AppLock::acquire(&workdir) {
             Ok(lock) => Some(lock),
             Err(StateError::AlreadyRunning { pid, .. }) => {

@@ -281,7 +281,15 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
     }
     match stop {
         Some(stop) => {
-            out.push("Got Error so couldn't continue failover from here.".to_string());
+            out.push(
+                match facts.mode {
+                    Mode::Switch => "Got Error so couldn't continue the switch from here.",
+                    Mode::Automatic | Mode::Manual => {
+                        "Got Error so couldn't continue failover from here."
+                    }
+                }
+                .to_string(),
+            );
             let advice = stop
                 .to_finish
                 .clone()

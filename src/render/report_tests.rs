@@ -377,6 +377,24 @@ fn switch_mode_subject() {
 }
 
 #[test]
+fn a_switch_that_stopped_says_switch_not_failover() {
+    let mut facts = success_facts();
+    facts.mode = Mode::Switch;
+    facts.finished = false;
+    facts.stopped_at = Some(StoppedAt {
+        phase: Phase::MasterRecovery,
+        step: "waiting for db2 to catch up".into(),
+        to_finish: Some("nothing was changed".into()),
+        kind: None,
+    });
+    let report = render(&journal(facts, vec![]));
+    assert!(report
+        .body
+        .contains("Got Error so couldn't continue the switch from here."));
+    assert!(!report.body.contains("continue failover"));
+}
+
+#[test]
 fn the_report_says_why_the_master_was_declared_dead() {
     let mut facts = success_facts();
     facts.detection = Some(Detection {
