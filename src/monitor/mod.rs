@@ -4,11 +4,14 @@
 //! each outcome to the pure [`Detector`] (`policy::death`). At the first miss
 //! it starts, in the background, the SSH check of the master's host, the
 //! secondary check, and a *baseline* reading of every other server (what each
-//! replica had received). After `ping_misses` consecutive misses it gathers,
-//! all at once, the master once more, each replica's status with what it
-//! received since the baseline, and, from the host of each replica whose IO
-//! thread still said `Yes`, a connect to the master's mysqld over SSH
-//! (bounded by the ping interval, at most 2 s); [`confirm`] then decides. An
+//! replica had received). Alongside the last ping before a confirmation it
+//! connects to the master's mysqld from the host of each replica whose IO
+//! thread said `Yes` at the baseline, over SSH (bounded by the ping interval,
+//! at most 2 s); that ping, on a fresh connection, is the confirmation's own
+//! try at the master (with `ping_misses=1` the confirmation pings once more
+//! instead). After `ping_misses` consecutive misses it reads each replica's
+//! status with what it received since the baseline, waits for the secondary
+//! check, and [`confirm`] decides. An
 //! `Alive` verdict is logged and monitoring goes on; `Dead` ends the monitor
 //! with a [`DeadMaster`] for the failover. The verdict does not wait for the
 //! SSH check of the master's host; the hand-over does, since saving the dead
@@ -147,6 +150,7 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
     let mut announced = false;
     let mut background: Option<BackgroundChecks> = None;
     let mut baseline: Option<BaselineState> = None;
+    let mut probes: Option<Probes> = None;
 
     let report = |state: MonitorState, detector: &Detector, counters: &Counters| {
         ctx.sink.update(&HealthUpdate {
@@ -169,6 +173,9 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
                     checks.abort();
                 }
                 abort_baseline(baseline.take());
+                if let Some(p) = probes.take() {
+                    p.abort();
+                }
                 counters.pings_ok += 1;
                 counters.last_error = None;
                 if first_miss.take().is_some() {
@@ -187,6 +194,9 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
                 counters.last_error = Some(format!("MySQL error {code}"));
                 first_miss = None;
                 abort_baseline(baseline.take());
+                if let Some(p) = probes.take() {
+                    p.abort();
+                }
                 tracing::warn!(
                     "Got MySQL error {code} from master {label}, but this is not a MySQL crash \
                      (the server answered). Continue health check.."
@@ -214,6 +224,15 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
         }
         report(MonitorState::after(&step), &detector, &counters);
 
+        // The next ping is the last before a confirmation: the connects from
+        // the replicas' hosts run alongside it.
+        if let Step::Failing { misses } = step {
+            if misses + 1 == detector.needed() && probes.is_none() {
+                let base = baseline_ready(&mut baseline).await;
+                probes = Some(start_probes(&ctx, base));
+            }
+        }
+
         if let Step::NeedConfirmation { misses } = step {
             tracing::warn!(
                 "Master {label} missed {misses} pings in a row; asking the other servers, \
@@ -223,7 +242,8 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
                 .take()
                 .unwrap_or_else(|| start_background_checks(&ctx));
             let base = baseline_ready(&mut baseline).await;
-            let (mut input, ssh_pending) = gather(&ctx, &mut pinger, checks, base).await;
+            let (mut input, ssh_pending) =
+                gather(&ctx, &mut pinger, checks, base, probes.take()).await;
             match confirm(&input) {
                 Verdict::Dead { ssh, evidence } => {
                     let detected_at = SystemTime::now();
@@ -333,19 +353,35 @@ async fn baseline_ready(state: &mut Option<BaselineState>) -> Option<&Baseline> 
     }
 }
 
+/// Connects to the master from the replicas' hosts, started alongside the
+/// last ping before a confirmation, so that the confirmation needs no extra
+/// round: that ping, on a fresh connection, is the confirmation's own try at
+/// the master, and these answers come in during it.
+type Probes = JoinHandle<HashMap<ServerId, HostProbe>>;
+
 /// Asks everything at once: the master once more (same ping kind, fresh
-/// connection), the other servers with their fresh view, the secondary check.
-/// SSH to the master's host does not hold up the verdict: when it has not
-/// finished, its handle comes back with `ssh` left `Unknown`.
+/// connection) unless `probes` ran alongside the ping that just missed, the
+/// other servers with their fresh view, the secondary check. SSH to the
+/// master's host does not hold up the verdict: when it has not finished, its
+/// handle comes back with `ssh` left `Unknown`.
 async fn gather(
     ctx: &MonitorCtx,
     pinger: &mut Pinger,
     checks: BackgroundChecks,
     baseline: Option<&Baseline>,
+    probes: Option<Probes>,
 ) -> (ConfirmationInput, Option<JoinHandle<SshReach>>) {
     let master = &ctx.config.server(ctx.master);
+    let overlapped = probes.is_some();
     pinger.drop_connection();
-    let master_again = pinger.ping();
+    let master_again = async {
+        if overlapped {
+            // The ping that just missed ran during the probes.
+            None
+        } else {
+            Some(pinger.ping().await)
+        }
+    };
     let BackgroundChecks { ssh, secondary } = checks;
     // The replicas are read once the secondary check has finished: the
     // verdict uses their latest view, not the one from the start of the
@@ -359,7 +395,12 @@ async fn gather(
             ),
             None => None,
         };
-        (fresh_views(ctx, baseline).await, secondary)
+        let probes = probes.unwrap_or_else(|| start_probes(ctx, baseline));
+        let answers = probes.await.unwrap_or_else(|e| {
+            tracing::error!("the connect probes failed: {e}");
+            HashMap::new()
+        });
+        (fresh_views(ctx, baseline, answers).await, secondary)
     };
     let (master_again, (replicas, secondary)) = tokio::join!(master_again, rest);
     if let Some(result) = &secondary {
@@ -373,7 +414,10 @@ async fn gather(
         (SshReach::Unknown, Some(ssh))
     };
     let input = ConfirmationInput {
-        master_answered: !matches!(master_again, PingOutcome::Miss { .. }),
+        master_answered: matches!(
+            master_again,
+            Some(PingOutcome::Ok | PingOutcome::AliveError { .. })
+        ),
         replicas,
         ssh,
         secondary,
@@ -381,13 +425,16 @@ async fn gather(
     (input, pending)
 }
 
-/// Every other server's view, with what it received since the baseline and,
-/// for each one whose IO thread showed `Yes` then (the state that alone
-/// proves nothing after a silent loss), a connect to the master from its host.
-async fn fresh_views(ctx: &MonitorCtx, baseline: Option<&Baseline>) -> Vec<ReplicaView> {
-    let settings = &ctx.config.settings;
-    let bound = settings.ping_interval.clamp(MIN_INTERVAL, PROBE_MAX);
-    let mut probes = JoinSet::new();
+/// From the host of each server whose IO thread showed `Yes` at the
+/// baseline (the state that alone proves nothing after a silent loss), a
+/// connect to the master as that server's replica status names it.
+fn start_probes(ctx: &MonitorCtx, baseline: Option<&Baseline>) -> Probes {
+    let bound = ctx
+        .config
+        .settings
+        .ping_interval
+        .clamp(MIN_INTERVAL, PROBE_MAX);
+    let mut targets = Vec::new();
     for look in baseline.map(|b| b.looks.as_slice()).unwrap_or_default() {
         let yes = matches!(
             look.view.seen,
@@ -398,9 +445,14 @@ async fn fresh_views(ctx: &MonitorCtx, baseline: Option<&Baseline>) -> Vec<Repli
             }
         );
         if let (true, Some(source)) = (yes, look.source.clone()) {
-            let remote = ctx.remote.clone();
-            let from = ctx.config.server(look.id).clone();
-            let id = look.id;
+            targets.push((look.id, ctx.config.server(look.id).clone(), source));
+        }
+    }
+    let remote = ctx.remote.clone();
+    tokio::spawn(async move {
+        let mut probes = JoinSet::new();
+        for (id, from, source) in targets {
+            let remote = remote.clone();
             probes.spawn(async move {
                 let answer =
                     probe::host_probe(remote.as_ref(), &from, &source, bound, PROBE_SSH_MARGIN)
@@ -408,21 +460,31 @@ async fn fresh_views(ctx: &MonitorCtx, baseline: Option<&Baseline>) -> Vec<Repli
                 (id, answer)
             });
         }
-    }
-    let mut answers: HashMap<ServerId, HostProbe> = HashMap::new();
-    while let Some(joined) = probes.join_next().await {
-        match joined {
-            Ok((id, answer)) => {
-                answers.insert(id, answer);
+        let mut answers = HashMap::new();
+        while let Some(joined) = probes.join_next().await {
+            match joined {
+                Ok((id, answer)) => {
+                    answers.insert(id, answer);
+                }
+                Err(e) => tracing::error!("a connect probe task failed: {e}"),
             }
-            Err(e) => tracing::error!("a connect probe task failed: {e}"),
         }
-    }
+        answers
+    })
+}
+
+/// Every other server's view, with what it received since the baseline and
+/// what the connect from its host found.
+async fn fresh_views(
+    ctx: &MonitorCtx,
+    baseline: Option<&Baseline>,
+    mut answers: HashMap<ServerId, HostProbe>,
+) -> Vec<ReplicaView> {
     let looks = probe::replica_views(
         &ctx.config,
         ctx.master,
         ctx.connector.clone(),
-        settings.mysql_timeout,
+        ctx.config.settings.mysql_timeout,
     )
     .await;
     let now = Instant::now();
