@@ -104,7 +104,7 @@ ok "an insert on db1 appears on db2..db$hosts"
 "$HERE/fault.sh" "${D[@]}" cut-manager db1
 tcp_times_out 198.18.0.11 3306 || fail "after cut-manager db1, connecting to 198.18.0.11:3306 did not time out"
 tcp_times_out 198.18.0.11 22 || fail "after cut-manager db1, connecting to 198.18.0.11:22 did not time out"
-sleep 5 # longer than slave_net_timeout=4
+sleep 5 # a few seconds, as a monitor's confirmation would wait
 io_is db2 Yes || fail "db2 IO thread not Yes while only the manager's path to db1 is cut"
 "$HERE/sql.sh" "${D[@]}" db1 "INSERT INTO test.t VALUES (2, 'during-cut')"
 wait_until 10 "row 2 on db2" row_on db2 2 during-cut || fail "replication stopped during cut-manager"
@@ -114,12 +114,16 @@ ok "cut-manager db1: manager's connects time out, db2 keeps replicating; heal-ma
 
 # ---------------------------------------------------------------- link-down
 "$HERE/fault.sh" "${D[@]}" link-down db1
-t_link=$(secs wait_until 10 "db2 IO thread Connecting after link-down db1" io_is db2 Connecting) || fail "link-down"
-wait_until 10 "db3 IO thread Connecting" io_is db3 Connecting || fail "link-down: db3"
 tcp_times_out 198.18.0.11 3306 || fail "db1 still reachable from the manager after link-down"
+rc=0
+hostexec_i 2 timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' probe 198.18.0.11 3306 2>/dev/null || rc=$?
+((rc == 124)) || fail "after link-down db1, a connect from db2 to 198.18.0.11:3306 did not time out (rc=$rc)"
+# Server defaults (slave_net_timeout=60): the loss is silent, the IO threads still say Yes.
+io_is db2 Yes || fail "db2 IO thread not Yes right after a silent link-down (is slave_net_timeout tuned?)"
 "$HERE/fault.sh" "${D[@]}" link-up db1
-wait_until 15 "db2 IO thread Yes after link-up" io_is db2 Yes || fail "link-up"
-ok "link-down db1: slaves' IO threads Connecting after ${t_link}s; link-up: back to Yes"
+"$HERE/sql.sh" "${D[@]}" db1 "INSERT INTO test.t VALUES (5, 'after-link-up')"
+wait_until 30 "row 5 on db2" row_on db2 5 after-link-up || fail "replication did not go on after link-up"
+ok "link-down db1: no answer from the manager or db2 while db2's IO thread still says Yes; link-up: replication goes on"
 
 # ---------------------------------------------------------------- kill / start mysqld
 pid=$(cut -d' ' -f1 "$LAB_DIR/db1/mariadbd.pid")

@@ -198,7 +198,6 @@ log_slave_updates = 1
 binlog_format = ROW
 relay_log_purge = 0
 sync_binlog = 1
-slave_net_timeout = 4
 EOF
 	if [[ $mode == gtid ]]; then
 		echo "gtid_strict_mode = 1"

@@ -1,6 +1,7 @@
 //! Use cases `check-ssh` and `check-repl`: gather facts through the adapter
 //! traits, decide with the pure core, and return a report to print.
 
+pub(crate) mod detection;
 pub(crate) mod repl;
 pub(crate) mod ssh;
 

@@ -35,6 +35,11 @@ pub(crate) async fn evaluate(
     };
     let mut problems = discovery.problems.clone();
     problems.extend(validate::validate(&topology, &discovery, &rules));
+    problems.extend(super::detection::warnings(
+        &config.settings,
+        &topology,
+        &discovery,
+    ));
     let election = discovery.master.map(|master| {
         select::select_new_master(
             &topology,

@@ -13,9 +13,11 @@ use tokio::time::timeout;
 
 use crate::config::{Config, PingType, ServerSpec};
 use crate::mysql::{Connector, Db, DbError};
-use crate::policy::death::{PingOutcome, ReplicaView, SecondaryResult, Seen, SshReach};
+use crate::policy::death::{
+    Fresh, HostProbe, PingOutcome, ReceivedMark, ReplicaView, SecondaryResult, Seen, SshReach,
+};
 use crate::topology::snapshot::Node;
-use crate::transport::{Remote, RemoteError};
+use crate::transport::{Output, Remote, RemoteError};
 
 /// Runs the `secondary_check_script` (or anything else that can tell
 /// whether the master is down from elsewhere). Implemented over the hook
@@ -127,6 +129,20 @@ fn classify(err: &DbError) -> PingOutcome {
     }
 }
 
+/// One other server as the confirmation read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Look {
+    pub id: ServerId,
+    /// What it says of the master; its [`Fresh`] view is still unknown here.
+    pub view: ReplicaView,
+    /// What it had received, when it is a replica.
+    pub mark: Option<ReceivedMark>,
+    /// Its heartbeat period, when it says.
+    pub heartbeat_period: Option<Duration>,
+    /// Its source as its replica status names it (`Master_Host`, `Master_Port`).
+    pub source: Option<(String, u16)>,
+}
+
 /// Reads every server but the master at once and says what each one
 /// thinks of the master.
 pub(crate) async fn replica_views(
@@ -134,12 +150,12 @@ pub(crate) async fn replica_views(
     master: ServerId,
     connector: Arc<dyn Connector>,
     mysql_timeout: Duration,
-) -> Vec<ReplicaView> {
+) -> Vec<Look> {
     let master_spec = config.server(master);
     // Only used to ask "does this Master_Host/Master_Port name the master?".
     let master_node = Arc::new(Node::unreachable(master_spec.clone(), ""));
     let mut tasks = JoinSet::new();
-    for (index, (id, spec)) in config.ids().zip(&config.servers).enumerate() {
+    for (id, spec) in config.ids().zip(&config.servers) {
         if id == master {
             continue;
         }
@@ -147,34 +163,38 @@ pub(crate) async fn replica_views(
         let connector = connector.clone();
         let master_node = master_node.clone();
         tasks.spawn(async move {
-            let seen = look_at(&spec, connector.as_ref(), &master_node, mysql_timeout).await;
-            (
-                index,
-                ReplicaView {
-                    name: spec.hostname.clone(),
-                    seen,
-                },
-            )
+            look_at(id, &spec, connector.as_ref(), &master_node, mysql_timeout).await
         });
     }
-    let mut views = Vec::with_capacity(config.servers.len());
+    let mut looks = Vec::with_capacity(config.servers.len());
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(pair) => views.push(pair),
+            Ok(look) => looks.push(look),
             Err(e) => tracing::error!("a replica probe task failed: {e}"),
         }
     }
-    views.sort_by_key(|(i, _)| *i);
-    views.into_iter().map(|(_, v)| v).collect()
+    looks.sort_by_key(|l| l.id);
+    looks
 }
 
 async fn look_at(
+    id: ServerId,
     spec: &ServerSpec,
     connector: &dyn Connector,
     master: &Node,
     mysql_timeout: Duration,
-) -> Seen {
-    let unreachable = |reason: String| Seen::Unreachable { reason };
+) -> Look {
+    let look = |seen: Seen| Look {
+        id,
+        view: ReplicaView {
+            name: spec.hostname.clone(),
+            seen,
+        },
+        mark: None,
+        heartbeat_period: None,
+        source: None,
+    };
+    let unreachable = |reason: String| look(Seen::Unreachable { reason });
     let db = match timeout(mysql_timeout, connector.connect(spec, mysql_timeout)).await {
         Err(_) => return unreachable(format!("no answer within {}s", mysql_timeout.as_secs_f64())),
         Ok(Err(e)) => return unreachable(e.to_string()),
@@ -197,13 +217,73 @@ async fn look_at(
     // A polite close, but never let it hold up the confirmation.
     let _ = timeout(mysql_timeout, db.close()).await;
     match facts.replica.as_ref().filter(|_| facts.is_replica()) {
-        None => Seen::NotReplica,
-        Some(r) => Seen::Replica {
-            io: r.io,
-            last_io_errno: r.last_io_errno,
-            last_io_error: r.last_io_error.clone(),
-            points_at_master: master.is_addressed_by(&r.master_host, r.master_port),
+        None => look(Seen::NotReplica),
+        Some(r) => Look {
+            mark: Some(ReceivedMark::of(r, &facts.replica_net)),
+            heartbeat_period: facts.replica_net.heartbeat_period,
+            source: Some((r.master_host.clone(), r.master_port)),
+            ..look(Seen::Replica {
+                io: r.io,
+                last_io_errno: r.last_io_errno,
+                last_io_error: r.last_io_error.clone(),
+                points_at_master: master.is_addressed_by(&r.master_host, r.master_port),
+                fresh: Fresh::unknown(),
+            })
         },
+    }
+}
+
+/// Run on a replica's host by [`host_probe`]: connect to the master's mysqld
+/// (`$1` host, `$2` port, as the replica's status names them: positional
+/// arguments, never part of the script) and wait for its first byte. Exit 0:
+/// it greeted; 3: the connect failed; 4: closed without a byte; `timeout`
+/// ends it with 124. Only bash and coreutils' `timeout` are needed.
+const PROBE_SCRIPT: &str = "exec 3<>\"/dev/tcp/$1/$2\" || exit 3; echo connected; \
+IFS= read -r -d '' -n 1 -u 3 _ || exit 4; echo answered";
+
+/// Does the master's mysqld answer a fresh connection from `from`'s host
+/// (at `source`, as `from`'s replica status names it), within `bound`? Over
+/// SSH, bounded by `bound` plus `ssh_margin` for the SSH round trip.
+pub(crate) async fn host_probe(
+    remote: &dyn Remote,
+    from: &ServerSpec,
+    source: &(String, u16),
+    bound: Duration,
+    ssh_margin: Duration,
+) -> HostProbe {
+    let secs = format!("{:.3}", bound.as_secs_f64());
+    let argv: Vec<String> = vec![
+        "timeout".into(),
+        secs.clone(),
+        "bash".into(),
+        "-c".into(),
+        PROBE_SCRIPT.into(),
+        "ha-manager-probe".into(),
+        source.0.clone(),
+        source.1.to_string(),
+    ];
+    match remote.run(&from.ssh, &argv, bound + ssh_margin).await {
+        Err(e) => HostProbe::CouldNotRun(e.to_string()),
+        Ok(out) => probe_meaning(&out, &secs),
+    }
+}
+
+/// What the probe's exit says (see [`PROBE_SCRIPT`]).
+fn probe_meaning(out: &Output, secs: &str) -> HostProbe {
+    let connected = out.stdout_text().lines().any(|l| l == "connected");
+    match out.code {
+        Some(0) => HostProbe::Answered,
+        Some(3) => HostProbe::NoAnswer(match out.stderr_reason() {
+            r if r.is_empty() => "connect failed".into(),
+            r => r.rsplit(": ").next().unwrap_or(&r).to_owned(),
+        }),
+        Some(4) => HostProbe::NoAnswer("connection closed without a greeting".into()),
+        Some(124) if connected => {
+            HostProbe::NoAnswer(format!("connected, but no greeting within {secs}s"))
+        }
+        Some(124) => HostProbe::NoAnswer(format!("no connection within {secs}s")),
+        Some(code) => HostProbe::CouldNotRun(format!("exit {code}: {}", out.stderr_reason())),
+        None => HostProbe::CouldNotRun("killed by a signal".into()),
     }
 }
 
@@ -326,6 +406,52 @@ mod tests {
         ];
         for (answer, want) in cases {
             assert_eq!(ssh_reach(&OneAnswer(answer), &spec(1)).await, want);
+        }
+    }
+
+    #[test]
+    fn connect_probe_exits_are_read() {
+        let out = |code: Option<i32>, stdout: &str, stderr: &str| Output {
+            code,
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        };
+        let no = |why: &str| HostProbe::NoAnswer(why.into());
+        let cases = [
+            (
+                out(Some(0), "connected\nanswered\n", ""),
+                HostProbe::Answered,
+            ),
+            (
+                out(
+                    Some(3),
+                    "",
+                    "ha-manager-probe: connect: Connection refused\n\
+                     ha-manager-probe: line 1: /dev/tcp/198.18.0.11/3306: Connection refused\n",
+                ),
+                no("Connection refused"),
+            ),
+            (out(Some(3), "", ""), no("connect failed")),
+            (
+                out(Some(4), "connected\n", ""),
+                no("connection closed without a greeting"),
+            ),
+            (out(Some(124), "", ""), no("no connection within 1.000s")),
+            (
+                out(Some(124), "connected\n", ""),
+                no("connected, but no greeting within 1.000s"),
+            ),
+            (
+                out(Some(127), "", "bash: timeout: command not found\n"),
+                HostProbe::CouldNotRun("exit 127: bash: timeout: command not found".into()),
+            ),
+            (
+                out(None, "", ""),
+                HostProbe::CouldNotRun("killed by a signal".into()),
+            ),
+        ];
+        for (output, want) in cases {
+            assert_eq!(probe_meaning(&output, "1.000"), want, "{output:?}");
         }
     }
 

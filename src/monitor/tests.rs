@@ -89,11 +89,16 @@ impl Connector for Hanging {
 enum Ssh {
     Reachable,
     Refused,
+    /// Every command hangs until its timeout (the host's link is down).
+    Hangs,
 }
 
 struct FakeRemote {
     ssh: Ssh,
     calls: Mutex<Vec<String>>,
+    /// What the connect probe (`timeout ... bash -c ...`) run on a replica's
+    /// host exits with, and its stdout; `None`: as `ssh` says.
+    probe: Mutex<Option<(i32, &'static str)>>,
 }
 
 #[async_trait]
@@ -120,7 +125,24 @@ impl Remote for FakeRemote {
             argv.join(" "),
             timeout.as_secs()
         ));
+        if argv.first().map(String::as_str) == Some("timeout") && target.host != "198.18.0.11" {
+            if let Some((code, stdout)) = *lock(&self.probe) {
+                return Ok(Output {
+                    code: Some(code),
+                    stdout: stdout.as_bytes().to_vec(),
+                    stderr: Vec::new(),
+                });
+            }
+        }
         match self.ssh {
+            Ssh::Hangs => {
+                tokio::time::sleep(timeout).await;
+                Err(RemoteError::Timeout {
+                    target: target.host.clone(),
+                    program: argv.first().cloned().unwrap_or_default(),
+                    after: timeout,
+                })
+            }
             Ssh::Reachable => Ok(Output {
                 code: Some(0),
                 stdout: Vec::new(),
@@ -175,6 +197,7 @@ impl Harness {
             remote: Arc::new(FakeRemote {
                 ssh,
                 calls: Mutex::new(Vec::new()),
+                probe: Mutex::new(None),
             }),
             updates: Arc::new(Mutex::new(Vec::new())),
             secondary: None,
@@ -294,8 +317,9 @@ async fn refused_master_with_broken_replicas_is_dead_after_ping_misses() {
         lock(&h.remote.calls).as_slice(),
         ["198.18.0.11 true (5s)".to_string()]
     );
-    // One connect per ping plus the confirmation's own try.
-    assert_eq!(h.calls(M, "connect"), 4);
+    // One connect per ping: the last one, alongside the replicas' checks,
+    // is the confirmation's own try at the master.
+    assert_eq!(h.calls(M, "connect"), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -355,10 +379,10 @@ async fn hung_master_times_out_each_ping_and_is_detected_in_bounded_time() {
     let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
     let d = dead(exit);
     assert_eq!(d.misses, 3);
-    // Three pings of one interval each, then the confirmation's own try at
-    // the master, also bounded by one interval (replicas answer at once).
-    assert_eq!(elapsed, 4 * INTERVAL);
-    assert!(d.since_first_miss <= 4 * INTERVAL);
+    // Three pings of one interval each; the last is the confirmation's own
+    // try at the master (the replicas' checks ran alongside it).
+    assert_eq!(elapsed, 3 * INTERVAL);
+    assert!(d.since_first_miss <= 3 * INTERVAL);
     let last = lock(&h.updates).last().cloned().expect("updates");
     assert_eq!(last.last_error.as_deref(), Some("no answer within 3s"));
 }
@@ -386,7 +410,9 @@ async fn a_replica_still_connected_keeps_the_master_alive() {
             PingFailing,
         ]
     );
-    assert_eq!(h.facts_calls(S3), 2);
+    // One baseline read at the first miss (kept while the misses go on),
+    // then one read per confirmation.
+    assert_eq!(h.facts_calls(S3), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -527,7 +553,8 @@ async fn a_miss_followed_by_an_ok_resets_the_count() {
         .map(|u| u.consecutive_misses)
         .collect();
     assert_eq!(misses, vec![1, 2, 0, 1, 2, 0]);
-    assert_eq!(h.facts_calls(S2), 0, "never confirmed");
+    // Never confirmed: only the baseline read at the start of each run of misses.
+    assert_eq!(h.facts_calls(S2), 2, "never confirmed");
 }
 
 #[tokio::test(start_paused = true)]
@@ -548,10 +575,10 @@ async fn ping_types() {
     lose_master(&h.cluster, S3);
     let d = dead(h.run_for(Duration::from_secs(600)).await.0);
     assert_eq!(d.misses, 3);
-    // A failed INSERT drops the connection: connect + insert each time,
-    // including the confirmation's own try.
-    assert_eq!(h.calls(M, "ping_insert"), 4);
-    assert_eq!(h.calls(M, "connect"), 4);
+    // A failed INSERT drops the connection: connect + insert each time (the
+    // last ping is the confirmation's own try).
+    assert_eq!(h.calls(M, "ping_insert"), 3);
+    assert_eq!(h.calls(M, "connect"), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -639,4 +666,102 @@ async fn replicas_are_read_when_the_slow_checks_are_done() {
     let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
     dead(exit);
     assert_eq!(elapsed, Duration::from_secs(8));
+}
+
+/// The connect probe's argv as the fake SSH logs it, from `host`.
+fn probe_call(host: &str) -> String {
+    format!(
+        "{host} timeout 2.000 bash -c {} ha-manager-probe 198.18.0.11 3306 (4s)",
+        "exec 3<>\"/dev/tcp/$1/$2\" || exit 3; echo connected; \
+         IFS= read -r -d '' -n 1 -u 3 _ || exit 4; echo answered"
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_link_loss_is_dead_at_the_first_confirmation() {
+    // The master's link is down: pings hang, SSH to it hangs, the replicas
+    // still say IO Yes (slave_net_timeout has not passed) but receive nothing,
+    // and a connect from their hosts gets no connection.
+    let h = Harness::with_config(Ssh::Hangs, config("ssh_connection_timeout=20"));
+    h.connector.hang(M);
+    *lock(&h.remote.probe) = Some((124, ""));
+    let (exit, elapsed) = h.run_for(Duration::from_secs(600)).await;
+    let d = dead(exit);
+    assert_eq!(d.misses, 3);
+    // Misses at 3, 6, 9 s; the connects from the replicas' hosts ran
+    // alongside the last ping, so the verdict comes at 9 s. It did not wait
+    // for SSH (started at 3 s, 20 s bound)...
+    assert_eq!(d.since_first_miss, 2 * INTERVAL);
+    // ...which the hand-over then waits for, so the failover knows.
+    assert_eq!(elapsed, Duration::from_secs(23));
+    assert_eq!(d.ssh_reachable, SshReach::Unreachable);
+    assert!(
+        d.evidence.contains(
+            "every reachable replica lost the master: 198.18.0.12 (IO thread Yes, nothing \
+             received for 6.0s, connect from its host: no answer (no connection within 2.000s))"
+        ),
+        "{}",
+        d.evidence
+    );
+    let calls = lock(&h.remote.calls).clone();
+    assert!(calls.contains(&probe_call("198.18.0.12")), "{calls:?}");
+    assert!(calls.contains(&probe_call("198.18.0.13")), "{calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_managers_path_cut_is_no_failover() {
+    // The manager cannot reach the master, but a connect from the replicas'
+    // hosts is greeted: the master is alive there.
+    let h = Harness::with_config(Ssh::Hangs, config("ssh_connection_timeout=20"));
+    h.connector.hang(M);
+    *lock(&h.remote.probe) = Some((0, "connected\nanswered"));
+    let (exit, _) = h.run_for(Duration::from_secs(120)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    let states = h.states();
+    assert!(states.contains(&RetryingMonitor), "{states:?}");
+    assert!(
+        states.iter().filter(|s| **s == PingFailed).count() >= 5,
+        "it kept asking: {states:?}"
+    );
+    assert!(lock(&h.remote.calls).contains(&probe_call("198.18.0.12")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_still_receiving_keeps_the_master_alive() {
+    // No connect from the replicas' hosts gets through, but S3 keeps
+    // receiving events: its connection to the master is alive.
+    let h = Harness::new(Ssh::Refused);
+    h.connector.hang(M);
+    *lock(&h.remote.probe) = Some((124, "connected"));
+    let cluster = h.cluster.clone();
+    tokio::spawn(async move {
+        for n in 1..100u64 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cluster.with(S3, |s| {
+                if let Some(r) = s.facts.replica.as_mut() {
+                    r.read.pos = 1000 + n;
+                }
+            });
+        }
+    });
+    let (exit, _) = h.run_for(Duration::from_secs(30)).await;
+    assert_eq!(exit, MonitorExit::Shutdown);
+    assert!(h.states().contains(&RetryingMonitor), "{:?}", h.states());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_frozen_master_is_dead_when_its_replicas_hosts_get_no_greeting() {
+    // mysqld stopped (SIGSTOP): TCP connects, nothing answers.
+    let h = Harness::new(Ssh::Reachable);
+    h.connector.hang(M);
+    *lock(&h.remote.probe) = Some((124, "connected"));
+    let d = dead(h.run_for(Duration::from_secs(600)).await.0);
+    assert!(
+        d.evidence.contains(
+            "connect from its host: no answer (connected, but no greeting within 2.000s)"
+        ),
+        "{}",
+        d.evidence
+    );
+    assert_eq!(d.ssh_reachable, SshReach::Reachable);
 }

@@ -125,17 +125,7 @@ impl Db for MysqlDb {
             .and_then(|row| row.into_iter().next())
             .and_then(|(_, value)| value)
             .ok_or_else(|| DbError::Protocol("SELECT VERSION() returned nothing".into()))?;
-        let variables: HashMap<String, String> = self
-            .rows("reading variables", sql::FACT_VARIABLES)
-            .await?
-            .into_iter()
-            .filter_map(|row| {
-                let mut it = row.into_iter();
-                let name = it.next()?.1?;
-                let value = it.next()?.1.unwrap_or_default();
-                Some((name.to_ascii_lowercase(), value))
-            })
-            .collect();
+        let variables = name_value(self.rows("reading variables", sql::FACT_VARIABLES).await?);
         let binlog = self
             .first_row(
                 "reading the binlog status",
@@ -148,11 +138,24 @@ impl Db for MysqlDb {
                 sql::show_replica_status(self.flavor, self.version),
             )
             .await?;
+        // Best-effort: a server that refuses it (no performance_schema) just does not say.
+        let heartbeats = match self
+            .rows(
+                "reading the heartbeat status",
+                sql::replica_heartbeats(self.flavor),
+            )
+            .await
+        {
+            Ok(rows) => name_value(rows),
+            Err(DbError::Server { .. }) => HashMap::new(),
+            Err(e) => return Err(e),
+        };
         assemble_facts(RawFacts {
             version_text,
             variables,
             binlog,
             replica,
+            heartbeats,
         })
     }
 
@@ -390,4 +393,16 @@ fn text(value: Value) -> Option<String> {
         Value::Double(d) => Some(d.to_string()),
         other => Some(other.as_sql(true)),
     }
+}
+
+/// (name, value) rows as lower-case name → value.
+fn name_value(rows: Vec<Columns>) -> HashMap<String, String> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let mut it = row.into_iter();
+            let name = it.next()?.1?;
+            let value = it.next()?.1.unwrap_or_default();
+            Some((name.to_ascii_lowercase(), value))
+        })
+        .collect()
 }

@@ -4,11 +4,14 @@
 //! captured from real servers.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::error::DbError;
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
-use crate::topology::status::{Columns, Flavor, GtidFacts, ReplicaStatus, ServerFacts, Version};
+use crate::topology::status::{
+    Columns, Flavor, GtidFacts, ReplicaNet, ReplicaStatus, ServerFacts, Version,
+};
 
 /// The answers `assemble_facts` works from.
 pub(crate) struct RawFacts {
@@ -19,6 +22,9 @@ pub(crate) struct RawFacts {
     pub binlog: Option<Columns>,
     /// First row of `SHOW SLAVE STATUS`; `None` when not a replica.
     pub replica: Option<Columns>,
+    /// Lower-case name → value of the heartbeat status (`sql::replica_heartbeats`);
+    /// empty when the server did not say.
+    pub heartbeats: HashMap<String, String>,
 }
 
 /// Flavor and version from `SELECT VERSION()`.
@@ -89,7 +95,30 @@ pub(crate) fn assemble_facts(raw: RawFacts) -> Result<ServerFacts, DbError> {
         relay_log_dir: relay_log_dir(vars, &datadir),
         datadir,
         replica,
+        replica_net: replica_net(vars, &raw.heartbeats),
     })
+}
+
+/// `slave_net_timeout` and the heartbeat status; a value that does not parse
+/// is left unknown (these only feed warnings and the monitor's freshness view).
+fn replica_net(vars: &HashMap<String, String>, heartbeats: &HashMap<String, String>) -> ReplicaNet {
+    let seconds = |text: &String| {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
+            .map(Duration::from_secs_f64)
+    };
+    ReplicaNet {
+        net_timeout: vars
+            .get("replica_net_timeout")
+            .or_else(|| vars.get("slave_net_timeout"))
+            .and_then(seconds),
+        heartbeat_period: heartbeats.get("slave_heartbeat_period").and_then(seconds),
+        received_heartbeats: heartbeats
+            .get("slave_received_heartbeats")
+            .and_then(|v| v.trim().parse().ok()),
+    }
 }
 
 fn maria_pos(text: &str) -> Result<MariaGtidPos, DbError> {
@@ -164,6 +193,7 @@ mod tests {
             ("gtid_binlog_pos", "0-1-15"),
             ("gtid_slave_pos", "0-1-15"),
             ("gtid_current_pos", "0-1-15"),
+            ("slave_net_timeout", "60"),
         ])
     }
 
@@ -179,6 +209,10 @@ mod tests {
                 ("Binlog_Ignore_DB".into(), Some(String::new())),
             ]),
             replica: Some(fixture("mariadb-10.11-gtid.tsv")),
+            heartbeats: vars(&[
+                ("slave_heartbeat_period", "30.000"),
+                ("slave_received_heartbeats", "17"),
+            ]),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MariaDb);
@@ -197,6 +231,14 @@ mod tests {
             GtidFacts::MariaDb { slave_pos, .. } => assert_eq!(slave_pos.to_string(), "0-1-15"),
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            facts.replica_net,
+            ReplicaNet {
+                net_timeout: Some(Duration::from_secs(60)),
+                heartbeat_period: Some(Duration::from_secs(30)),
+                received_heartbeats: Some(17),
+            }
+        );
         let replica = facts.replica.expect("a replica");
         assert_eq!(replica.io, IoState::Yes);
         assert!(replica.uses_gtid());
@@ -216,9 +258,12 @@ mod tests {
                 ("datadir", "/var/lib/mysql/"),
                 ("gtid_mode", "ON"),
                 ("gtid_executed", "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5"),
+                ("slave_net_timeout", "60"),
+                ("replica_net_timeout", "4"),
             ]),
             binlog: None,
             replica: None,
+            heartbeats: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MySql);
@@ -228,6 +273,14 @@ mod tests {
         );
         assert_eq!(facts.super_read_only, Some(false));
         assert!(facts.replica.is_none() && facts.binlog.is_none());
+        assert_eq!(
+            facts.replica_net,
+            ReplicaNet {
+                net_timeout: Some(Duration::from_secs(4)),
+                ..ReplicaNet::default()
+            },
+            "replica_net_timeout is the 8.0.26+ name; heartbeats unknown when not said"
+        );
         assert_eq!(
             facts.relay_log_dir, "/var/lib/mysql",
             "falls back to the datadir"
@@ -258,6 +311,7 @@ mod tests {
                 variables,
                 binlog: None,
                 replica: None,
+                heartbeats: HashMap::new(),
             });
             assert!(result.is_err(), "{version}");
         }

@@ -13,7 +13,26 @@ pub(crate) const FACT_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_na
 'server_id','log_bin','log_slave_updates','log_replica_updates','read_only',\
 'super_read_only','relay_log_purge','binlog_format','datadir','relay_log_basename',\
 'relay_log','gtid_binlog_pos','gtid_slave_pos','gtid_current_pos','gtid_mode',\
-'gtid_executed','gtid_strict_mode')";
+'gtid_executed','gtid_strict_mode','slave_net_timeout','replica_net_timeout')";
+
+/// The replication connection's heartbeat period and count, as
+/// (name, value) rows: MariaDB keeps them in global status (for the default
+/// connection); MySQL in performance_schema, for the default channel.
+/// Read best-effort: a server that refuses this query just does not say.
+pub(crate) fn replica_heartbeats(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::MariaDb => {
+            "SHOW GLOBAL STATUS WHERE Variable_name IN \
+('Slave_heartbeat_period','Slave_received_heartbeats')"
+        }
+        Flavor::MySql => {
+            "SELECT 'Slave_heartbeat_period', HEARTBEAT_INTERVAL \
+FROM performance_schema.replication_connection_configuration WHERE CHANNEL_NAME = '' \
+UNION ALL SELECT 'Slave_received_heartbeats', COUNT_RECEIVED_HEARTBEATS \
+FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME = ''"
+        }
+    }
+}
 
 pub(crate) const VERSION: &str = "SELECT VERSION()";
 

@@ -15,18 +15,31 @@
 //!
 //! The master is **dead** only when all of these hold:
 //! - it did not answer the manager during the confirmation itself;
-//! - no reachable replica of it still has a running IO thread (`Yes`). A
-//!   replica whose IO thread is `Connecting` (after a connection error such as
-//!   2003 "can't connect" or 2013 "lost connection") or `No` has lost it;
+//! - every reachable replica of it has lost it (below);
 //! - when a secondary check is configured, it says the master is down (exit 0).
 //!
-//! An IO thread showing `Yes` is taken as "the master is still reachable from
-//! there", even though a replica whose master vanished silently (host link
-//! down, no TCP reset) keeps showing `Yes` until `slave_net_timeout` passes.
-//! That costs detection time, never a false failover; set `slave_net_timeout`
-//! low (orchestrator recommends 4 s with `MASTER_HEARTBEAT_PERIOD` at half of
-//! it) to make replicas notice quickly. The manager asks again after every
-//! further `ping_misses` misses, so the failover starts once they notice.
+//! A replica (a *witness*) has lost the master when its IO thread is
+//! `Connecting` (after an error such as 2003 "can't connect" or 2013 "lost
+//! connection") or `No`. An IO thread showing `Yes` proves little on its own:
+//! after a silent loss (host link down, no TCP reset) it keeps showing `Yes`
+//! until `slave_net_timeout` passes (60 s by default). So the monitor also
+//! gets each witness's *fresh* view, and [`Witness::judge`] decides:
+//!
+//! | IO thread | received since the first miss | connect from its host to the master | verdict |
+//! |---|---|---|---|
+//! | `Connecting`/`No` | any | not asked | lost |
+//! | `Yes` | events or heartbeats arrived | any | **sees the master** |
+//! | `Yes` | nothing (or unknown) | the master's mysqld answered | **sees the master** |
+//! | `Yes` | nothing (or unknown) | refused, no route, or no greeting in time | lost |
+//! | `Yes` | nothing for longer than its heartbeat period allows | could not run | lost |
+//! | `Yes` | otherwise | could not run | **sees the master** (wait until it notices) |
+//!
+//! The connect from the replica's host is MHA's `masterha_secondary_check`
+//! idea run over the SSH the manager already has: it asks what the replica's
+//! IO thread would learn on reconnecting, without waiting for
+//! `slave_net_timeout`. When only the manager's path to the master is cut,
+//! the master answers there, and there is no failover. A frozen mysqld
+//! accepts the TCP connection but sends no greeting: no answer.
 //!
 //! With **no reachable replica** of the master there is nobody to agree or
 //! disagree: the master is dead when the secondary check says so, or, when no
@@ -37,7 +50,9 @@ use crate::config::ServerId;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::topology::status::IoState;
+use crate::topology::gtid::{GtidSet, MariaGtidPos};
+use crate::topology::position::BinlogPos;
+use crate::topology::status::{IoState, ReplicaNet, ReplicaStatus};
 
 /// What one ping of the master came back with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +241,140 @@ pub(crate) enum Seen {
         last_io_errno: u32,
         last_io_error: String,
         points_at_master: bool,
+        /// The fresh view: what it received, what a connect from its host found.
+        fresh: Fresh,
     },
+}
+
+/// A witness's view beyond its IO thread state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fresh {
+    /// Did it receive anything since the first missed ping?
+    pub progress: Progress,
+    /// Its heartbeat period, when it says (zero: heartbeats off).
+    pub heartbeat_period: Option<Duration>,
+    /// A connect to the master's mysqld from the replica's host.
+    pub probe: HostProbe,
+}
+
+impl Fresh {
+    /// Nothing known beyond the IO thread state.
+    pub(crate) fn unknown() -> Fresh {
+        Fresh {
+            progress: Progress::Unknown,
+            heartbeat_period: None,
+            probe: HostProbe::NotAsked,
+        }
+    }
+}
+
+/// What a replica received between two readings of its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// No earlier reading to compare with.
+    Unknown,
+    /// Events or heartbeats arrived in between: its connection is alive.
+    Moved,
+    /// Nothing arrived for this long.
+    Still(Duration),
+}
+
+/// A connect from a replica's host to the master's mysqld, and whether it
+/// greeted (a live mysqld sends its handshake, or an error packet, at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostProbe {
+    /// Not run (its IO thread had already lost the master, or it was read unreachable).
+    NotAsked,
+    /// The master's mysqld answered a fresh connection from there.
+    Answered,
+    /// Refused, no route, or connected without a greeting in time.
+    NoAnswer(String),
+    /// The probe could not run there (SSH failed, no `bash`/`timeout`): it says nothing.
+    CouldNotRun(String),
+}
+
+/// What a replica had received at one reading: any change means data or a
+/// heartbeat came in from its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReceivedMark {
+    read: BinlogPos,
+    gtid_io: Option<MariaGtidPos>,
+    retrieved: Option<GtidSet>,
+    heartbeats: Option<u64>,
+}
+
+impl ReceivedMark {
+    pub(crate) fn of(replica: &ReplicaStatus, net: &ReplicaNet) -> ReceivedMark {
+        ReceivedMark {
+            read: replica.read.clone(),
+            gtid_io: replica.gtid_io_pos.clone(),
+            retrieved: replica.retrieved_gtid_set.clone(),
+            heartbeats: net.received_heartbeats,
+        }
+    }
+
+    /// Progress from `earlier` (read `apart` before) to this reading.
+    pub(crate) fn since(&self, earlier: Option<&ReceivedMark>, apart: Duration) -> Progress {
+        match earlier {
+            None => Progress::Unknown,
+            Some(e) if e == self => Progress::Still(apart),
+            Some(_) => Progress::Moved,
+        }
+    }
+}
+
+/// A witness's standing, as [`Witness::judge`] decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Witness {
+    /// It still sees the master; the text says why, for the log.
+    SeesMaster(String),
+    /// It has lost the master.
+    Lost,
+}
+
+impl Witness {
+    /// The rule in the module docs' table, for one witness.
+    pub(crate) fn judge(name: &str, io: IoState, fresh: &Fresh) -> Witness {
+        if io != IoState::Yes {
+            return Witness::Lost;
+        }
+        if fresh.progress == Progress::Moved {
+            return Witness::SeesMaster(format!(
+                "{name} IO thread running and still receiving from the master"
+            ));
+        }
+        match &fresh.probe {
+            HostProbe::Answered => Witness::SeesMaster(format!(
+                "{name} IO thread running and the master answered a connect from that host"
+            )),
+            HostProbe::NoAnswer(_) => Witness::Lost,
+            HostProbe::NotAsked | HostProbe::CouldNotRun(_) => {
+                if let (Progress::Still(silent), Some(period)) =
+                    (fresh.progress, fresh.heartbeat_period)
+                {
+                    if period > Duration::ZERO && silent > heartbeat_allowance(period) {
+                        return Witness::Lost;
+                    }
+                }
+                let why = match &fresh.probe {
+                    HostProbe::CouldNotRun(why) => {
+                        format!("the connect from that host could not run: {why}")
+                    }
+                    _ => "no connect from that host was tried".to_string(),
+                };
+                Witness::SeesMaster(format!(
+                    "{name} IO thread running; {why}, so it counts until it notices \
+                     (slave_net_timeout)"
+                ))
+            }
+        }
+    }
+}
+
+/// How long a replica may hear nothing while its source is alive: one
+/// heartbeat period plus half of it (at least 1 s) for the network.
+pub(crate) fn heartbeat_allowance(period: Duration) -> Duration {
+    period + (period / 2).max(Duration::from_secs(1))
 }
 
 impl ReplicaView {
@@ -241,19 +389,24 @@ impl ReplicaView {
         )
     }
 
-    /// A witness whose IO thread still holds a connection to the master.
-    fn still_reaches_master(&self) -> bool {
-        matches!(
-            self.seen,
+    /// A witness that still sees the master, with why; `None` otherwise.
+    fn sees_master(&self) -> Option<String> {
+        match &self.seen {
             Seen::Replica {
                 points_at_master: true,
-                io: IoState::Yes,
+                io,
+                fresh,
                 ..
-            }
-        )
+            } => match Witness::judge(&self.name, *io, fresh) {
+                Witness::SeesMaster(why) => Some(why),
+                Witness::Lost => None,
+            },
+            _ => None,
+        }
     }
 
-    /// `198.18.0.12 (IO Connecting, error 2003: Can't connect ...)`.
+    /// `198.18.0.12 (IO thread Connecting, error 2003: Can't connect ...)`,
+    /// `198.18.0.12 (IO thread Yes, nothing received for 3.0s, connect from its host: no answer ...)`.
     pub(crate) fn describe(&self) -> String {
         match &self.seen {
             Seen::Unreachable { reason } => format!("{} (unreachable: {reason})", self.name),
@@ -262,16 +415,37 @@ impl ReplicaView {
                 io,
                 last_io_errno,
                 last_io_error,
+                fresh,
                 ..
             } => {
-                if *last_io_errno == 0 {
-                    format!("{} (IO thread {io})", self.name)
-                } else {
-                    format!(
-                        "{} (IO thread {io}, error {last_io_errno}: {last_io_error})",
-                        self.name
-                    )
+                let mut parts = vec![format!("IO thread {io}")];
+                if *last_io_errno != 0 {
+                    parts[0].push_str(&format!(", error {last_io_errno}: {last_io_error}"));
                 }
+                match fresh.progress {
+                    Progress::Unknown => {}
+                    Progress::Moved => parts.push("still receiving".into()),
+                    Progress::Still(d) => {
+                        let mut text = format!("nothing received for {:.1}s", d.as_secs_f64());
+                        if let Some(p) = fresh.heartbeat_period {
+                            text.push_str(&format!(" (heartbeat period {:.1}s)", p.as_secs_f64()));
+                        }
+                        parts.push(text)
+                    }
+                }
+                match &fresh.probe {
+                    HostProbe::NotAsked => {}
+                    HostProbe::Answered => {
+                        parts.push("connect from its host: the master answered".into())
+                    }
+                    HostProbe::NoAnswer(why) => {
+                        parts.push(format!("connect from its host: no answer ({why})"))
+                    }
+                    HostProbe::CouldNotRun(why) => {
+                        parts.push(format!("connect from its host could not run ({why})"))
+                    }
+                }
+                format!("{} ({})", self.name, parts.join(", "))
             }
         }
     }
@@ -363,11 +537,7 @@ pub(crate) fn confirm(input: &ConfirmationInput) -> Verdict {
     }
 
     let witnesses: Vec<&ReplicaView> = input.replicas.iter().filter(|r| r.is_witness()).collect();
-    let reaching: Vec<String> = witnesses
-        .iter()
-        .filter(|r| r.still_reaches_master())
-        .map(|r| format!("{} IO thread running", r.name))
-        .collect();
+    let reaching: Vec<String> = witnesses.iter().filter_map(|r| r.sees_master()).collect();
     if !reaching.is_empty() {
         return Verdict::Alive {
             reason: format!(
@@ -542,6 +712,7 @@ mod tests {
                     format!("error connecting to master (errno {errno})")
                 },
                 points_at_master: true,
+                fresh: Fresh::unknown(),
             },
         }
     }
@@ -558,6 +729,7 @@ mod tests {
                 last_io_errno: 0,
                 last_io_error: String::new(),
                 points_at_master: false,
+                fresh: Fresh::unknown(),
             },
         }
     }
@@ -609,7 +781,7 @@ mod tests {
                     vec![lost("198.18.0.12"), replica("198.18.0.13", IoState::Yes, 0)],
                     None,
                 ),
-                Err("master is reachable from replicas (198.18.0.13 IO thread running); not failing over"),
+                Err("master is reachable from replicas (198.18.0.13 IO thread running; no connect from that host was tried"),
             ),
             (
                 "Yes with a stale error still counts as reaching",
@@ -725,6 +897,232 @@ mod tests {
         match confirm(&case) {
             Verdict::Alive { reason } => assert!(reason.contains("no such file"), "{reason}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn fresh(progress: Progress, heartbeat: Option<u64>, probe: HostProbe) -> Fresh {
+        Fresh {
+            progress,
+            heartbeat_period: heartbeat.map(S),
+            probe,
+        }
+    }
+
+    fn no_answer() -> HostProbe {
+        HostProbe::NoAnswer("no connection within 1.000s".into())
+    }
+
+    fn cannot_run() -> HostProbe {
+        HostProbe::CouldNotRun("ssh to root@198.18.0.12:22: Connection refused".into())
+    }
+
+    /// `Ok(())`: lost; `Err(fragment)`: still sees the master, the reason containing it.
+    #[test]
+    fn witness_table() {
+        use Progress::{Moved, Still, Unknown};
+        let cases: Vec<(&str, IoState, Fresh, Want)> = vec![
+            (
+                "IO Connecting",
+                IoState::Connecting,
+                fresh(Unknown, None, HostProbe::NotAsked),
+                Ok(()),
+            ),
+            (
+                "IO No, even if the master answers there",
+                IoState::No,
+                fresh(Still(S(3)), None, HostProbe::Answered),
+                Ok(()),
+            ),
+            (
+                "Yes and receiving, connect failed: receiving wins",
+                IoState::Yes,
+                fresh(Moved, Some(30), no_answer()),
+                Err("still receiving"),
+            ),
+            (
+                "Yes, silent, master answered from its host (manager's path cut)",
+                IoState::Yes,
+                fresh(Still(S(3)), Some(30), HostProbe::Answered),
+                Err("answered a connect from that host"),
+            ),
+            (
+                "Yes, silent, no answer from its host (link down)",
+                IoState::Yes,
+                fresh(Still(S(3)), Some(30), no_answer()),
+                Ok(()),
+            ),
+            (
+                "Yes, no baseline, no answer from its host",
+                IoState::Yes,
+                fresh(Unknown, None, no_answer()),
+                Ok(()),
+            ),
+            (
+                "Yes, silent 3s < heartbeat 30s, probe could not run",
+                IoState::Yes,
+                fresh(Still(S(3)), Some(30), cannot_run()),
+                Err("could not run"),
+            ),
+            (
+                "Yes, silent, probe not tried, heartbeat unknown",
+                IoState::Yes,
+                fresh(Still(S(3)), None, HostProbe::NotAsked),
+                Err("no connect from that host was tried"),
+            ),
+            (
+                "Yes, silent 4s > heartbeat 2s + 1s, probe could not run",
+                IoState::Yes,
+                fresh(Still(S(4)), Some(2), cannot_run()),
+                Ok(()),
+            ),
+            (
+                "Yes, silent 3s = heartbeat 2s + 1s: not yet",
+                IoState::Yes,
+                fresh(Still(S(3)), Some(2), cannot_run()),
+                Err("could not run"),
+            ),
+            (
+                "Yes, silent 100s, heartbeats off: silence proves nothing",
+                IoState::Yes,
+                fresh(Still(S(100)), Some(0), cannot_run()),
+                Err("could not run"),
+            ),
+            (
+                "Yes, no baseline, probe could not run",
+                IoState::Yes,
+                fresh(Unknown, Some(2), cannot_run()),
+                Err("IO thread running"),
+            ),
+        ];
+        for (name, io, f, want) in cases {
+            match (want, Witness::judge("198.18.0.12", io, &f)) {
+                (Ok(()), Witness::Lost) => {}
+                (Err(fragment), Witness::SeesMaster(why)) => {
+                    assert!(why.contains(fragment), "{name}: {why}");
+                    assert!(
+                        why.starts_with("198.18.0.12 IO thread running"),
+                        "{name}: {why}"
+                    );
+                }
+                (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn heartbeat_allowance_is_one_and_a_half_periods_at_least_one_second_more() {
+        let ms = Duration::from_millis;
+        assert_eq!(heartbeat_allowance(S(2)), S(3));
+        assert_eq!(heartbeat_allowance(S(30)), S(45));
+        assert_eq!(heartbeat_allowance(ms(500)), ms(1500));
+    }
+
+    #[test]
+    fn received_mark_progress() {
+        use crate::topology::fixture::replica_status;
+        let net = |n| ReplicaNet {
+            received_heartbeats: Some(n),
+            ..ReplicaNet::default()
+        };
+        let base = replica_status(1, "mysql-bin.000010:1000", "mysql-bin.000010:1000");
+        let earlier = ReceivedMark::of(&base, &net(5));
+        let mut further = base.clone();
+        further.read = BinlogPos::new("mysql-bin.000010", 1200);
+        let mut gtid = base.clone();
+        gtid.gtid_io_pos = Some(MariaGtidPos::parse("0-1-9").unwrap());
+        let cases = [
+            (
+                "no earlier reading",
+                ReceivedMark::of(&base, &net(5)),
+                None,
+                Progress::Unknown,
+            ),
+            (
+                "nothing new",
+                ReceivedMark::of(&base, &net(5)),
+                Some(&earlier),
+                Progress::Still(S(3)),
+            ),
+            (
+                "events arrived",
+                ReceivedMark::of(&further, &net(5)),
+                Some(&earlier),
+                Progress::Moved,
+            ),
+            (
+                "a heartbeat arrived",
+                ReceivedMark::of(&base, &net(6)),
+                Some(&earlier),
+                Progress::Moved,
+            ),
+            (
+                "the GTID IO position moved",
+                ReceivedMark::of(&gtid, &net(5)),
+                Some(&earlier),
+                Progress::Moved,
+            ),
+        ];
+        for (name, now, before, want) in cases {
+            assert_eq!(now.since(before, S(3)), want, "{name}");
+        }
+    }
+
+    fn yes(name: &str, f: Fresh) -> ReplicaView {
+        let mut view = replica(name, IoState::Yes, 0);
+        if let Seen::Replica { fresh, .. } = &mut view.seen {
+            *fresh = f;
+        }
+        view
+    }
+
+    #[test]
+    fn fresh_views_in_the_confirmation() {
+        use Progress::{Moved, Still};
+        let silent = |probe| fresh(Still(S(3)), Some(30), probe);
+        let cases: Vec<(&str, ConfirmationInput, Want)> = vec![
+            (
+                "link down: IO Yes everywhere, silent, no answer from any host",
+                input(vec![yes("198.18.0.12", silent(no_answer())), yes("198.18.0.13", silent(no_answer()))], None),
+                Ok(()),
+            ),
+            (
+                "manager's path cut: the master answers from the replicas' hosts",
+                input(vec![yes("198.18.0.12", silent(HostProbe::Answered)), yes("198.18.0.13", silent(HostProbe::Answered))], None),
+                Err("master is reachable from replicas (198.18.0.12 IO thread running and the master answered a connect from that host, 198.18.0.13"),
+            ),
+            (
+                "one host still reaches it",
+                input(vec![yes("198.18.0.12", silent(no_answer())), yes("198.18.0.13", silent(HostProbe::Answered))], None),
+                Err("198.18.0.13 IO thread running and the master answered"),
+            ),
+            (
+                "one replica still receiving",
+                input(vec![lost("198.18.0.12"), yes("198.18.0.13", fresh(Moved, Some(30), no_answer()))], None),
+                Err("198.18.0.13 IO thread running and still receiving"),
+            ),
+            (
+                "no SSH to the replica host: wait for slave_net_timeout as before",
+                input(vec![lost("198.18.0.12"), yes("198.18.0.13", silent(cannot_run()))], None),
+                Err("could not run"),
+            ),
+            (
+                "replicas agree, the secondary check still has the last word",
+                input(vec![yes("198.18.0.12", silent(no_answer()))], Some(3)),
+                Err("secondary check reached the master"),
+            ),
+        ];
+        for (name, case, want) in cases {
+            match (want, confirm(&case)) {
+                (Ok(()), Verdict::Dead { evidence, .. }) => {
+                    assert!(evidence.contains("every reachable replica lost the master: 198.18.0.12 (IO thread Yes, nothing received for 3.0s (heartbeat period 30.0s), connect from its host: no answer (no connection within 1.000s))"), "{name}: {evidence}");
+                }
+                (Err(fragment), Verdict::Alive { reason }) => {
+                    assert!(reason.contains(fragment), "{name}: {reason}")
+                }
+                (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
+            }
         }
     }
 }

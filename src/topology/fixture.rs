@@ -25,8 +25,8 @@ use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
 use crate::topology::snapshot::{Node, NodeState, Topology};
 use crate::topology::status::{
-    Columns, Flavor, GtidFacts, IoState, MariaUsingGtid, ReplFilters, ReplicaStatus, ServerFacts,
-    Version,
+    Columns, Flavor, GtidFacts, IoState, MariaUsingGtid, ReplFilters, ReplicaNet, ReplicaStatus,
+    ServerFacts, Version,
 };
 
 /// The version text every fixture server reports unless changed.
@@ -103,6 +103,7 @@ pub(crate) fn master_facts(n: usize) -> ServerFacts {
         relay_log_dir: "/var/lib/mysql".to_string(),
         datadir: "/var/lib/mysql/".to_string(),
         replica: None,
+        replica_net: ReplicaNet::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -132,6 +133,23 @@ pub(crate) struct ServerFacts {
     pub datadir: String,
     /// `None` when the server is not a replica.
     pub replica: Option<ReplicaStatus>,
+    /// What bounds how fast this server, as a replica, notices a vanished source.
+    pub replica_net: ReplicaNet,
+}
+
+/// How a replica keeps in touch with its source: the settings that bound how
+/// fast it notices a silent loss, and the heartbeats it has counted. Each is
+/// `None` where the server does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ReplicaNet {
+    /// `slave_net_timeout` (`replica_net_timeout` on MySQL 8.0.26+): how long
+    /// the IO thread waits for data before it gives the connection up.
+    pub net_timeout: Option<Duration>,
+    /// The heartbeat period of the replication connection (MariaDB
+    /// `Slave_heartbeat_period`; MySQL `HEARTBEAT_INTERVAL`); zero: no heartbeats.
+    pub heartbeat_period: Option<Duration>,
+    /// Heartbeats received so far (`Slave_received_heartbeats`).
+    pub received_heartbeats: Option<u64>,
 }
 
 /// Why a status row or version text could not be read.

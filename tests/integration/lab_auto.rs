@@ -7,9 +7,13 @@ use crate::lab_failover::{assert_no_loss, conf, fresh_lab, lag, start_writer, HO
 use crate::manager::{now, secs, Manager};
 use crate::util::{fault, ha_manager, lab_dir, lab_lock, slave_status, sql, variant, wait_until};
 
+/// The lab config's detection goal: `ping_interval=1` × `ping_misses=3`, plus 2 s.
+const DETECTION_GOAL_S: f64 = 5.0;
+
 /// Prints the scenario's timings (fault → death declared → every slave repointed).
+/// "Declared" is the monitor's verdict line (`Master … is down: …`).
 fn timings(name: &str, m: &Manager, fault_at: chrono::NaiveDateTime) {
-    let dead = m.time_of("is dead:");
+    let dead = m.time_of(" is down: ");
     let done = m
         .time_of("completed successfully")
         .or_else(|| m.time_of("Master failover completed"));
@@ -270,18 +274,34 @@ fn no_master_latest_slave_still_feeds_the_candidate() {
 fn cut_path_to_master_only_is_no_failover() {
     let _lab = lab_lock();
     fresh_lab("gtid");
+    assert_eq!(
+        sql("db2", "SELECT @@slave_net_timeout").trim(),
+        "60",
+        "the lab runs on server defaults"
+    );
+    let writer = start_writer();
     let mut m = Manager::start(&conf(), &[]);
     fault("cut-manager", "db1");
     m.wait_log("reachable from replicas", 30);
-    fault("heal-manager", "db1");
-    wait_until("PING_OK again", 30, || {
-        ha_manager(&["status", "--conf", &conf()]).code == 0
-    });
-    assert!(m.is_running(), "{}", m.text());
+    // Three detection windows with only the manager's path cut: no failover.
+    std::thread::sleep(Duration::from_secs_f64(3.0 * DETECTION_GOAL_S));
+    let log = m.text();
     assert!(
-        !m.text().contains("Phase 1: Configuration Check"),
-        "no failover started:\n{}",
-        m.text()
+        !log.contains("Phase 1: Configuration Check") && !log.contains(" is down: "),
+        "no failover started:\n{log}"
+    );
+    assert!(
+        log.contains(
+            "198.18.0.12 IO thread running and the master answered a connect from that host"
+        ) && log.contains(
+            "198.18.0.13 IO thread running and the master answered a connect from that host"
+        ),
+        "the log says why: the replicas' hosts still reach the master:\n{log}"
+    );
+    assert_eq!(
+        sql("db1", "SELECT @@read_only").trim(),
+        "0",
+        "db1 is still the writable master"
     );
     assert_eq!(
         sql("db2", "SELECT @@read_only").trim(),
@@ -289,6 +309,66 @@ fn cut_path_to_master_only_is_no_failover() {
         "db2 was not promoted"
     );
     assert!(slave_status("db2").contains("Master_Host: 198.18.0.11"));
+    fault("heal-manager", "db1");
+    wait_until("PING_OK again", 30, || {
+        ha_manager(&["status", "--conf", &conf()]).code == 0
+    });
+    assert!(m.is_running(), "{}", m.text());
+    let before = writer.acks().rows.len();
+    wait_until("the writer goes on on db1", 30, || {
+        writer.acks().rows.len() > before + 100
+    });
+    let acks = writer.finish();
+    assert!(
+        acks.rows.iter().all(|r| r.1 == HOSTS[0]),
+        "only db1 took writes"
+    );
+    assert_no_loss(&acks, HOSTS[0], &[HOSTS[1], HOSTS[2]]);
+    let stop = ha_manager(&["stop", "--conf", &conf()]);
+    assert_eq!(stop.code, 0, "{}", stop.all());
+    m.wait_exit(15);
+}
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn host_down_on_server_defaults_is_dead_within_the_detection_window() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    assert_eq!(
+        sql("db2", "SELECT @@slave_net_timeout").trim(),
+        "60",
+        "the lab runs on server defaults"
+    );
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &[]);
+    let fault_at = now();
+    fault("link-down", "db1");
+    m.wait_log("completed successfully", 60);
+    timings("host-down-defaults", &m, fault_at);
+    let log = m.text();
+    let detect = secs(fault_at, m.time_of(" is down: "));
+    assert!(
+        detect <= DETECTION_GOAL_S,
+        "declared dead {detect:.3}s after the link went down; the goal is ping_interval × \
+         ping_misses + 2 s = {DETECTION_GOAL_S}s:\n{log}"
+    );
+    assert!(
+        log.contains("198.18.0.12 (IO thread Yes, nothing received for")
+            && log.contains("connect from its host: no answer"),
+        "the evidence is the replicas' fresh view, not their IO threads giving up:\n{log}"
+    );
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    eprintln!(
+        "host-down-defaults: fault→dead {detect:.3}s, {} rows acknowledged; write gap {:?}",
+        acks.rows.len(),
+        acks.longest_gap()
+    );
+    assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
+    fault("link-up", "db1");
     let stop = ha_manager(&["stop", "--conf", &conf()]);
     assert_eq!(stop.code, 0, "{}", stop.all());
     m.wait_exit(15);

@@ -300,3 +300,60 @@ fn unknown_key_in_a_lab_config_changes_nothing() {
     );
     assert_eq!(sql("db1", "SELECT @@read_only, @@gtid_binlog_pos"), before);
 }
+
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn slow_detection_settings_are_named_with_the_fix() {
+    let _lab = pristine_lab();
+    // Server defaults: slave_net_timeout=60, heartbeat period 30 s.
+    let repl = ha_manager(&["check-repl", "--conf", &conf()]);
+    assert_eq!(repl.code, 0, "a warning, not a refusal: {}", repl.all());
+    for host in [DB2, DB3] {
+        let warned: Vec<&str> = lines_with(&repl.stdout, "slow to notice a dead master")
+            .into_iter()
+            .filter(|l| l.contains("[warning]") && l.contains(host))
+            .collect();
+        assert_eq!(warned.len(), 1, "{host}: {}", repl.all());
+        let line = warned[0];
+        assert!(
+            line.contains("slave_net_timeout=60s")
+                && line.contains("heartbeat period is 30s")
+                && line.contains(
+                    "Fix: SET GLOBAL slave_net_timeout=5; put slave_net_timeout=5 under \
+                     [mysqld] in its my.cnf; then STOP SLAVE; CHANGE MASTER TO \
+                     MASTER_HEARTBEAT_PERIOD=2.5; START SLAVE"
+                ),
+            "{line}"
+        );
+    }
+    assert!(
+        !lines_with(&repl.stdout, "slow to notice")
+            .iter()
+            .any(|l| l.contains(DB1)),
+        "the master is not a replica: {}",
+        repl.all()
+    );
+
+    // Tuned as the warning says: no warning.
+    let tune = |timeout: u32, heartbeat: f64| {
+        for host in ["db2", "db3"] {
+            sql(
+                host,
+                &format!(
+                    "STOP SLAVE; SET GLOBAL slave_net_timeout={timeout}; \
+                     CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD={heartbeat}; START SLAVE"
+                ),
+            );
+            wait_until(&format!("{host} replicating"), 20, || slave_running(host));
+        }
+    };
+    let _restore = Restore(|| tune(60, 30.0));
+    tune(5, 2.5);
+    let repl = ha_manager(&["check-repl", "--conf", &conf()]);
+    assert_eq!(repl.code, 0, "{}", repl.all());
+    assert!(
+        lines_with(&repl.stdout, "slow to notice").is_empty(),
+        "{}",
+        repl.all()
+    );
+}
