@@ -52,11 +52,24 @@ pub(crate) fn pristine_lab() -> MutexGuard<'static, ()> {
 
 static DIRTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The server the lab runs (`LAB_SERVER` in its `lab.env`: `mariadb-10.11`,
+/// `mariadb-11.8`, `mysql-8.4`); a rebuild keeps it.
+pub(crate) fn lab_server() -> String {
+    std::fs::read_to_string(lab_dir().join("lab.env"))
+        .ok()
+        .and_then(|env| {
+            env.lines()
+                .find_map(|l| l.strip_prefix("LAB_SERVER=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "mariadb-10.11".into())
+}
+
 /// A fresh lab (about 3 s); the cluster counts as changed until the next rebuild.
 pub(crate) fn rebuild_lab(mode: &str) {
+    let server = lab_server();
     let out = Command::new("bash")
         .arg(repo().join("scripts/lab/up.sh"))
-        .args(["--hosts", "3", "--mode", mode, "--dir"])
+        .args(["--hosts", "3", "--mode", mode, "--server", &server, "--dir"])
         .arg(lab_dir())
         .output()
         .expect("run up.sh");
@@ -119,16 +132,17 @@ pub(crate) fn lab_name(host: &str) -> String {
     }
 }
 
-/// `SHOW SLAVE STATUS\G` on a lab host, with column names.
+/// `SHOW SLAVE STATUS\G` on a lab host, with column names (MariaDB's names on
+/// every server: `sql.sh --replica-status` maps MySQL's `Source_`/`Replica_`).
 pub(crate) fn slave_status(host: &str) -> String {
     let out = Command::new("bash")
-        .arg(repo().join("scripts/lab/hostexec.sh"))
+        .arg(repo().join("scripts/lab/sql.sh"))
         .arg("--dir")
         .arg(lab_dir())
-        .arg(host)
-        .args(["mariadb", "-uroot", "-e", "SHOW SLAVE STATUS\\G"])
+        .arg("--replica-status")
+        .arg(lab_name(host))
         .output()
-        .expect("run hostexec.sh");
+        .expect("run sql.sh");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
