@@ -27,3 +27,6 @@ mod lab_auto;
 
 #[path = "integration/lab_switch.rs"]
 mod lab_switch;
+
+#[path = "integration/lab_servers.rs"]
+mod lab_servers;

@@ -249,7 +249,7 @@ EOF
 
 # MySQL takes the MariaDB my.cnf above with its own names for a few settings: renamed
 # (log_replica_updates, replica_net_timeout), GTID switched on its way (gtid_mode +
-# enforce_gtid_consistency instead of gtid_strict_mode), MariaDB-only or deprecated ones
+# enforce_gtid_consistency instead of gtid_strict_mode; both OFF in filepos mode), MariaDB-only or deprecated ones
 # made "loose_" (ignored with a warning if the server lacks them), and MySQL-only ones added.
 mycnf_for_server() { # stdin -> stdout
 	if ! lab_is_mysql; then
@@ -266,6 +266,10 @@ mycnf_for_server() { # stdin -> stdout
 secure_file_priv = ""
 mysqlx = OFF
 EOF
+	# MySQL 9.7 starts with gtid_mode=ON by default: file/position mode must say OFF.
+	if [[ $mode == filepos ]]; then
+		printf 'gtid_mode = OFF\nenforce_gtid_consistency = OFF\n'
+	fi
 }
 
 write_sshd_config() { # I -> stdout
