@@ -259,7 +259,7 @@ mod tests {
                 ("datadir", "/var/lib/mysql/"),
                 ("relay_log_basename", "/var/lib/mysql/relay-bin"),
                 ("gtid_mode", "ON"),
-                ("gtid_executed", "efff0cfd-ed81-11f1-95aa-726976488969:1-8"),
+                ("gtid_executed", "2ccfc25b-ed86-11f1-9865-ee1355b1710e:1-8"),
             ]),
             binlog: None,
             replica: Some(fixture("mysql-9.7-gtid.tsv")),
@@ -274,15 +274,29 @@ mod tests {
         assert_eq!(replica.io, IoState::Yes);
         assert!(replica.sql_running);
         assert_eq!(replica.auto_position, Some(true));
-        assert_eq!(replica.read, BinlogPos::new("mysql-bin.000001", 2292));
-        assert_eq!(replica.exec, BinlogPos::new("mysql-bin.000001", 2292));
+        assert_eq!(replica.read, BinlogPos::new("mysql-bin.000001", 2290));
+        assert_eq!(replica.exec, BinlogPos::new("mysql-bin.000001", 2290));
         assert_eq!(replica.seconds_behind, Some(0));
         let executed = replica.executed_gtid_set.expect("Executed_Gtid_Set");
         assert_eq!(executed.count(), 8);
         assert_eq!(
             executed.to_string(),
-            "efff0cfd-ed81-11f1-95aa-726976488969:1-8"
+            "2ccfc25b-ed86-11f1-9865-ee1355b1710e:1-8"
         );
+    }
+
+    /// The same replica after tagged transactions (MySQL 8.3+): its sets hold
+    /// the tagged GTIDs as their own `uuid:tag` members.
+    #[test]
+    fn mysql_97_replica_with_tagged_gtids_assembles() {
+        let replica = crate::topology::status::ReplicaStatus::from_columns(&fixture(
+            "mysql-9.7-gtid-tagged.tsv",
+        ))
+        .expect("parses");
+        let executed = replica.executed_gtid_set.expect("Executed_Gtid_Set");
+        assert_eq!(executed.count(), 11);
+        assert!(executed.contains_gtid("2ccfc25b-ed86-11f1-9865-ee1355b1710e:ha_tag", 1));
+        assert!(executed.contains_gtid("2ccfc25b-ed86-11f1-9865-ee1355b1710e:batch_2", 1));
     }
 
     #[test]
