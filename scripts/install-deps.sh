@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab and the tests need (idempotent; root only).
 set -euo pipefail
-pkgs=(mariadb-server mariadb-client openssh-server openssh-client iproute2 procps util-linux psmisc)
+# debootstrap builds the lab's MariaDB 11.8 and MySQL roots (scripts/lab/roots.sh).
+pkgs=(mariadb-server mariadb-client openssh-server openssh-client iproute2 procps util-linux psmisc debootstrap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

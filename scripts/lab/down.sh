@@ -69,7 +69,7 @@ daemon_pidfiles_record() {
 		"$(nsenter --mount="$d/mntns" -- cat /run/mysqld/mysqld.pid 2>/dev/null)"; do
 		[[ $pid =~ ^[0-9]+$ ]] || continue
 		comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
-		[[ $comm == sshd || $comm == mariadbd ]] || continue
+		[[ $comm == sshd || $comm == mariadbd || $comm == mysqld ]] || continue
 		[[ $(readlink "/proc/$pid/ns/mnt" 2>/dev/null) == "mnt:[$ino]" ]] || continue
 		for f in "$d/sshd.pid.rec" "$(mysqld_pidfile "$i")"; do
 			[[ -f $f ]] && grep -q "^$pid " "$f" && continue 2

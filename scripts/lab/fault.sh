@@ -57,8 +57,8 @@ if [[ $action == status ]]; then
 		ip -n "$(host_netns "$i")" route show 2>/dev/null | grep -q "^blackhole $LAB_MANAGER_IP" && c="cut"
 		r=-
 		if [[ $m != down ]]; then
-			r=$(hostexec_i "$i" timeout 5 mariadb -uroot -e 'SHOW SLAVE STATUS\G' 2>/dev/null |
-				awk -F': ' '/ Master_Host:/{h=$2} / Slave_IO_Running:/{io=$2} / Slave_SQL_Running:/{sq=$2}
+			r=$(hostexec_i "$i" timeout 5 "$(lab_client)" -uroot -E -e "$(lab_replica_status_sql)" 2>/dev/null |
+				awk -F': ' '/ (Master|Source)_Host:/{h=$2} / (Slave|Replica)_IO_Running:/{io=$2} / (Slave|Replica)_SQL_Running:/{sq=$2}
 					END{if (h=="") print "no-slave"; else printf "master=%s io=%s sql=%s", h, io, sq}') || r=unknown
 		fi
 		printf 'db%d %-12s mariadbd=%-8s sshd=%-8s link=%-7s manager-path=%-3s %s\n' \
@@ -142,24 +142,24 @@ start-sshd)
 	log "$h: sshd running (pid $(cut -d' ' -f1 "$(sshd_pidfile "$i")"))"
 	;;
 stop-io)
-	host_sql "$i" "STOP SLAVE IO_THREAD"
+	host_sql "$i" "STOP $(lab_replica_word) IO_THREAD"
 	log "$h: slave IO thread stopped"
 	;;
 stop-sql)
-	host_sql "$i" "STOP SLAVE SQL_THREAD"
+	host_sql "$i" "STOP $(lab_replica_word) SQL_THREAD"
 	log "$h: slave SQL thread stopped"
 	;;
 start-slave)
-	host_sql "$i" "START SLAVE"
+	host_sql "$i" "START $(lab_replica_word)"
 	log "$h: slave started"
 	;;
 lag)
 	secs=${1:?usage: fault.sh lag HOST SECONDS}
 	[[ $secs =~ ^[0-9]+$ ]] || die "lag: SECONDS must be a whole number (got '$secs')"
-	host_sql "$i" "STOP SLAVE IO_THREAD"
+	host_sql "$i" "STOP $(lab_replica_word) IO_THREAD"
 	log "$h: slave IO thread stopped for ${secs}s"
 	sleep "$secs"
-	host_sql "$i" "START SLAVE IO_THREAD"
+	host_sql "$i" "START $(lab_replica_word) IO_THREAD"
 	log "$h: slave IO thread started again"
 	;;
 *)

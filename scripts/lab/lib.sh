@@ -12,6 +12,20 @@ LAB_MARKER=.ha-lab          # file in the lab dir that says "this dir is a lab"
 
 LAB_DIR=${LAB_DIR:-$LAB_DEFAULT_DIR}
 
+# The database server the lab runs (up.sh --server; kept in lab.env as LAB_SERVER):
+# mariadb-10.11 = the machine's own packages; mariadb-11.8, mysql-8.4 = a debootstrap root
+# (roots.sh) that every host's mysqld and sshd run from (LAB_ROOT).
+LAB_SERVER=${LAB_SERVER:-mariadb-10.11}
+LAB_SERVERS="mariadb-10.11 mariadb-11.8 mysql-8.4"
+lab_is_mysql() { [[ $LAB_SERVER == mysql-* ]]; }
+lab_client() { if lab_is_mysql; then echo mysql; else echo mariadb; fi; }
+lab_mysqld() { if lab_is_mysql; then echo /usr/sbin/mysqld; else echo /usr/sbin/mariadbd; fi; }
+lab_mysqld_comm() { if lab_is_mysql; then echo mysqld; else echo mariadbd; fi; }
+# SHOW SLAVE STATUS / STOP SLAVE ... in the server's own words (MariaDB >= 10.5 also takes REPLICA).
+# (run with the client's -E, vertical output: MySQL 9's client rejects "\G" given with -e)
+lab_replica_status_sql() { if lab_is_mysql; then echo 'SHOW REPLICA STATUS'; else echo 'SHOW SLAVE STATUS'; fi; }
+lab_replica_word() { if lab_is_mysql; then echo REPLICA; else echo SLAVE; fi; }
+
 lab_t0=${EPOCHREALTIME/./}
 
 log() { printf '[lab %6.2fs] %s\n' "$(lab_elapsed)" "$*" >&2; }
@@ -221,14 +235,22 @@ lab_ssh() { # I CMD...
 
 # Run SQL on host i as root over its local socket; prints tab-separated rows.
 host_sql() { # I SQL
-	hostexec_i "$1" mariadb -uroot -N -B -e "$2"
+	hostexec_i "$1" "$(lab_client)" -uroot -N -B -e "$2"
+}
+
+# SHOW SLAVE STATUS of host i, with MySQL's column names mapped to MariaDB's
+# (Replica_IO_Running -> Slave_IO_Running, Source_Host -> Master_Host, ...), so the
+# scripts and tests read one set of names on every server.
+host_replica_status() { # I
+	hostexec_i "$1" "$(lab_client)" -uroot -E -e "$(lab_replica_status_sql)" |
+		sed -E 's/^( *)Replica_/\1Slave_/; s/^( *)Source_/\1Master_/; s/^( *)Seconds_Behind_Source:/\1Seconds_Behind_Master:/; s/([A-Za-z])_Source_/\1_Master_/g'
 }
 
 # ---------------------------------------------------------------- mariadbd / sshd
 mysqld_pidfile() { printf '%s/mariadbd.pid' "$(host_dir "$1")"; }
 sshd_pidfile() { printf '%s/sshd.pid.rec' "$(host_dir "$1")"; }
 
-mysqld_ping() { hostexec_i "$1" mariadb -uroot -N -B -e 'SELECT 1' >/dev/null 2>&1; }
+mysqld_ping() { hostexec_i "$1" "$(lab_client)" -uroot -N -B -e 'SELECT 1' >/dev/null 2>&1; }
 
 # Start mariadbd for host i (datadir must be initialized) and record its PID.
 mysqld_start() {
@@ -243,14 +265,14 @@ mysqld_start() {
 	(
 		close_inherited_fds
 		exec setsid nsenter --net="/run/netns/$(host_netns "$i")" --mount="$d/mntns" --uts="$d/utsns" -- \
-			/usr/sbin/mariadbd --defaults-file=/etc/mysql/my.cnf --user=mysql
+			"$(lab_mysqld)" --defaults-file=/etc/mysql/my.cnf --user=mysql
 	) </dev/null >>"$d/mariadbd.out" 2>&1 &
 	pid=$!
 	pid_record "$(mysqld_pidfile "$i")" "$pid"
 	mysqld_wait_up "$i" "$pid"
 	local comm
 	comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
-	[[ $comm == mariadbd ]] || die "db$i: recorded pid $pid is '$comm', not mariadbd"
+	[[ $comm == "$(lab_mysqld_comm)" ]] || die "db$i: recorded pid $pid is '$comm', not $(lab_mysqld_comm)"
 }
 
 mysqld_wait_up() { # I PID

@@ -1,7 +1,7 @@
 #!/bin/bash
-# up.sh - build the ha-manager test lab: N MariaDB "hosts" (net+mount namespaces, own sshd), db2..dbN replicating from db1.
+# up.sh - build the ha-manager test lab: N MariaDB/MySQL "hosts" (net+mount namespaces, own sshd), db2..dbN replicating from db1.
 #
-# Usage: up.sh [--hosts N] [--mode gtid|filepos] [--dir DIR] [--keep-on-failure]
+# Usage: up.sh [--hosts N] [--mode gtid|filepos] [--server mariadb-10.11|mariadb-11.8|mysql-8.4] [--dir DIR] [--keep-on-failure]
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +22,8 @@ while (($#)); do
 	--hosts=*) hosts=${1#*=}; shift ;;
 	--mode) mode=${2:?--mode needs a value}; shift 2 ;;
 	--mode=*) mode=${1#*=}; shift ;;
+	--server) LAB_SERVER=${2:?--server needs a value}; shift 2 ;;
+	--server=*) LAB_SERVER=${1#*=}; shift ;;
 	--dir) lab_set_dir "${2:?--dir needs a value}"; shift 2 ;;
 	--dir=*) lab_set_dir "${1#*=}"; shift ;;
 	--keep-on-failure) keep_on_failure=1; shift ;;
@@ -33,9 +35,23 @@ if ! [[ $hosts =~ ^[0-9]+$ ]] || ((hosts < 1 || hosts > 50)); then
 	die "--hosts must be 1..50 (got '$hosts')"
 fi
 [[ $mode == gtid || $mode == filepos ]] || die "--mode must be gtid or filepos (got '$mode')"
+[[ " $LAB_SERVERS " == *" $LAB_SERVER "* ]] || die "--server must be one of: $LAB_SERVERS (got '$LAB_SERVER')"
 lab_set_dir "$LAB_DIR"
 ((EUID == 0)) || die "up.sh must run as root"
-for cmd in ip nsenter unshare taskset setsid findmnt ps mariadbd mariadb-install-db mariadb ssh ssh-keygen /usr/sbin/sshd; do
+if [[ $LAB_SERVER == mariadb-10.11 ]]; then
+	# The machine's own MariaDB 10.11 and sshd, as always.
+	LAB_ROOT=/
+	for cmd in mariadbd mariadb-install-db mariadb /usr/sbin/sshd; do
+		command -v "$cmd" >/dev/null || die "required command '$cmd' not found"
+	done
+else
+	# Every host's mysqld and sshd run from a cached debootstrap root (built on first use, ~1 min).
+	LAB_ROOT=$(bash "$HERE/roots.sh" "$LAB_SERVER") || die "no $LAB_SERVER root (roots.sh failed, see above)"
+	for cmd in "$(lab_mysqld)" "/usr/bin/$(lab_client)" /usr/sbin/sshd /usr/bin/findmnt; do
+		[[ -x $LAB_ROOT$cmd ]] || die "$LAB_SERVER root $LAB_ROOT has no $cmd; rebuild it: $HERE/roots.sh --rebuild $LAB_SERVER"
+	done
+fi
+for cmd in ip nsenter unshare taskset setsid findmnt ps ssh ssh-keygen pivot_root; do
 	command -v "$cmd" >/dev/null || die "required command '$cmd' not found"
 done
 
@@ -230,6 +246,31 @@ collation_server = utf8mb4_general_ci
 EOF
 }
 
+# MySQL takes the MariaDB my.cnf above with its own names for a few settings: renamed
+# (log_replica_updates, replica_net_timeout), GTID switched on its way (gtid_mode +
+# enforce_gtid_consistency instead of gtid_strict_mode; both OFF in filepos mode), MariaDB-only or deprecated ones
+# made "loose_" (ignored with a warning if the server lacks them), and MySQL-only ones added.
+mycnf_for_server() { # stdin -> stdout
+	if ! lab_is_mysql; then
+		cat
+		return
+	fi
+	sed -E -e 's/^log_slave_updates( *)=/log_replica_updates\1=/' \
+		-e 's/^slave_net_timeout( *)=/replica_net_timeout\1=/' \
+		-e 's/^gtid_strict_mode( *)= *1$/gtid_mode = ON\nenforce_gtid_consistency = ON/' \
+		-e 's/^(aria_|query_cache_|innodb_log_file_size|binlog_format)/loose_\1/'
+	cat <<EOF
+
+# MySQL only
+secure_file_priv = ""
+mysqlx = OFF
+EOF
+	# MySQL 9.7 starts with gtid_mode=ON by default: file/position mode must say OFF.
+	if [[ $mode == filepos ]]; then
+		printf 'gtid_mode = OFF\nenforce_gtid_consistency = OFF\n'
+	fi
+}
+
 write_sshd_config() { # I -> stdout
 	local i=$1 d
 	d=$(host_dir "$i")
@@ -297,7 +338,7 @@ chmod 0644 "$LAB_DIR/hosts"
 for ((i = 1; i <= hosts; i++)); do
 	d=$(host_dir "$i")
 	mkdir -p "$d/etc-mysql"
-	write_mycnf "$i" >"$d/etc-mysql/my.cnf"
+	write_mycnf "$i" | mycnf_for_server >"$d/etc-mysql/my.cnf"
 	chmod 0755 "$d/etc-mysql"
 	chmod 0644 "$d/etc-mysql/my.cnf"
 	ssh-keygen -q -t ed25519 -N '' -C "db$i" -f "$d/ssh_host_ed25519_key"
@@ -306,9 +347,38 @@ for ((i = 1; i <= hosts; i++)); do
 	printf '%s,db%d %s\n' "$(host_ip "$i")" "$i" "$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" >>"$LAB_DIR/known_hosts.hosts"
 	write_sshd_config "$i" >"$d/sshd_config"
 done
+# With a server root: the host's mount namespace gets that root as "/" (pivot_root), read-only,
+# with /proc, /dev, /sys, a fresh /run and the lab dir (same path) mounted in; the private
+# mounts below then go over its standard paths. Every later nsenter (sshd, mysqld, hostexec)
+# lands in that root, so an ssh session sees the server's own client and binlog tool.
+# shellcheck disable=SC2016  # expanded by sh -c, from the environment
+ns_pivot_script='
+set -e
+for m in $(findmnt -rn -t nsfs -o TARGET | sort -r); do umount "$m"; done
+mount --bind "$R" "$R"
+mount -o remount,bind,ro "$R"
+mount -t proc proc "$R/proc"
+mount --rbind /dev "$R/dev"
+mount --rbind /sys "$R/sys"
+mount -t tmpfs -o mode=0755,size=16m "halab-db${I}-runroot" "$R/run"
+mkdir -p "$R/run/mysqld" "$R/run/sshd" "$R$LAB_DIR"
+mount --bind "$LAB_DIR" "$R$LAB_DIR"
+cd "$R"
+pivot_root . .oldroot
+cd /
+umount -l /.oldroot
+'
+if [[ $LAB_ROOT != / ]]; then
+	# mount point for the lab dir when it is not under /run (the root is read-only inside)
+	mkdir -p "$LAB_ROOT$LAB_DIR"
+fi
 for ((i = 1; i <= hosts; i++)); do
 	d=$(host_dir "$i")
 	ns_create "$i"
+	if [[ $LAB_ROOT != / ]]; then
+		R=$LAB_ROOT I=$i LAB_DIR=$LAB_DIR nsenter --mount="$d/mntns" -- sh -c "$ns_pivot_script" ||
+			die "db$i: making $LAB_ROOT the root of its mount namespace failed"
+	fi
 	I=$i D=$d LAB_DIR=$LAB_DIR LAB_DATA_SIZE=${LAB_DATA_SIZE:-2g} LAB_TMP_SIZE=${LAB_TMP_SIZE:-1g} \
 		hostexec_i "$i" sh -c "$ns_setup_script" ||
 		die "db$i: setting up private mounts in its mount namespace failed"
@@ -320,11 +390,17 @@ start_host() {
 	local i=$1 d
 	d=$(host_dir "$i")
 	abort_check "$i"
-	hostexec_i "$i" mariadb-install-db --defaults-file=/etc/mysql/my.cnf --user=mysql \
-		--skip-test-db --skip-name-resolve --auth-root-authentication-method=socket >"$d/install-db.log" 2>&1 || {
+	if lab_is_mysql; then
+		# root@localhost with no password, reachable only through the local socket.
+		install_db=("$(lab_mysqld)" --defaults-file=/etc/mysql/my.cnf --initialize-insecure --user=mysql)
+	else
+		install_db=(mariadb-install-db --defaults-file=/etc/mysql/my.cnf --user=mysql
+			--skip-test-db --skip-name-resolve --auth-root-authentication-method=socket)
+	fi
+	hostexec_i "$i" "${install_db[@]}" >"$d/install-db.log" 2>&1 || {
 		grep -iE 'error|fail' "$d/install-db.log" | head -n 3 >&2
 		hostexec_i "$i" tail -n 5 /var/log/mysql/error.log >&2 || true
-		die "db$i: mariadb-install-db failed (log above, full log $d/install-db.log)"
+		die "db$i: ${install_db[0]} failed (log above, full log $d/install-db.log)"
 	}
 	abort_check "$i"
 	mysqld_start "$i"
@@ -341,14 +417,21 @@ for ((i = 1; i <= hosts; i++)); do
 	wait "${bg[i - 1]}" || failed+=("db$i")
 done
 ((${#failed[@]} == 0)) || die "start-up failed on: ${failed[*]}"
-log "mariadbd and sshd up on all $hosts hosts"
+log "$(lab_mysqld_comm) ($LAB_SERVER) and sshd up on all $hosts hosts"
 
 # ------------------------------------------------------------ users, schema, replication
+if lab_is_mysql; then
+	reset_binlog="RESET BINARY LOGS AND GTIDS;"
+	show_master="SHOW BINARY LOG STATUS"
+else
+	reset_binlog="RESET MASTER; SET GLOBAL gtid_slave_pos='';"
+	show_master="SHOW MASTER STATUS"
+fi
 for ((i = 1; i <= hosts; i++)); do
-	host_sql "$i" "RESET MASTER; SET GLOBAL gtid_slave_pos='';" || die "db$i: RESET MASTER failed"
+	host_sql "$i" "$reset_binlog" || die "db$i: $reset_binlog failed"
 done
-read -r master_file master_pos < <(host_sql 1 "SHOW MASTER STATUS" | cut -f1,2)
-[[ -n ${master_file:-} && -n ${master_pos:-} ]] || die "db1: SHOW MASTER STATUS returned nothing (is log_bin on?)"
+read -r master_file master_pos < <(host_sql 1 "$show_master" | cut -f1,2)
+[[ -n ${master_file:-} && -n ${master_pos:-} ]] || die "db1: $show_master returned nothing (is log_bin on?)"
 
 # Created on db1 after its binlog was reset and before the slaves start, so they replicate.
 host_sql 1 "
@@ -363,35 +446,48 @@ CREATE DATABASE IF NOT EXISTS test;
 CREATE TABLE test.t (id BIGINT PRIMARY KEY, v VARCHAR(64));
 " || die "db1: creating users and test schema failed"
 
-if [[ $mode == gtid ]]; then
-	use_gtid="MASTER_USE_GTID=slave_pos"
+if lab_is_mysql; then
+	# caching_sha2_password (MySQL's default) over plain TCP needs the source's RSA key.
+	if [[ $mode == gtid ]]; then
+		use_gtid="SOURCE_AUTO_POSITION=1"
+	else
+		use_gtid="SOURCE_AUTO_POSITION=0, SOURCE_LOG_FILE='$master_file', SOURCE_LOG_POS=$master_pos"
+	fi
+	change_master="CHANGE REPLICATION SOURCE TO SOURCE_HOST='$(host_ip 1)', SOURCE_PORT=3306, SOURCE_USER='repl',
+		SOURCE_PASSWORD='replpass', SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1, $use_gtid; START REPLICA;"
+	pos_wait=SOURCE_POS_WAIT
 else
-	use_gtid="MASTER_USE_GTID=no, MASTER_LOG_FILE='$master_file', MASTER_LOG_POS=$master_pos"
+	if [[ $mode == gtid ]]; then
+		use_gtid="MASTER_USE_GTID=slave_pos"
+	else
+		use_gtid="MASTER_USE_GTID=no, MASTER_LOG_FILE='$master_file', MASTER_LOG_POS=$master_pos"
+	fi
+	change_master="CHANGE MASTER TO MASTER_HOST='$(host_ip 1)', MASTER_PORT=3306, MASTER_USER='repl',
+		MASTER_PASSWORD='replpass', MASTER_CONNECT_RETRY=1, $use_gtid; START SLAVE;"
+	pos_wait=MASTER_POS_WAIT
 fi
 for ((i = 2; i <= hosts; i++)); do
-	host_sql "$i" "CHANGE MASTER TO MASTER_HOST='$(host_ip 1)', MASTER_PORT=3306, MASTER_USER='repl',
-		MASTER_PASSWORD='replpass', MASTER_CONNECT_RETRY=1, $use_gtid; START SLAVE;" ||
-		die "db$i: CHANGE MASTER / START SLAVE failed"
+	host_sql "$i" "$change_master" || die "db$i: CHANGE MASTER / START SLAVE failed"
 done
 
 # Bounded wait: both threads running and the slave caught up with db1.
-read -r end_file end_pos < <(host_sql 1 "SHOW MASTER STATUS" | cut -f1,2)
+read -r end_file end_pos < <(host_sql 1 "$show_master" | cut -f1,2)
 slave_ok() {
 	local st
-	st=$(hostexec_i "$1" mariadb -uroot -e 'SHOW SLAVE STATUS\G') || return 1
+	st=$(host_replica_status "$1") || return 1
 	grep -q 'Slave_IO_Running: Yes' <<<"$st" && grep -q 'Slave_SQL_Running: Yes' <<<"$st" &&
 		[[ $(host_sql "$1" "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='test' AND TABLE_NAME='t'") == 1 ]]
 }
 for ((i = 2; i <= hosts; i++)); do
 	if ! wait_until 30 "db$i replication (IO+SQL threads running, test.t present)" slave_ok "$i"; then
-		hostexec_i "$i" mariadb -uroot -e 'SHOW SLAVE STATUS\G' |
+		host_replica_status "$i" |
 			grep -E 'Slave_(IO|SQL)_Running|Last_(IO_|SQL_)?Err' >&2 || true
 		die "db$i: replication from db1 did not start"
 	fi
-	r=$(host_sql "$i" "SELECT MASTER_POS_WAIT('$end_file', $end_pos, 20)")
-	[[ $r != -1 && $r != NULL ]] || die "db$i: did not catch up with db1 ($end_file:$end_pos) (MASTER_POS_WAIT=$r)"
+	r=$(host_sql "$i" "SELECT $pos_wait('$end_file', $end_pos, 20)")
+	[[ $r != -1 && $r != NULL ]] || die "db$i: did not catch up with db1 ($end_file:$end_pos) ($pos_wait=$r)"
 done
-log "replication running: db2..db$hosts <- db1 ($mode)"
+log "replication running: db2..db$hosts <- db1 ($mode, $LAB_SERVER)"
 
 # ------------------------------------------------------------ manager config and env
 {
@@ -420,6 +516,8 @@ EOF
 	printf 'LAB_DIR=%q\n' "$LAB_DIR"
 	printf 'LAB_HOSTS=%d\n' "$hosts"
 	printf 'LAB_MODE=%s\n' "$mode"
+	printf 'LAB_SERVER=%s\n' "$LAB_SERVER"
+	printf 'LAB_ROOT=%q\n' "$LAB_ROOT"
 	printf 'LAB_MANAGER_IP=%s\n' "$LAB_MANAGER_IP"
 	printf 'LAB_CONF=%q\n' "$LAB_DIR/app1.cnf"
 	printf 'LAB_SSH_KEY=%q\n' "$LAB_DIR/id_ed25519"
@@ -438,18 +536,18 @@ built=1
 log "lab is up"
 cat <<EOF
 
-ha-manager lab ($mode mode, $hosts host$( ((hosts == 1)) || echo s)) in $LAB_DIR, up in $(lab_elapsed)s
+ha-manager lab ($LAB_SERVER, $mode mode, $hosts host$( ((hosts == 1)) || echo s)) in $LAB_DIR, up in $(lab_elapsed)s
   manager (root netns): $LAB_MANAGER_IP on bridge $LAB_BRIDGE
 EOF
 for ((i = 1; i <= hosts; i++)); do
 	role="slave of db1, read_only=1"
 	((i == 1)) && role="master"
-	printf '  db%d  %-12s mariadbd pid %-7s sshd pid %-7s %s\n' "$i" "$(host_ip "$i")" \
+	printf '  db%d  %-12s %s pid %-7s sshd pid %-7s %s\n' "$i" "$(host_ip "$i")" "$(lab_mysqld_comm)" \
 		"$(cut -d' ' -f1 "$(mysqld_pidfile "$i")")" "$(cut -d' ' -f1 "$(sshd_pidfile "$i")")" "$role"
 done
 cat <<EOF
   config: $LAB_DIR/app1.cnf    env: $LAB_DIR/lab.env
   ssh:    ssh -i $LAB_DIR/id_ed25519 -o UserKnownHostsFile=$LAB_DIR/known_hosts -o StrictHostKeyChecking=yes root@$(host_ip 1)
-  sql:    mariadb -h$(host_ip 1) -uhauser -phapass
+  sql:    $(lab_client) -h$(host_ip 1) -uhauser -phapass
   down:   $HERE/down.sh --dir $LAB_DIR
 EOF

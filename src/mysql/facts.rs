@@ -294,6 +294,64 @@ mod tests {
         }
     }
 
+    /// A real MySQL 9.7.4 replica of the lab (`up.sh --server mysql-8.4`):
+    /// `SHOW REPLICA STATUS` and the variables it answers. These are the facts
+    /// a dead-master failover decides its replication mode from.
+    #[test]
+    fn mysql_97_replica_from_the_real_server_assembles() {
+        let facts = assemble_facts(RawFacts {
+            version_text: "9.7.4-2".into(),
+            variables: vars(&[
+                ("server_id", "2"),
+                ("log_bin", "ON"),
+                ("log_replica_updates", "ON"),
+                ("read_only", "ON"),
+                ("super_read_only", "OFF"),
+                ("relay_log_purge", "OFF"),
+                ("binlog_format", "ROW"),
+                ("datadir", "/var/lib/mysql/"),
+                ("relay_log_basename", "/var/lib/mysql/relay-bin"),
+                ("gtid_mode", "ON"),
+                ("gtid_executed", "2ccfc25b-ed86-11f1-9865-ee1355b1710e:1-8"),
+            ]),
+            binlog: None,
+            replica: Some(fixture("mysql-9.7-gtid.tsv")),
+        })
+        .unwrap();
+        assert_eq!(facts.flavor, Flavor::MySql);
+        assert_eq!((facts.version.major, facts.version.minor), (9, 7));
+        assert!(facts.gtid_enabled());
+        let replica = facts.replica.expect("a replica");
+        assert_eq!(replica.master_host, "198.18.0.11");
+        assert_eq!(replica.master_server_id, Some(1));
+        assert_eq!(replica.io, IoState::Yes);
+        assert!(replica.sql_running);
+        assert_eq!(replica.auto_position, Some(true));
+        assert_eq!(replica.read, BinlogPos::new("mysql-bin.000001", 2290));
+        assert_eq!(replica.exec, BinlogPos::new("mysql-bin.000001", 2290));
+        assert_eq!(replica.seconds_behind, Some(0));
+        let executed = replica.executed_gtid_set.expect("Executed_Gtid_Set");
+        assert_eq!(executed.count(), 8);
+        assert_eq!(
+            executed.to_string(),
+            "2ccfc25b-ed86-11f1-9865-ee1355b1710e:1-8"
+        );
+    }
+
+    /// The same replica after tagged transactions (MySQL 8.3+): its sets hold
+    /// the tagged GTIDs as their own `uuid:tag` members.
+    #[test]
+    fn mysql_97_replica_with_tagged_gtids_assembles() {
+        let replica = crate::topology::status::ReplicaStatus::from_columns(&fixture(
+            "mysql-9.7-gtid-tagged.tsv",
+        ))
+        .expect("parses");
+        let executed = replica.executed_gtid_set.expect("Executed_Gtid_Set");
+        assert_eq!(executed.count(), 11);
+        assert!(executed.contains_gtid("2ccfc25b-ed86-11f1-9865-ee1355b1710e:ha_tag", 1));
+        assert!(executed.contains_gtid("2ccfc25b-ed86-11f1-9865-ee1355b1710e:batch_2", 1));
+    }
+
     #[test]
     fn bad_answers_are_errors_not_panics() {
         let cases: Vec<(&str, HashMap<String, String>)> = vec![

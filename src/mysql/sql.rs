@@ -131,8 +131,11 @@ pub(crate) fn replica_cmd(flavor: Flavor, version: Version, cmd: ReplicaCmd) -> 
 pub(crate) enum ReplicateFrom {
     /// MariaDB `MASTER_USE_GTID=slave_pos`.
     MariaSlavePos,
-    /// MariaDB `MASTER_USE_GTID=current_pos`: for a former master, whose own
-    /// binlog (not `gtid_slave_pos`) says how far it is.
+    /// For a former master, whose own binlog (not `gtid_slave_pos`) says how
+    /// far it is: MariaDB 10.10+ `MASTER_USE_GTID=slave_pos,
+    /// MASTER_DEMOTE_TO_SLAVE=1` (it copies `gtid_binlog_pos` into
+    /// `gtid_slave_pos`; `current_pos` is deprecated there), older
+    /// `MASTER_USE_GTID=current_pos`.
     MariaCurrentPos,
     /// MySQL `MASTER_AUTO_POSITION=1`.
     MySqlAutoPosition,
@@ -164,8 +167,19 @@ pub(crate) fn change_master(
         ));
     }
     sql.push_str(&format!(", {key}_CONNECT_RETRY=1"));
+    // MySQL 8's default caching_sha2_password: without TLS the replica needs the
+    // source's RSA public key to send the password (else "Authentication requires
+    // secure connection" once the new source has no cached hash for the user).
+    if flavor == Flavor::MySql && version >= v(8, 0, 0) {
+        let word = if modern { "SOURCE" } else { "MASTER" };
+        sql.push_str(&format!(", GET_{word}_PUBLIC_KEY=1"));
+    }
+    let demote = flavor == Flavor::MariaDb && version >= v(10, 10, 0);
     match (from, flavor) {
         (ReplicateFrom::MariaSlavePos, _) => sql.push_str(", MASTER_USE_GTID=slave_pos"),
+        (ReplicateFrom::MariaCurrentPos, _) if demote => {
+            sql.push_str(", MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1")
+        }
         (ReplicateFrom::MariaCurrentPos, _) => sql.push_str(", MASTER_USE_GTID=current_pos"),
         (ReplicateFrom::MySqlAutoPosition, _) => sql.push_str(&format!(", {key}_AUTO_POSITION=1")),
         (ReplicateFrom::Position(pos), Flavor::MariaDb) => sql.push_str(&format!(
@@ -267,7 +281,13 @@ mod tests {
                 Flavor::MySql,
                 v(8, 4, 0),
                 ReplicateFrom::MySqlAutoPosition,
-                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\\'w', SOURCE_CONNECT_RETRY=1, SOURCE_AUTO_POSITION=1",
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\\'w', SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_AUTO_POSITION=1",
+            ),
+            (
+                Flavor::MySql,
+                v(8, 0, 20),
+                ReplicateFrom::MySqlAutoPosition,
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\\'w', MASTER_CONNECT_RETRY=1, GET_MASTER_PUBLIC_KEY=1, MASTER_AUTO_POSITION=1",
             ),
             (
                 Flavor::MySql,
@@ -307,14 +327,25 @@ mod tests {
 
     #[test]
     fn change_master_current_pos_for_a_former_master() {
-        let sql = change_master(
-            Flavor::MariaDb,
-            v(10, 11, 6),
-            "h",
-            3306,
-            None,
-            &ReplicateFrom::MariaCurrentPos,
-        );
+        let former = |version| {
+            change_master(
+                Flavor::MariaDb,
+                version,
+                "h",
+                3306,
+                None,
+                &ReplicateFrom::MariaCurrentPos,
+            )
+        };
+        // current_pos is deprecated from 10.10: the demotion form there.
+        for version in [v(10, 11, 6), v(11, 8, 9)] {
+            let sql = former(version);
+            assert!(
+                sql.ends_with("MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1"),
+                "{sql}"
+            );
+        }
+        let sql = former(v(10, 6, 20));
         assert!(sql.ends_with("MASTER_USE_GTID=current_pos"), "{sql}");
     }
 

@@ -198,11 +198,19 @@ pub(crate) fn is_healthy(problems: &[Problem]) -> bool {
 /// the slave and the master and either `Auto_Position=1` or the server's
 /// `use_gtid_auto_pos` (default 1), as MHA decides. One file/position slave
 /// makes the whole failover file/position, so the answer is all-or-nothing.
+///
+/// A dead master has no facts: then the alive slaves decide, as MHA does.
+/// That is sound for MySQL: a replica with `gtid_mode=ON` cannot replicate
+/// from a source with `gtid_mode` other than ON (its receiver refuses to
+/// start), so a slave that was replicating with `gtid_mode=ON` proves the
+/// master's last state. Deciding from the master alone made every MySQL
+/// dead-master failover run in file/position mode (issue 12).
 pub(crate) fn replication_mode(topo: &Topology, disc: &Discovery) -> ReplMode {
     let Some(master) = disc.master else {
         return ReplMode::FilePos;
     };
-    let master_gtid = topo.facts(master).is_some_and(|f| f.gtid_enabled());
+    // Unknown (unreachable master): the slaves' own gtid_mode answers for it.
+    let master_gtid = topo.facts(master).is_none_or(|f| f.gtid_enabled());
     let direct: Vec<ServerId> = disc
         .slaves
         .iter()

@@ -2,7 +2,8 @@
 //! each broken cluster fails with the right host and reason named.
 
 use crate::util::{
-    fault, ha_manager, lab_conf, pristine_lab, slave_status, sql, variant, wait_until, Restore,
+    fault, ha_manager, lab_binlog_tool, lab_conf, lab_gtid_variable, lab_repoint_sql, pristine_lab,
+    slave_status, sql, variant, wait_until, Restore,
 };
 
 const DB1: &str = "198.18.0.11(198.18.0.11:3306)";
@@ -86,7 +87,7 @@ fn healthy_cluster_passes_both_checks() {
         let line = lines_with(&ssh.stdout, host).join("\n");
         assert!(line.contains("OK"), "{host}: {}", ssh.all());
         assert!(
-            line.contains("mariadb-binlog"),
+            line.contains(lab_binlog_tool()),
             "binlog tool reported: {line}"
         );
         assert!(
@@ -173,13 +174,7 @@ fn slave_of_the_wrong_master_is_named() {
     let _lab = pristine_lab();
     // db3 replicates from db2 instead of db1 (GTID keeps it consistent).
     let repoint = |host: &str| {
-        sql(
-            "db3",
-            &format!(
-                "STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{host}', MASTER_PORT=3306, \
-                 MASTER_USER='repl', MASTER_PASSWORD='replpass', MASTER_USE_GTID=slave_pos; START SLAVE"
-            ),
-        );
+        sql("db3", &lab_repoint_sql(host));
     };
     repoint("198.18.0.12");
     let _restore = Restore(|| {
@@ -285,7 +280,10 @@ fn all_slaves_no_master_is_refused() {
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn unknown_key_in_a_lab_config_changes_nothing() {
     let _lab = pristine_lab();
-    let before = sql("db1", "SELECT @@read_only, @@gtid_binlog_pos");
+    let before = sql(
+        "db1",
+        &format!("SELECT @@read_only, {}", lab_gtid_variable()),
+    );
     let dir = tempfile::tempdir().unwrap();
     let conf = variant(&lab_conf(), dir.path(), |t| {
         t.replace("[server3]", "[server3]\ncandidate_mastr=1")
@@ -298,7 +296,13 @@ fn unknown_key_in_a_lab_config_changes_nothing() {
         "did-you-mean: {}",
         repl.all()
     );
-    assert_eq!(sql("db1", "SELECT @@read_only, @@gtid_binlog_pos"), before);
+    assert_eq!(
+        sql(
+            "db1",
+            &format!("SELECT @@read_only, {}", lab_gtid_variable())
+        ),
+        before
+    );
 }
 
 #[test]

@@ -52,11 +52,73 @@ pub(crate) fn pristine_lab() -> MutexGuard<'static, ()> {
 
 static DIRTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The server the lab runs (`LAB_SERVER` in its `lab.env`: `mariadb-10.11`,
+/// `mariadb-11.8`, `mysql-8.4`); a rebuild keeps it.
+pub(crate) fn lab_server() -> String {
+    std::fs::read_to_string(lab_dir().join("lab.env"))
+        .ok()
+        .and_then(|env| {
+            env.lines()
+                .find_map(|l| l.strip_prefix("LAB_SERVER=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "mariadb-10.11".into())
+}
+
+/// True when the lab runs MySQL (its replicas say `Auto_Position`, not `Using_Gtid`).
+pub(crate) fn lab_is_mysql() -> bool {
+    lab_server().starts_with("mysql")
+}
+
+/// The server's binlog tool, as check-ssh finds it on the lab's hosts.
+pub(crate) fn lab_binlog_tool() -> &'static str {
+    if lab_is_mysql() {
+        "mysqlbinlog"
+    } else {
+        "mariadb-binlog"
+    }
+}
+
+/// The variable holding a server's own GTID state (`@@gtid_binlog_pos` on MariaDB).
+pub(crate) fn lab_gtid_variable() -> &'static str {
+    if lab_is_mysql() {
+        "@@gtid_executed"
+    } else {
+        "@@gtid_binlog_pos"
+    }
+}
+
+/// What `slave_status` shows for a replica that follows by file and position.
+pub(crate) fn lab_filepos_marker() -> &'static str {
+    if lab_is_mysql() {
+        "Auto_Position: 0"
+    } else {
+        "Using_Gtid: No"
+    }
+}
+
+/// Stop replication, point it at `host` by GTID with the lab's replication
+/// account, start it: one statement list in the lab server's own syntax.
+pub(crate) fn lab_repoint_sql(host: &str) -> String {
+    if lab_is_mysql() {
+        format!(
+            "STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_HOST='{host}', SOURCE_PORT=3306, \
+             SOURCE_USER='repl', SOURCE_PASSWORD='replpass', GET_SOURCE_PUBLIC_KEY=1, \
+             SOURCE_AUTO_POSITION=1; START REPLICA"
+        )
+    } else {
+        format!(
+            "STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{host}', MASTER_PORT=3306, \
+             MASTER_USER='repl', MASTER_PASSWORD='replpass', MASTER_USE_GTID=slave_pos; START SLAVE"
+        )
+    }
+}
+
 /// A fresh lab (about 3 s); the cluster counts as changed until the next rebuild.
 pub(crate) fn rebuild_lab(mode: &str) {
+    let server = lab_server();
     let out = Command::new("bash")
         .arg(repo().join("scripts/lab/up.sh"))
-        .args(["--hosts", "3", "--mode", mode, "--dir"])
+        .args(["--hosts", "3", "--mode", mode, "--server", &server, "--dir"])
         .arg(lab_dir())
         .output()
         .expect("run up.sh");
@@ -119,16 +181,17 @@ pub(crate) fn lab_name(host: &str) -> String {
     }
 }
 
-/// `SHOW SLAVE STATUS\G` on a lab host, with column names.
+/// `SHOW SLAVE STATUS\G` on a lab host, with column names (MariaDB's names on
+/// every server: `sql.sh --replica-status` maps MySQL's `Source_`/`Replica_`).
 pub(crate) fn slave_status(host: &str) -> String {
     let out = Command::new("bash")
-        .arg(repo().join("scripts/lab/hostexec.sh"))
+        .arg(repo().join("scripts/lab/sql.sh"))
         .arg("--dir")
         .arg(lab_dir())
-        .arg(host)
-        .args(["mariadb", "-uroot", "-e", "SHOW SLAVE STATUS\\G"])
+        .arg("--replica-status")
+        .arg(lab_name(host))
         .output()
-        .expect("run hostexec.sh");
+        .expect("run sql.sh");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -323,3 +323,29 @@ fn mysql_count_and_membership() {
     t.add_interval(U1, 5, 4); // empty interval: ignored
     assert!(t.is_empty());
 }
+
+/// A tagged set as a real MySQL 9.7.4 prints it (`SELECT @@gtid_executed`
+/// after `SET gtid_next='AUTOMATIC:ha_tag'` and `'AUTOMATIC:Batch_2'`): tags
+/// in one element after the untagged intervals, lower-cased by the server.
+#[test]
+fn tagged_set_from_a_real_mysql_97() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/replica_status/mysql-9.7-gtid-tagged-executed.txt"
+    ))
+    .expect("fixture");
+    let got = set(text.trim());
+    let uuid = text.split(':').next().unwrap().to_owned();
+    assert_eq!(got.count(), 11, "9 untagged + 2 tagged");
+    assert!(got.contains_gtid(&uuid, 9));
+    assert!(got.contains_gtid(&format!("{uuid}:ha_tag"), 1));
+    assert!(got.contains_gtid(&format!("{uuid}:batch_2"), 1));
+    assert!(!got.contains_gtid(&uuid, 10));
+    // What a replica lacks when it has only the untagged part: the two tagged GTIDs.
+    let untagged = set(&format!("{uuid}:1-9"));
+    let missing = got.difference(&untagged);
+    assert_eq!(missing.count(), 2);
+    assert!(untagged.is_subset(&got) && !got.is_subset(&untagged));
+    // Printed back, it parses to the same set (MySQL accepts the per-tag form).
+    assert_eq!(set(&got.to_string()), got);
+}

@@ -345,6 +345,68 @@ fn replication_mode_table() {
     }
 }
 
+/// A dead-master failover: the master has no facts, the discovery is the
+/// failover's own (master named, the alive slaves listed). With two MySQL
+/// slaves on gtid_mode=ON and auto-position the answer must be GTID (it was
+/// file/position, issue 12); one slave without GTID still makes it
+/// file/position; MariaDB still decides from `Using_Gtid`.
+#[test]
+fn replication_mode_with_a_dead_master() {
+    use ReplMode::{FilePos, Gtid};
+    let my = |n: usize| s(n).mysql("9.7.4");
+    let maria_gtid = |n| s(n).with_replica(|r| r.using_gtid = Some(MariaUsingGtid::SlavePos));
+    let no_gtid = |n: usize| {
+        my(n).with_facts(|f| {
+            f.gtid = crate::topology::status::GtidFacts::MySql {
+                enabled: false,
+                executed: Default::default(),
+            }
+        })
+    };
+    let cases: Vec<(&str, Vec<Node>, ReplMode)> = vec![
+        (
+            "MySQL, two auto-position slaves",
+            vec![down(1, "refused"), my(2), my(3)],
+            Gtid,
+        ),
+        (
+            "MySQL, one slave with gtid_mode OFF",
+            vec![down(1, "refused"), my(2), no_gtid(3)],
+            FilePos,
+        ),
+        (
+            "MySQL, a slave without auto-position, use_gtid_auto_pos=0",
+            vec![
+                down(1, "refused"),
+                my(2),
+                my(3)
+                    .with_replica(|r| r.auto_position = Some(false))
+                    .with_spec(|x| x.use_gtid_auto_pos = false),
+            ],
+            FilePos,
+        ),
+        (
+            "MariaDB, two GTID slaves",
+            vec![down(1, "refused"), maria_gtid(2), maria_gtid(3)],
+            Gtid,
+        ),
+        (
+            "MariaDB, file/position slaves",
+            vec![down(1, "refused"), s(2), s(3)],
+            FilePos,
+        ),
+    ];
+    for (case, nodes, want) in cases {
+        let topo = topology(nodes);
+        let disc = Discovery {
+            master: Some(id(0)),
+            slaves: ids(&[1, 2]),
+            problems: Vec::new(),
+        };
+        assert_eq!(replication_mode(&topo, &disc), want, "{case}");
+    }
+}
+
 #[test]
 fn rules_and_display() {
     assert_eq!(Rules::default().seconds_behind_master, 30);
