@@ -316,6 +316,7 @@ mod tests {
             ]),
             binlog: None,
             replica: Some(fixture("mysql-9.7-gtid.tsv")),
+            heartbeats: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MySql);
