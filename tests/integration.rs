@@ -30,3 +30,6 @@ mod lab_switch;
 
 #[path = "integration/lab_daemon.rs"]
 mod lab_daemon;
+
+#[path = "integration/lab_start.rs"]
+mod lab_start;
