@@ -63,6 +63,10 @@ pub struct StartArgs {
     /// Monitor; when the master dies, print the failover plan and change nothing.
     #[arg(long = "dry-run", alias = "dry_run")]
     pub dry_run: bool,
+    /// Start even though a server with ignore_fail=1 is down or not replicating
+    /// (without it, start refuses, as MHA does).
+    #[arg(long = "ignore-fail-on-start", alias = "ignore_fail_on_start")]
+    pub ignore_fail_on_start: bool,
 }
 
 #[derive(Debug, Args)]

@@ -36,3 +36,6 @@ mod lab_resume;
 
 #[path = "integration/lab_servers.rs"]
 mod lab_servers;
+
+#[path = "integration/lab_start.rs"]
+mod lab_start;

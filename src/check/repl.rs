@@ -27,12 +27,24 @@ pub(crate) async fn evaluate(
     connector: Arc<dyn Connector>,
     seconds_behind_master: u64,
 ) -> (Report, Topology, Discovery) {
-    let topology = gather::topology(config, connector).await;
-    let discovery = validate::discover(&topology);
+    // MHA's masterha_check_repl: the start-up checks, without --ignore_fail_on_start.
     let rules = Rules {
         seconds_behind_master,
+        ignore_fail_on_start: Some(false),
         ..Rules::from_settings(&config.settings)
     };
+    evaluate_with(config, connector, rules).await
+}
+
+/// [`evaluate`] under `rules` (`start` passes its options: a master that may
+/// already be dead, `--ignore-fail-on-start`).
+pub(crate) async fn evaluate_with(
+    config: &Config,
+    connector: Arc<dyn Connector>,
+    rules: Rules,
+) -> (Report, Topology, Discovery) {
+    let topology = gather::topology(config, connector).await;
+    let discovery = validate::discover_with(&topology, &rules);
     let mut problems = discovery.problems.clone();
     problems.extend(validate::validate(&topology, &discovery, &rules));
     problems.extend(super::detection::warnings(
@@ -110,6 +122,12 @@ pub(crate) fn tree(topology: &Topology, master: ServerId, slaves: &[ServerId]) -
     let mut lines = Vec::new();
     let node = &topology.node(master);
     let mut head = format!("{} (current master)", node.spec.label());
+    if node.unreachable_reason().is_some() {
+        head = format!(
+            "{} (current master, unreachable: every slave replicates from it)",
+            node.spec.label()
+        );
+    }
     if let NodeState::Reachable(obs) = &node.state {
         head.push_str(&format!(" {}", obs.facts.version_text));
         if let Some(pos) = &obs.facts.binlog {

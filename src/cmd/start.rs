@@ -20,9 +20,13 @@ use crate::mysql::Connector;
 use crate::policy::guard;
 use crate::shutdown::Shutdown;
 use crate::state::{set_state, AppLock, HealthWriter, MarkerKind, StateSink, StatusCode, Workdir};
+use crate::topology::validate::Rules;
 use crate::transport::Remote;
 
 use super::{record, Adapters};
+
+#[path = "start_dead.rs"]
+mod start_dead;
 
 /// How many failovers that changed nothing the daemon shrugs off (going back to
 /// monitoring) within [`QUIET_WINDOW`]; one more and it stops.
@@ -88,6 +92,22 @@ impl Health {
     }
 }
 
+/// The master `start` found: what to monitor.
+struct Start {
+    master: ServerId,
+    master_label: String,
+    /// Unreachable at start, every slave replicating from it (see `start_dead`).
+    already_dead: bool,
+}
+
+/// How monitoring ended.
+enum Watched {
+    Exit(MonitorExit),
+    /// The master was unreachable at start and the confirmation found it alive
+    /// through its slaves: the manager alone cannot reach it.
+    AliveButUnreachable,
+}
+
 /// How one failover attempt ended, for the loop.
 enum Attempt {
     /// A new master is up; the exit code if the daemon stops now.
@@ -106,13 +126,25 @@ impl Daemon {
         let mut fenced: Vec<ServerSpec> = Vec::new();
 
         loop {
-            let Some((master, master_label)) = self.check(&config).await else {
+            let Some(Start {
+                master,
+                master_label,
+                mut already_dead,
+            }) = self.check(&config).await
+            else {
                 return Ok(Exit::Failed);
             };
             let (dead, code) = loop {
-                let dead = match self.monitor(&config, master, &fenced).await? {
-                    MonitorExit::Shutdown => return Ok(self.stopped()),
-                    MonitorExit::MasterDead(dead) => dead,
+                let watched = self.monitor(&config, master, &fenced, already_dead).await?;
+                already_dead = false;
+                let dead = match watched {
+                    Watched::Exit(MonitorExit::Shutdown) => return Ok(self.stopped()),
+                    Watched::Exit(MonitorExit::MasterDead(dead)) => dead,
+                    Watched::AliveButUnreachable => {
+                        self.health.set(StatusCode::ConfigError, &master_label);
+                        tracing::error!("{}", start_dead::refusal(&master_label));
+                        return Ok(Exit::Failed);
+                    }
                 };
                 // Never fail over beside another manager.
                 if let Err(e) = self.lock.check_held() {
@@ -201,16 +233,18 @@ impl Daemon {
             }
         }
     }
-    /// The start-up checks; the master to monitor and its label, or `None`
-    /// when the topology is refused (the problems are logged).
-    async fn check(&self, config: &Config) -> Option<(ServerId, String)> {
+    /// The start-up checks; the master to monitor, or `None` when the
+    /// topology is refused (the problems are logged).
+    async fn check(&self, config: &Config) -> Option<Start> {
         self.health.set(StatusCode::InitializingMonitor, "");
-        let (report, topology, discovery) = check::repl::evaluate(
-            config,
-            self.connector.clone(),
-            self.args.lag.seconds_behind_master,
-        )
-        .await;
+        let rules = Rules {
+            seconds_behind_master: self.args.lag.seconds_behind_master,
+            ignore_fail_on_start: Some(self.args.ignore_fail_on_start),
+            master_may_be_dead: true,
+            ..Rules::from_settings(&config.settings)
+        };
+        let (report, topology, discovery) =
+            check::repl::evaluate_with(config, self.connector.clone(), rules).await;
         for line in &report.lines {
             logging::line(&logging::stamp(line));
         }
@@ -222,10 +256,16 @@ impl Daemon {
             return None;
         };
         let master_label = topology.label(master);
+        let already_dead = topology.node(master).unreachable_reason().is_some();
         // MHA's start-up checks: SSH to every host (unless skip_init_ssh_check)
         // and the failover hooks' --command=status; a failover must not be the
-        // first to find that they do not work.
-        let ssh = check::ssh::run(config, self.remote.clone(), self.connector.clone()).await;
+        // first to find that they do not work. A master already dead is left
+        // out: the confirmation and the failover try its host themselves.
+        let mut ssh_config = config.clone();
+        if already_dead {
+            ssh_config.servers.remove(master.index());
+        }
+        let ssh = check::ssh::run(&ssh_config, self.remote.clone(), self.connector.clone()).await;
         for line in &ssh.lines {
             logging::line(&logging::stamp(line));
         }
@@ -249,27 +289,48 @@ impl Daemon {
                  can reach its host"
             );
         }
+        if already_dead {
+            tracing::warn!(
+                "Master {master_label} is unreachable, and every reachable slave replicates from \
+                 it: confirming its death as the monitor does ({} pings, then the slaves, SSH \
+                 and the secondary check), then failing over",
+                config.settings.ping_misses
+            );
+        }
         tracing::info!(
             "Monitoring {master_label} every {}s.",
             config.settings.ping_interval.as_secs_f64()
         );
-        Some((master, master_label))
+        Some(Start {
+            master,
+            master_label,
+            already_dead,
+        })
     }
 
     /// Monitors `master` until it dies or a signal arrives, fencing the old
-    /// masters meanwhile.
+    /// masters meanwhile. `already_dead`: the master was unreachable at start,
+    /// and a confirmation finding it alive before it ever answered ends the
+    /// monitoring ([`Watched::AliveButUnreachable`]).
     async fn monitor(
         &self,
         config: &Arc<Config>,
         master: ServerId,
         fenced: &[ServerSpec],
-    ) -> anyhow::Result<MonitorExit> {
+        already_dead: bool,
+    ) -> anyhow::Result<Watched> {
+        let first = start_dead::FirstVerdict::new(self.health.0.clone());
+        let sink: Arc<dyn StateSink> = if already_dead {
+            first.clone()
+        } else {
+            self.health.0.clone()
+        };
         let mut ctx = MonitorCtx::new(
             config.clone(),
             master,
             self.connector.clone(),
             self.remote.clone(),
-            self.health.0.clone(),
+            sink,
         )?;
         if let Some(secondary) = HookSecondary::from_settings(&config.settings) {
             ctx = ctx.with_secondary(Arc::new(secondary));
@@ -281,15 +342,26 @@ impl Daemon {
         ));
         // A signal or a lost lock ends the monitoring (between pings).
         let every = config.settings.ping_interval.max(Duration::from_secs(1));
+        let alive = async {
+            if already_dead {
+                first.alive_but_unreachable().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
         let stop = async {
             tokio::select! {
                 () = self.shutdown.wait() => {}
                 () = self.watch_lock(every) => {}
+                () = alive => {}
             }
         };
         let exit = monitor::run(ctx, stop).await;
         watcher.abort();
-        Ok(exit)
+        if first.said_alive() && exit == MonitorExit::Shutdown {
+            return Ok(Watched::AliveButUnreachable);
+        }
+        Ok(Watched::Exit(exit))
     }
 
     /// `--dry-run`: the failover plan for the dead master, nothing changed.

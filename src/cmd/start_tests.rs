@@ -95,13 +95,25 @@ fn revive_master(c: &FakeCluster) {
 }
 
 fn daemon(config: &Config, cluster: &FakeCluster, sink: Arc<dyn StateSink>) -> Daemon {
-    let cli = Cli::parse_from([
+    daemon_with(config, cluster, sink, &[])
+}
+
+/// [`daemon`] with more `start` options.
+fn daemon_with(
+    config: &Config,
+    cluster: &FakeCluster,
+    sink: Arc<dyn StateSink>,
+    extra: &[&str],
+) -> Daemon {
+    let mut argv = vec![
         "ha-manager",
         "start",
         "--conf",
         "app1.cnf",
         "--exit-after-failover",
-    ]);
+    ];
+    argv.extend_from_slice(extra);
+    let cli = Cli::parse_from(argv);
     let Command::Start(args) = cli.command else {
         unreachable!("parsed a start command")
     };
@@ -290,4 +302,107 @@ async fn a_deleted_lock_file_stops_the_monitoring_without_a_failover() {
     assert!(why.contains("app1.lock was deleted"), "{why}");
     assert!(!lock(&seen).codes.contains(&StatusCode::FailoverRunning));
     assert_eq!(changes(&cluster.log()), Vec::<&String>::new());
+}
+
+/// A sink that keeps every status code.
+fn codes_sink() -> (Arc<Mutex<Vec<StatusCode>>>, Arc<dyn StateSink>) {
+    let codes: Arc<Mutex<Vec<StatusCode>>> = Arc::default();
+    let kept = codes.clone();
+    let sink = move |u: &HealthUpdate| lock(&kept).push(u.code);
+    (codes, Arc::new(sink))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_master_already_dead_at_start_is_confirmed_and_failed_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, cluster) = setup(dir.path());
+    // MHA's "run" scenarios: the master died before the manager started.
+    kill_master(&cluster);
+    let (codes, sink) = codes_sink();
+    let daemon = daemon(&config, &cluster, sink);
+    let exit = tokio::time::timeout(Duration::from_secs(600), daemon.serve(config.clone()))
+        .await
+        .expect("the daemon fails over and exits")
+        .expect("no error");
+    let log = cluster.log();
+    assert_eq!(exit, Exit::Ok, "{log:#?}");
+    let codes = lock(&codes);
+    // The monitor's rule: pings missed, then confirmation, then the failover.
+    let failing = codes.iter().position(|&c| c == StatusCode::PingFailing);
+    let running = codes.iter().position(|&c| c == StatusCode::FailoverRunning);
+    assert!(
+        matches!((failing, running), (Some(f), Some(r)) if f < r),
+        "{codes:?}"
+    );
+    assert!(log
+        .iter()
+        .any(|l| l == "198.18.0.12:3306: set_read_only false"));
+    let workdir = Workdir::of(&config);
+    assert!(workdir
+        .read_marker(MarkerKind::Complete)
+        .expect("read")
+        .is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_master_only_the_manager_cannot_reach_at_start_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, cluster) = setup(dir.path());
+    // The manager's path to the master is cut; its slaves still replicate from it.
+    cluster.with(M, |s| s.refuse = Some(FakeError::Refused));
+    for addr in SLAVES {
+        cluster.with(addr, |s| {
+            if let Some(r) = s.facts.replica.as_mut() {
+                r.io = IoState::Yes;
+            }
+        });
+    }
+    let (codes, sink) = codes_sink();
+    let daemon = daemon(&config, &cluster, sink);
+    let exit = tokio::time::timeout(Duration::from_secs(600), daemon.serve(config.clone()))
+        .await
+        .expect("the daemon refuses by itself")
+        .expect("no error");
+    assert_eq!(exit, Exit::Failed);
+    let codes = lock(&codes);
+    assert!(codes.contains(&StatusCode::RetryingMonitor), "{codes:?}");
+    assert!(!codes.contains(&StatusCode::FailoverRunning), "{codes:?}");
+    assert_eq!(codes.last(), Some(&StatusCode::ConfigError), "{codes:?}");
+    assert_eq!(changes(&cluster.log()), Vec::<&String>::new());
+}
+
+/// `setup` with `ignore_fail=1` on server3, which is down.
+fn ignore_fail_slave_down(dir: &std::path::Path) -> (Config, FakeCluster) {
+    let (mut config, cluster) = setup(dir);
+    config.servers[2].ignore_fail = true;
+    cluster.with(SLAVES[1], |s| s.refuse = Some(FakeError::Refused));
+    (config, cluster)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ignore_fail_slave_down_refuses_start_without_ignore_fail_on_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, cluster) = ignore_fail_slave_down(dir.path());
+    let (codes, sink) = codes_sink();
+    let daemon = daemon(&config, &cluster, sink);
+    let exit = tokio::time::timeout(Duration::from_secs(60), daemon.serve(config.clone()))
+        .await
+        .expect("refused at once")
+        .expect("no error");
+    assert_eq!(exit, Exit::Failed);
+    let codes = lock(&codes);
+    assert!(!codes.contains(&StatusCode::PingOk), "{codes:?}");
+    assert_eq!(codes.last(), Some(&StatusCode::ConfigError), "{codes:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ignore_fail_slave_down_is_tolerated_with_ignore_fail_on_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, cluster) = ignore_fail_slave_down(dir.path());
+    let (codes, sink) = codes_sink();
+    let daemon = daemon_with(&config, &cluster, sink, &["--ignore-fail-on-start"]);
+    // It monitors (and would go on for ever): stop waiting after a while.
+    let ran = tokio::time::timeout(Duration::from_secs(30), daemon.serve(config.clone())).await;
+    assert!(ran.is_err(), "still monitoring: {ran:?}");
+    assert!(lock(&codes).contains(&StatusCode::PingOk));
 }

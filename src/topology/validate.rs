@@ -19,7 +19,9 @@ mod ctx;
 mod discovery;
 mod filters;
 
+#[cfg(test)]
 pub(crate) use discovery::discover;
+pub(crate) use discovery::discover_with;
 
 /// How bad a problem is: an error makes check-repl say NOT OK and stops the
 /// monitor from starting; a warning is printed and tolerated.
@@ -44,7 +46,9 @@ pub(crate) struct Problem {
 /// Who is the master and who are the slaves, as far as the servers say.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Discovery {
-    /// The reachable master (writable one of a dual-master pair).
+    /// The reachable master (writable one of a dual-master pair); with
+    /// [`Rules::master_may_be_dead`], an unreachable one that every reachable
+    /// slave replicates from.
     pub master: Option<ServerId>,
     /// Every reachable replica except the master, in config order (including
     /// ones that replicate from elsewhere: [`validate`] reports those).
@@ -62,6 +66,16 @@ pub(crate) struct Rules {
     pub check_repl_filter: bool,
     /// Slaves of slaves are tolerated as "unmanaged" (MHA `multi_tier_slave`).
     pub multi_tier_slave: bool,
+    /// `None` outside the start-up checks: an unreachable `ignore_fail` slave
+    /// is a warning (failover, switch). `Some(flag)` in the start-up checks
+    /// (`start`, check-repl), MHA's `validate_num_alive_servers`: an
+    /// `ignore_fail` slave that is down or whose replication fails is an error
+    /// unless `--ignore-fail-on-start` (`flag`) is given, then a warning.
+    pub ignore_fail_on_start: Option<bool>,
+    /// When every reachable server replicates from one configured server that
+    /// is unreachable, name that server the (dead) master instead of refusing
+    /// (`start`, as `masterha_manager` does; check-repl refuses).
+    pub master_may_be_dead: bool,
 }
 
 /// How failover would move slaves: by GTID or by binlog file and position.
@@ -77,6 +91,8 @@ impl Default for Rules {
             seconds_behind_master: 30,
             check_repl_filter: true,
             multi_tier_slave: false,
+            ignore_fail_on_start: None,
+            master_may_be_dead: false,
         }
     }
 }
@@ -181,7 +197,7 @@ pub(crate) fn validate(topo: &Topology, disc: &Discovery, rules: &Rules) -> Vec<
 
 /// Discovery and validation together: what check-repl reports.
 pub(crate) fn check(topo: &Topology, rules: &Rules) -> (Discovery, Vec<Problem>) {
-    let disc = discover(topo);
+    let disc = discover_with(topo, rules);
     let mut problems = disc.problems.clone();
     problems.extend(validate(topo, &disc, rules));
     (disc, problems)

@@ -13,6 +13,8 @@ pub(super) fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
     let topo = ctx.topo;
     topo.unreachable()
         .into_iter()
+        // A dead master named as such is what `start` is about to confirm.
+        .filter(|&i| !(ctx.master_dead && Some(i) == ctx.master))
         .map(|i| {
             let node = topo.node(i);
             let what = format!(
@@ -20,11 +22,7 @@ pub(super) fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
                 node.unreachable_reason().unwrap_or("unknown")
             );
             if node.spec.ignore_fail && Some(i) != ctx.master {
-                Problem::warning(
-                    node.label(),
-                    what,
-                    "ignore_fail=1 is set for it, so this is tolerated; bring it back when you can",
-                )
+                tolerated_if_ignore_fail(ctx, node.label(), what)
             } else {
                 Problem::error(
                     node.label(),
@@ -36,6 +34,26 @@ pub(super) fn unreachable_servers(ctx: &Ctx<'_>) -> Vec<Problem> {
             }
         })
         .collect()
+}
+
+/// A problem of an `ignore_fail` slave: a warning, except in the start-up
+/// checks without `--ignore-fail-on-start`, where it is an error naming the
+/// option (MHA's `validate_num_alive_servers`).
+fn tolerated_if_ignore_fail(ctx: &Ctx<'_>, host: String, what: String) -> Problem {
+    if ctx.rules.ignore_fail_on_start != Some(false) {
+        Problem::warning(
+            host,
+            what,
+            "ignore_fail=1 is set for it, so this is tolerated; bring it back when you can",
+        )
+    } else {
+        Problem::error(
+            host,
+            format!("{what} (ignore_fail=1 is set, but start-up needs every server)"),
+            "Bring it back, or start with --ignore-fail-on-start to monitor without it \
+             (MHA's rule: ignore_fail only counts at start-up with that option)",
+        )
+    }
 }
 
 /// Every slave must replicate from the master (MHA aborts otherwise), by
@@ -143,10 +161,11 @@ fn foreign_source(
 
 pub(super) fn slave_threads(ctx: &Ctx<'_>) -> Vec<Problem> {
     let mut out = Vec::new();
-    for (i, _, r) in ctx.managed() {
-        if r.io != IoState::Yes {
-            out.push(Problem::error(
-                ctx.label(i),
+    for (i, node, r) in ctx.managed() {
+        let mut found = Vec::new();
+        // The IO thread of a slave of a dead master cannot run: that is the death.
+        if r.io != IoState::Yes && !ctx.master_dead {
+            found.push((
                 format!(
                     "IO thread is {}{}",
                     io_words(r.io),
@@ -157,8 +176,7 @@ pub(super) fn slave_threads(ctx: &Ctx<'_>) -> Vec<Problem> {
             ));
         }
         if !r.sql_running {
-            out.push(Problem::error(
-                ctx.label(i),
+            found.push((
                 format!(
                     "SQL thread is stopped{}",
                     last_error(r.last_sql_errno, &r.last_sql_error)
@@ -166,6 +184,20 @@ pub(super) fn slave_threads(ctx: &Ctx<'_>) -> Vec<Problem> {
                 "Fix what the error says without skipping events blindly (that makes the slave \
                  diverge), then START SLAVE SQL_THREAD (START REPLICA SQL_THREAD on MySQL 8.0.22+)",
             ));
+        }
+        for (what, fix) in found {
+            // Replication failing on an ignore_fail slave: tolerated only at
+            // start-up with --ignore-fail-on-start (MHA's failed slaves).
+            let tolerable = node.spec.ignore_fail && ctx.rules.ignore_fail_on_start == Some(true);
+            out.push(if tolerable {
+                Problem::warning(
+                    ctx.label(i),
+                    format!("{what} (tolerated: ignore_fail=1 and --ignore-fail-on-start)"),
+                    fix,
+                )
+            } else {
+                Problem::error(ctx.label(i), what, fix)
+            });
         }
     }
     out

@@ -14,6 +14,9 @@ pub(super) struct Ctx<'a> {
     pub(super) slaves: &'a [ServerId],
     pub(super) managed: Vec<ServerId>,
     pub(super) mode: ReplMode,
+    /// The master is unreachable: named because every slave replicates from
+    /// it (`start` with a master already dead).
+    pub(super) master_dead: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -34,6 +37,7 @@ impl<'a> Ctx<'a> {
                 .filter(|&s| !unmanaged(s))
                 .collect(),
             mode: replication_mode(topo, disc),
+            master_dead: master.is_some_and(|m| topo.node(m).unreachable_reason().is_some()),
         }
     }
 

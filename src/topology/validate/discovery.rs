@@ -6,7 +6,42 @@
 
 use crate::config::model::ServerId;
 use crate::topology::snapshot::Topology;
-use crate::topology::validate::{labels, Discovery, Problem};
+use crate::topology::validate::{labels, Discovery, Problem, Rules};
+
+/// [`discover`], and with [`Rules::master_may_be_dead`] a master that is
+/// already dead: every reachable server replicates from the same configured
+/// server, which cannot be reached. That server is named the master (unreachable) and the slaves are every reachable replica, as
+/// `masterha_manager` does ("Getting current master (maybe dead) info").
+pub(crate) fn discover_with(topo: &Topology, rules: &Rules) -> Discovery {
+    let found = discover(topo);
+    if found.master.is_some() || !rules.master_may_be_dead {
+        return found;
+    }
+    match dead_master(topo) {
+        Some(dead) => Discovery {
+            master: Some(dead),
+            slaves: topo
+                .reachable()
+                .into_iter()
+                .filter(|&i| topo.replica(i).is_some())
+                .collect(),
+            problems: Vec::new(),
+        },
+        None => found,
+    }
+}
+
+/// The configured, unreachable server every reachable server replicates
+/// from; `None` when some reachable server is not a replica, when they point
+/// at different servers or at one outside the configuration, or when nothing
+/// is reachable.
+pub(crate) fn dead_master(topo: &Topology) -> Option<ServerId> {
+    let reachable = topo.reachable();
+    let mut sources = reachable.iter().map(|&i| topo.source_of(i));
+    let first = sources.next()??;
+    let agree = sources.all(|s| s == Some(first));
+    (agree && !reachable.contains(&first)).then_some(first)
+}
 
 /// Finds the master and the slaves among the reachable servers.
 pub(crate) fn discover(topo: &Topology) -> Discovery {
@@ -133,15 +168,38 @@ fn no_master(topo: &Topology, reachable: &[ServerId]) -> Problem {
             "no reachable master: every reachable server replicates from {}, which is unreachable",
             topo.label(*dead)
         ),
-        _ => "no master found: every reachable server is a replica and none replicates \
-              from a reachable configured server"
-            .to_string(),
+        [None] => match outside_source(topo, reachable) {
+            Some(addr) => format!(
+                "no master found: every reachable server replicates from {addr}, which is not \
+                 in the configuration"
+            ),
+            None => no_configured_source(),
+        },
+        _ => no_configured_source(),
     };
     Problem::error(
         labels(topo, reachable),
         what,
         "Start the master or fix the manager's access to it; if it is dead, fail over with \
-         `ha-manager switch --master-state dead`; if the master is not in the configuration, \
+         `ha-manager switch --master-state dead` (or `ha-manager start`, which confirms its \
+         death as the monitor does and fails over); if the master is not in the configuration, \
          add a [serverN] block for it",
     )
+}
+
+fn no_configured_source() -> String {
+    "no master found: every reachable server is a replica and none replicates \
+     from a reachable configured server"
+        .to_string()
+}
+
+/// The one `host:port` outside the configuration that every reachable server
+/// replicates from, if they agree on one.
+fn outside_source(topo: &Topology, reachable: &[ServerId]) -> Option<String> {
+    let mut addrs = reachable.iter().filter_map(|&i| {
+        let r = topo.replica(i)?;
+        Some(format!("{}:{}", r.master_host, r.master_port))
+    });
+    let first = addrs.next()?;
+    addrs.all(|a| a == first).then_some(first)
 }

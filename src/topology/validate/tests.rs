@@ -420,3 +420,171 @@ fn rules_and_display() {
     assert!(is_promotable(&topology(vec![master(1), s(2)]), id(1)));
     assert!(!is_promotable(&topology(vec![master(1), s(2)]), id(0)));
 }
+
+/// (case, nodes, rules, the master named (server number), problems).
+type StartCase<'a> = (&'a str, Vec<Node>, Rules, Option<usize>, Vec<Want<'a>>);
+
+/// `start`'s checks: a master already dead at start, and `--ignore-fail-on-start`
+/// (MHA's `validate_num_alive_servers`).
+#[test]
+fn start_up_table() {
+    use Severity::{Error as E, Warning as W};
+    let start = |flag: bool| Rules {
+        master_may_be_dead: true,
+        ignore_fail_on_start: Some(flag),
+        ..Rules::default()
+    };
+    let check_repl = Rules {
+        ignore_fail_on_start: Some(false),
+        ..Rules::default()
+    };
+    // A slave whose master vanished: IO thread reconnecting with error 2003.
+    let orphan = |n: usize| {
+        s(n).with_replica(|r| {
+            r.io = IoState::Connecting;
+            r.seconds_behind = None;
+            r.last_io_errno = 2003;
+            r.last_io_error = "Can't connect to server on '198.18.0.11'".into();
+        })
+    };
+    let ignored = |node: Node| node.with_spec(|x| x.ignore_fail = true);
+    let sql_stopped = |node: Node| node.with_replica(|r| r.sql_running = false);
+    let cases: Vec<StartCase<'_>> = vec![
+        (
+            "master dead at start: named, its slaves' IO threads tolerated",
+            vec![down(1, "refused"), orphan(2), orphan(3)],
+            start(false),
+            Some(1),
+            vec![],
+        ),
+        (
+            "master dead, check-repl refuses",
+            vec![down(1, "refused"), orphan(2), orphan(3)],
+            check_repl,
+            None,
+            vec![
+                (&[2, 3], E, "every reachable server replicates from"),
+                (&[1], E, "cannot connect"),
+                (&[2], E, "IO thread is still connecting"),
+                (&[3], E, "IO thread is still connecting"),
+            ],
+        ),
+        (
+            "master dead, a slave's SQL thread stopped is still an error",
+            vec![down(1, "refused"), orphan(2), sql_stopped(orphan(3))],
+            start(false),
+            Some(1),
+            vec![(&[3], E, "SQL thread is stopped")],
+        ),
+        (
+            "master dead and a slave down",
+            vec![down(1, "refused"), orphan(2), down(3, "timeout")],
+            start(false),
+            Some(1),
+            vec![(&[3], E, "cannot connect: timeout")],
+        ),
+        (
+            "slaves of different sources: no master named",
+            vec![
+                down(1, "refused"),
+                orphan(2),
+                orphan(3).with_replica(|r| r.master_host = "198.18.0.12".into()),
+            ],
+            start(false),
+            None,
+            vec![
+                (&[2, 3], E, "no master found"),
+                (&[1], E, "cannot connect"),
+                (&[2], E, "IO thread"),
+                (&[3], E, "IO thread"),
+            ],
+        ),
+        (
+            "slaves of a host outside the configuration: no master named",
+            vec![
+                orphan(1).with_replica(|r| r.master_host = "10.9.9.9".into()),
+                orphan(2).with_replica(|r| r.master_host = "10.9.9.9".into()),
+            ],
+            start(false),
+            None,
+            vec![
+                (
+                    &[1, 2],
+                    E,
+                    "replicates from 10.9.9.9:3306, which is not in the configuration",
+                ),
+                (&[1], E, "IO thread"),
+                (&[2], E, "IO thread"),
+            ],
+        ),
+        (
+            "a server that is not replicating beside the dead master's slaves",
+            vec![down(1, "refused"), orphan(2), master(3)],
+            start(false),
+            Some(3),
+            vec![
+                (&[1], E, "cannot connect"),
+                (&[2], E, "not from the master 198.18.0.13"),
+                (&[2], E, "IO thread"),
+            ],
+        ),
+        (
+            "ignore_fail slave down, start without --ignore-fail-on-start",
+            vec![master(1), s(2), ignored(down(3, "timeout"))],
+            start(false),
+            Some(1),
+            vec![(&[3], E, "start-up needs every server")],
+        ),
+        (
+            "ignore_fail slave down, start with --ignore-fail-on-start",
+            vec![master(1), s(2), ignored(down(3, "timeout"))],
+            start(true),
+            Some(1),
+            vec![(&[3], W, "cannot connect: timeout")],
+        ),
+        (
+            "ignore_fail slave down, check-repl (MHA's check_repl has no such option)",
+            vec![master(1), s(2), ignored(down(3, "timeout"))],
+            check_repl,
+            Some(1),
+            vec![(&[3], E, "start-up needs every server")],
+        ),
+        (
+            "ignore_fail slave not replicating, without the option",
+            vec![master(1), s(2), ignored(sql_stopped(s(3)))],
+            start(false),
+            Some(1),
+            vec![(&[3], E, "SQL thread is stopped")],
+        ),
+        (
+            "ignore_fail slave not replicating, with the option",
+            vec![master(1), s(2), ignored(sql_stopped(s(3)))],
+            start(true),
+            Some(1),
+            vec![(
+                &[3],
+                W,
+                "tolerated: ignore_fail=1 and --ignore-fail-on-start",
+            )],
+        ),
+        (
+            "a slave without ignore_fail down, even with the option",
+            vec![master(1), s(2), down(3, "timeout")],
+            start(true),
+            Some(1),
+            vec![(&[3], E, "cannot connect: timeout")],
+        ),
+        (
+            "ignore_fail master dead at start is still the master",
+            vec![ignored(down(1, "refused")), orphan(2)],
+            start(false),
+            Some(1),
+            vec![],
+        ),
+    ];
+    for (case, nodes, rules, want_master, want) in cases {
+        let (disc, problems) = run(nodes, rules);
+        assert_eq!(disc.master, want_master.map(|n| id(n - 1)), "{case}");
+        assert_problems(case, &problems, &want);
+    }
+}
