@@ -5,7 +5,7 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::{describe, options, Output, Remote, RemoteError};
@@ -32,10 +32,22 @@ pub(crate) struct SshRemote {
 /// How long an idle ssh master outlives its last command.
 const CONTROL_PERSIST: Duration = Duration::from_secs(60);
 
+/// A session left idle this long is checked (`ssh -O check`, local) before
+/// it is used again: its master may have exited meanwhile (`ControlPersist`
+/// expired, or a network cut ended it through `ServerAliveInterval`), and a
+/// command sent to a dead master fails without reaching the host.
+const RECHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// One host: its session (created lazily, dropped when it breaks) and a command bound.
 struct HostSlot {
-    session: Mutex<Option<Arc<Session>>>,
+    session: Mutex<Option<Cached>>,
     permits: Semaphore,
+}
+
+/// A session and when it was last handed out.
+struct Cached {
+    session: Arc<Session>,
+    used: Instant,
 }
 
 impl SshRemote {
@@ -74,11 +86,19 @@ impl SshRemote {
         target: &SshSpec,
     ) -> Result<Arc<Session>, RemoteError> {
         let mut guard = slot.session.lock().await;
-        if let Some(session) = guard.as_ref() {
-            return Ok(session.clone());
+        if let Some(cached) = guard.as_mut() {
+            if !needs_check(cached.used.elapsed()) || cached.session.check().await.is_ok() {
+                cached.used = Instant::now();
+                return Ok(cached.session.clone());
+            }
+            tracing::debug!("{}: ssh master gone, reconnecting", describe(target));
+            guard.take();
         }
         let session = Arc::new(self.connect(target).await?);
-        *guard = Some(session.clone());
+        *guard = Some(Cached {
+            session: session.clone(),
+            used: Instant::now(),
+        });
         Ok(session)
     }
 
@@ -138,6 +158,11 @@ impl SshRemote {
         std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
         Ok(file)
     }
+}
+
+/// Must a session idle for `idle` be checked before it is reused?
+fn needs_check(idle: Duration) -> bool {
+    idle >= RECHECK_AFTER_IDLE
 }
 
 fn config_path(dir: &Path, target: &SshSpec) -> PathBuf {

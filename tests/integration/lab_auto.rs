@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::lab_failover::{assert_no_loss, conf, fresh_lab, lag, start_writer, HOSTS};
 use crate::manager::{now, secs, Manager};
-use crate::util::{fault, ha_manager, lab_dir, lab_lock, slave_status, sql, variant, wait_until};
+use crate::util::{
+    fault, ha_manager, lab_dir, lab_lock, slave_status, sql, ssh_masters, variant, wait_until,
+};
 
 /// The lab config's detection goal: `ping_interval=1` × `ping_misses=3`, plus 2 s.
 const DETECTION_GOAL_S: f64 = 5.0;
@@ -93,6 +95,47 @@ fn kill9_master_gtid_no_acknowledged_row_lost() {
         "manager exited: NOT_RUNNING: {}",
         status.all()
     );
+}
+
+/// A daemon keeps its ssh masters between commands; they end on their own
+/// (`ControlPersist` expired, or a network cut ended them through
+/// `ServerAliveInterval`). The failover must reconnect, not take a dead
+/// master for a host it cannot reach: that would skip saving the dead
+/// master's binlog and pass over every candidate.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn ssh_masters_that_ended_while_monitoring_are_reconnected_at_failover() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let before = ssh_masters();
+    let writer = start_writer();
+    let mut m = Manager::start(&conf(), &["--exit-after-failover"]);
+    // The start-up SSH check left one master per host; end them (ours, by pid).
+    let ours: Vec<u32> = ssh_masters()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert!(!ours.is_empty(), "start left ssh masters to reuse");
+    for pid in &ours {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    lag(&writer, &["db2", "db3"], 100);
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    let log = m.text();
+    assert!(
+        log.contains("events of binlog"),
+        "the dead master's binlog was saved over a new ssh master:\n{log}"
+    );
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
 }
 
 #[test]

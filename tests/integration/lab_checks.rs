@@ -3,7 +3,7 @@
 
 use crate::util::{
     fault, ha_manager, lab_binlog_tool, lab_conf, lab_gtid_variable, lab_repoint_sql, pristine_lab,
-    slave_status, sql, variant, wait_until, Restore,
+    slave_status, sql, ssh_masters, variant, wait_until, Restore,
 };
 
 const DB1: &str = "198.18.0.11(198.18.0.11:3306)";
@@ -22,31 +22,6 @@ fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
 fn slave_running(host: &str) -> bool {
     let out = slave_status(host);
     out.contains("Slave_IO_Running: Yes") && out.contains("Slave_SQL_Running: Yes")
-}
-
-/// ssh master processes ha-manager started (their control sockets live in
-/// its private `/tmp/ha-ssh.*` directory), by pid.
-fn ssh_masters() -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if args.first().is_some_and(|a| a == "ssh")
-            && args.iter().any(|a| a == "-M")
-            && args.iter().any(|a| a.starts_with("/tmp/ha-ssh."))
-        {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 #[test]

@@ -223,3 +223,28 @@ impl<F: FnMut()> Drop for Restore<F> {
         (self.0)();
     }
 }
+
+/// ssh master processes ha-manager started (their control sockets live in
+/// its private `/tmp/ha-ssh.*` directory), by pid.
+pub(crate) fn ssh_masters() -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.first().is_some_and(|a| a == "ssh")
+            && args.iter().any(|a| a == "-M")
+            && args.iter().any(|a| a.starts_with("/tmp/ha-ssh."))
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
