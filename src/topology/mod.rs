@@ -7,6 +7,7 @@
 pub(crate) mod fixture;
 pub(crate) mod gtid;
 pub(crate) mod position;
+pub(crate) mod applied;
 pub(crate) mod select;
 pub(crate) mod snapshot;
 pub(crate) mod status;
