@@ -33,3 +33,6 @@ mod lab_daemon;
 
 #[path = "integration/lab_resume.rs"]
 mod lab_resume;
+
+#[path = "integration/lab_applied.rs"]
+mod lab_applied;

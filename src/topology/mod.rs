@@ -3,11 +3,11 @@
 //! Rule: nothing in here does I/O, awaits, reads a clock or logs. Decisions
 //! return their reasons as values so that tests can assert them.
 
+pub(crate) mod applied;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub(crate) mod gtid;
 pub(crate) mod position;
-pub(crate) mod applied;
 pub(crate) mod select;
 pub(crate) mod snapshot;
 pub(crate) mod status;

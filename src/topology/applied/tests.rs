@@ -76,12 +76,15 @@ fn applied_rule_table() {
     }
 }
 
+/// (case, process list `(COMMAND, STATE)` rows, activity)
+type ActivityCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, SqlActivity);
+
 #[test]
 fn sql_activity_from_states() {
     let read_all = "Slave has read all relay log; waiting for more updates";
     let io = ("Slave_IO", "Waiting for master to send event");
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<(&str, &str)>, SqlActivity)> = vec![
+    let cases: Vec<ActivityCase<'_>> = vec![
         ("no rows", vec![], SqlActivity::Unknown),
         ("only the IO thread", vec![io], SqlActivity::Unknown),
         ("MariaDB SQL thread idle", vec![io, ("Slave_SQL", read_all)], SqlActivity::ReadAllRelayLog),
