@@ -39,3 +39,6 @@ mod lab_servers;
 
 #[path = "integration/lab_start.rs"]
 mod lab_start;
+
+#[path = "integration/lab_applied.rs"]
+mod lab_applied;

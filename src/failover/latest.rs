@@ -52,7 +52,7 @@ pub(super) async fn find(ctx: &Ctx, checked: &Checked) -> Result<Latest, StepErr
     log.info(None, "* Phase 3.1: Getting Latest Slaves Phase..");
     let waits = checked.slaves.iter().map(|&i| async move {
         let spec = &topo.node(i).spec;
-        (i, apply::wait_applied(&ctx.kit, spec).await)
+        (i, apply::wait_applied(&ctx.kit, log, spec).await)
     });
     let mut facts = HashMap::new();
     let mut slaves = Vec::new();

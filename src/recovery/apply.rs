@@ -5,58 +5,147 @@
 use std::time::{Duration, Instant};
 
 use super::repoint::{credentials, gtid_from};
-use super::{Kit, StepError};
+use super::{Kit, PhaseLog, StepError};
 use crate::binlog::{self, LogFile, TxGtid};
 use crate::config::ServerSpec;
 use crate::mysql::{ChangeMaster, Db, DbError, WaitTarget};
+use crate::topology::applied::{self, ApplyState, SqlActivity};
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
 use crate::topology::status::{GtidFacts, IoState, ServerFacts};
 use crate::transport::node::Tools;
 
-/// Bound on waiting for a slave's SQL thread to apply what it has received.
+/// Bound on waiting for a slave's SQL thread while it makes no progress
+/// (its positions do not move). A SQL thread that keeps moving is waited for.
 pub(crate) const APPLY_WAIT: Duration = Duration::from_secs(300);
 
-/// Waits until the slave's SQL thread has applied everything its IO thread
-/// received (exec = read), or has stopped moving for 2 s (the relay log ends
-/// inside a transaction it cannot finish), bounded by [`APPLY_WAIT`].
-pub(crate) async fn wait_applied(kit: &Kit, spec: &ServerSpec) -> Result<ServerFacts, StepError> {
+/// How often a slave still applying is logged.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Waits until the slave has executed everything its IO thread received,
+/// as [`applied::applied`] decides from positions and GTID sets: done, or the
+/// relay log ends inside a transaction that can never finish. A SQL thread
+/// stopped without an error is started (MHA's phase 1 does the same); one
+/// stopped with an error is reported with the error, not waited for. While
+/// applying, a progress line is logged every few seconds; the wait ends with
+/// an error only after [`APPLY_WAIT`] without any movement of its positions.
+pub(crate) async fn wait_applied(
+    kit: &Kit,
+    log: PhaseLog<'_>,
+    spec: &ServerSpec,
+) -> Result<ServerFacts, StepError> {
     let host = spec.label();
     let db = kit.connect(spec).await?;
-    let started = Instant::now();
-    let mut last: Option<(BinlogPos, Instant)> = None;
-    let result = loop {
-        let facts = match db.facts().await {
-            Ok(f) => f,
-            Err(e) => break Err(StepError::db(&host, "reading its state", e)),
-        };
+    let result = wait_applied_on(log, &*db, &host).await;
+    db.close().await;
+    result
+}
+
+async fn wait_applied_on(
+    log: PhaseLog<'_>,
+    db: &dyn Db,
+    host: &str,
+) -> Result<ServerFacts, StepError> {
+    let mut moved = Instant::now();
+    let mut logged = Instant::now();
+    let mut last: Option<(BinlogPos, String, u64)> = None;
+    let mut started_sql = false;
+    loop {
+        let facts = db
+            .facts()
+            .await
+            .map_err(|e| StepError::db(host, "reading its state", e))?;
         let Some(r) = facts.replica.as_ref() else {
-            break Ok(facts);
+            return Ok(facts);
         };
-        if r.exec == r.read || !r.sql_running {
-            break Ok(facts);
-        }
-        let now = Instant::now();
-        match &last {
-            Some((pos, since))
-                if *pos == r.exec && now.duration_since(*since) >= Duration::from_secs(2) =>
-            {
-                break Ok(facts)
+        let activity = if r.sql_running && r.exec != r.read {
+            sql_activity_of(db)
+                .await
+                .map_err(|e| StepError::db(host, "reading its SQL thread's state", e))?
+        } else {
+            SqlActivity::Unknown
+        };
+        match applied::applied(r, &facts.gtid, activity) {
+            ApplyState::Done => return Ok(facts),
+            ApplyState::Partial => {
+                log.info(
+                    Some(host),
+                    &format!(
+                        "relay log ends inside a transaction (executed {} of {} received; \
+                         the IO thread is stopped): the rest comes from the binlogs",
+                        r.exec, r.read
+                    ),
+                );
+                return Ok(facts);
             }
-            Some((pos, _)) if *pos == r.exec => {}
-            _ => last = Some((r.exec.clone(), now)),
+            ApplyState::Failed { errno, error } => {
+                return Err(StepError::state(
+                    host,
+                    format!(
+                        "SQL thread stopped with error {errno}: {error} (executed {} of {} \
+                         received); fix the error, START SLAVE SQL_THREAD, and run again",
+                        r.exec, r.read
+                    ),
+                ))
+            }
+            ApplyState::Stopped if started_sql => {
+                return Err(StepError::state(
+                    host,
+                    format!(
+                        "SQL thread stopped again after it was started (executed {} of {} \
+                         received)",
+                        r.exec, r.read
+                    ),
+                ))
+            }
+            ApplyState::Stopped => {
+                log.info(
+                    Some(host),
+                    &format!(
+                        "SQL thread was stopped (executed {} of {} received): starting it",
+                        r.exec, r.read
+                    ),
+                );
+                db.start_replica_sql()
+                    .await
+                    .map_err(|e| StepError::db(host, "starting its SQL thread", e))?;
+                started_sql = true;
+                moved = Instant::now();
+                continue;
+            }
+            ApplyState::Applying => {}
         }
-        if started.elapsed() > APPLY_WAIT {
-            break Err(StepError::timeout(
-                &host,
-                format!("SQL thread still applying (at {}): not done", r.exec),
+        let now_at = (r.exec.clone(), r.relay_log_file.clone(), r.relay_log_pos);
+        if last.as_ref() != Some(&now_at) {
+            last = Some(now_at);
+            moved = Instant::now();
+        }
+        if moved.elapsed() > APPLY_WAIT {
+            return Err(StepError::timeout(
+                host,
+                format!(
+                    "SQL thread made no progress (at {} of {} received): not done",
+                    r.exec, r.read
+                ),
                 APPLY_WAIT,
             ));
         }
+        if logged.elapsed() >= PROGRESS_EVERY {
+            logged = Instant::now();
+            tracing::info!("{host}: SQL thread applying, at {} of {}", r.exec, r.read);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    db.close().await;
-    result
+    }
+}
+
+/// The SQL thread's activity from the server's process list.
+async fn sql_activity_of(db: &dyn Db) -> Result<SqlActivity, DbError> {
+    let rows = db.processlist().await?;
+    Ok(applied::sql_activity(
+        rows.iter()
+            .filter(|p| p.user.eq_ignore_ascii_case("system user"))
+            .map(|p| (p.command.as_str(), p.state.as_deref().unwrap_or(""))),
+    ))
 }
 
 /// The GTID position a server has applied, as a wait target for another server.

@@ -3,6 +3,7 @@
 //! Rule: nothing in here does I/O, awaits, reads a clock or logs. Decisions
 //! return their reasons as values so that tests can assert them.
 
+pub(crate) mod applied;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub(crate) mod gtid;

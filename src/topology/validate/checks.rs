@@ -175,7 +175,20 @@ pub(super) fn slave_threads(ctx: &Ctx<'_>) -> Vec<Problem> {
                  binlog), then START SLAVE IO_THREAD (START REPLICA IO_THREAD on MySQL 8.0.22+)",
             ));
         }
-        if !r.sql_running {
+        if !r.sql_running && r.last_sql_errno == 0 {
+            // Backup jobs stop SQL threads nightly; like MHA, monitor anyway:
+            // a failover starts the SQL thread and waits for it.
+            out.push(Problem::warning(
+                ctx.label(i),
+                format!(
+                    "SQL thread is stopped (no error){}; a failover starts it and waits for it \
+                     to apply what it received, which lengthens the failover",
+                    last_error(r.last_sql_errno, &r.last_sql_error)
+                ),
+                "If nothing (a backup job) is meant to hold it stopped, START SLAVE SQL_THREAD \
+                 (START REPLICA SQL_THREAD on MySQL 8.0.22+)",
+            ));
+        } else if !r.sql_running {
             found.push((
                 format!(
                     "SQL thread is stopped{}",
