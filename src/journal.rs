@@ -296,6 +296,9 @@ pub(crate) struct Facts {
     /// Where the dead master's saved binlog tail was kept (manager_workdir).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved_binlog: Option<String>,
+    /// Where each relay-log difference was kept before it was applied (manager_workdir).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saved_diffs: Vec<String>,
     /// Every phase ran (some slaves may still be lost).
     pub finished: bool,
     /// One line per time this failover was resumed after an interruption.

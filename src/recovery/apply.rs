@@ -461,6 +461,9 @@ pub(crate) async fn apply_on(
     bytes: Vec<u8>,
 ) -> Result<Applied, StepError> {
     let host = spec.label();
+    if what == "relay-diff" {
+        keep_diff(kit, spec, &bytes);
+    }
     let db = kit.connect(spec).await?;
     let result = apply_with(kit, db.as_ref(), spec, tools, what, bytes).await;
     db.close().await;
@@ -468,6 +471,27 @@ pub(crate) async fn apply_on(
         ApplyError::Step(e) => e,
         ApplyError::Db(op, e) => StepError::db(&host, op, e),
     })
+}
+
+/// Keeps a relay-log difference in `manager_workdir` before it is applied,
+/// and journals where: what each slave was given stays on record.
+fn keep_diff(kit: &Kit, spec: &ServerSpec, bytes: &[u8]) {
+    let workdir = crate::state::Workdir::of(&kit.config);
+    match workdir.save_relay_diff(&spec.hostname, spec.port, bytes) {
+        Ok(path) => {
+            let path = path.display().to_string();
+            tracing::info!(
+                "{}: the relay-log difference is kept in {path}",
+                spec.label()
+            );
+            kit.log.facts(|f| f.saved_diffs.push(path));
+        }
+        Err(e) => tracing::warn!(
+            "{}: could not keep the relay-log difference in manager_workdir ({e}); \
+             applying it anyway",
+            spec.label()
+        ),
+    }
 }
 
 enum ApplyError {

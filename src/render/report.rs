@@ -239,6 +239,11 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
              no slave had received)."
         ));
     }
+    for path in &facts.saved_diffs {
+        out.push(format!(
+            "Saved a relay-log difference to {path} before applying it."
+        ));
+    }
     if facts.new_master_recovered {
         out.push(format!("{new}: OK: Applying all logs succeeded."));
     }

@@ -25,6 +25,7 @@ fn success_facts() -> Facts {
         dead_master: Some(db(1)),
         detection: None,
         saved_binlog: None,
+        saved_diffs: Vec::new(),
         new_master: Some(db(2)),
         latest_slave: Some(db(2)),
         ip_stop: Some(HookRan::exited(0)),
@@ -456,6 +457,21 @@ fn the_report_names_the_kind_of_failure() {
     );
     assert!(
         text.contains("Access denied (database error). To finish by hand"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_report_names_each_kept_relay_diff() {
+    let mut facts = success_facts();
+    facts.saved_diffs =
+        vec!["/var/lib/ha-manager/saved_relay_diff_for_db3_3306_20260301120000.binlog".into()];
+    let text = render(&journal(facts, vec![])).log_text();
+    assert!(
+        text.contains(
+            "Saved a relay-log difference to \
+             /var/lib/ha-manager/saved_relay_diff_for_db3_3306_20260301120000.binlog"
+        ),
         "{text}"
     );
 }

@@ -285,6 +285,28 @@ impl Workdir {
         port: u16,
         bytes: &[u8],
     ) -> Result<PathBuf, StateError> {
+        self.save_log("saved_master_binlog_from", host, port, bytes)
+    }
+
+    /// Keeps a relay-log difference cut for a slave in the workdir, 0600,
+    /// before it is applied (`saved_relay_diff_for_<host>_<port>_<time>.binlog`):
+    /// what was given to which server stays on record after the failover.
+    pub(crate) fn save_relay_diff(
+        &self,
+        host: &str,
+        port: u16,
+        bytes: &[u8],
+    ) -> Result<PathBuf, StateError> {
+        self.save_log("saved_relay_diff_for", host, port, bytes)
+    }
+
+    fn save_log(
+        &self,
+        prefix: &str,
+        host: &str,
+        port: u16,
+        bytes: &[u8],
+    ) -> Result<PathBuf, StateError> {
         let safe: String = host
             .chars()
             .map(|c| {
@@ -296,7 +318,7 @@ impl Workdir {
             })
             .collect();
         let name = format!(
-            "saved_master_binlog_from_{safe}_{port}_{}.binlog",
+            "{prefix}_{safe}_{port}_{}.binlog",
             Local::now().format("%Y%m%d%H%M%S")
         );
         let path = self.dir.join(name);
@@ -679,6 +701,23 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_relay_diff_is_kept_private_and_named_for_its_slave() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let w = Workdir::new(dir.path(), "app1");
+        let path = w
+            .save_relay_diff("db3", 3306, b"\xfebin diff")
+            .expect("saved");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("saved_relay_diff_for_db3_3306_") && name.ends_with(".binlog"),
+            "{name}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"\xfebin diff");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 
     #[test]
     fn the_saved_binlog_tail_is_kept_private_under_mhas_name() {

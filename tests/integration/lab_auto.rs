@@ -262,6 +262,23 @@ fn lagging_slave_gets_relay_log_diff_filepos() {
     timings("lagging-filepos", &m, fault_at);
     let log = m.text();
     assert!(log.contains("file/position mode"), "{log}");
+    // The difference db3 was given is kept in manager_workdir (0600) and named in the report.
+    let kept = log
+        .lines()
+        .find_map(|l| {
+            l.split_once("Saved a relay-log difference to ")
+                .map(|(_, p)| p.trim_end_matches(" before applying it.").to_owned())
+        })
+        .unwrap_or_else(|| panic!("the report names the kept relay-log difference:\n{log}"));
+    assert!(
+        kept.contains("saved_relay_diff_for_198.18.0.13_3306_"),
+        "{kept}"
+    );
+    let bytes = std::fs::read(&kept).unwrap_or_else(|e| panic!("{kept}: {e}"));
+    assert!(
+        bytes.starts_with(b"\xfebin") && bytes.len() > 4,
+        "{kept} holds a binlog"
+    );
     wait_until("writes on the new master", 30, || {
         writer.acks().first_on(HOSTS[1]).is_some()
     });
