@@ -118,16 +118,7 @@ impl Workdir {
 
     /// The lock file of one server, shared by every application in this directory.
     pub(crate) fn server_lock(&self, server: &str) -> PathBuf {
-        let safe: String = server
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = file_safe(server);
         self.dir.join(format!("ha-manager.server.{safe}.lock"))
     }
 
@@ -307,16 +298,7 @@ impl Workdir {
         port: u16,
         bytes: &[u8],
     ) -> Result<PathBuf, StateError> {
-        let safe: String = host
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = file_safe(host);
         let name = format!(
             "{prefix}_{safe}_{port}_{}.binlog",
             Local::now().format("%Y%m%d%H%M%S")
@@ -694,6 +676,20 @@ fn try_flock(file: &File, operation: libc::c_int) -> io::Result<bool> {
     } else {
         Err(err)
     }
+}
+
+/// A host name made safe for a file name: letters, digits, `.` and `-`
+/// kept, anything else `_`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
