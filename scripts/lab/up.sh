@@ -1,7 +1,8 @@
 #!/bin/bash
 # up.sh - build the ha-manager test lab: N MariaDB/MySQL "hosts" (net+mount namespaces, own sshd), db2..dbN replicating from db1.
 #
-# Usage: up.sh [--hosts N] [--mode gtid|filepos] [--server mariadb-10.11|mariadb-11.8|mysql-8.4] [--dir DIR] [--keep-on-failure]
+# Usage: up.sh [--hosts N] [--mode gtid|filepos] [--server mariadb-10.11|mariadb-11.8|mysql-8.4] [--topology star|dual-master|tiers] [--dir DIR] [--keep-on-failure]
+#   --topology: star (default) db2..dbN <- db1; dual-master: also db1 <- db2 (db2 read_only, the standby master); tiers: db3 <- db2 <- db1, the others <- db1
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -9,12 +10,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/lib.sh"
 
 usage() {
-	sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 hosts=3
 mode=gtid
+topology=star
 keep_on_failure=0
 while (($#)); do
 	case "$1" in
@@ -22,6 +24,8 @@ while (($#)); do
 	--hosts=*) hosts=${1#*=}; shift ;;
 	--mode) mode=${2:?--mode needs a value}; shift 2 ;;
 	--mode=*) mode=${1#*=}; shift ;;
+	--topology) topology=${2:?--topology needs a value}; shift 2 ;;
+	--topology=*) topology=${1#*=}; shift ;;
 	--server) LAB_SERVER=${2:?--server needs a value}; shift 2 ;;
 	--server=*) LAB_SERVER=${1#*=}; shift ;;
 	--dir) lab_set_dir "${2:?--dir needs a value}"; shift 2 ;;
@@ -35,6 +39,22 @@ if ! [[ $hosts =~ ^[0-9]+$ ]] || ((hosts < 1 || hosts > 50)); then
 	die "--hosts must be 1..50 (got '$hosts')"
 fi
 [[ $mode == gtid || $mode == filepos ]] || die "--mode must be gtid or filepos (got '$mode')"
+case "$topology" in
+star) ;;
+dual-master) ((hosts >= 2)) || die "--topology dual-master needs --hosts 2 or more" ;;
+tiers) ((hosts >= 3)) || die "--topology tiers needs --hosts 3 or more" ;;
+*) die "--topology must be star, dual-master or tiers (got '$topology')" ;;
+esac
+# The source of host i (0: none) once the lab is up; db1's source in dual-master is set last.
+source_of() { # I
+	if (($1 == 1)); then
+		echo 0
+	elif [[ $topology == tiers ]] && (($1 == 3)); then
+		echo 2
+	else
+		echo 1
+	fi
+}
 [[ " $LAB_SERVERS " == *" $LAB_SERVER "* ]] || die "--server must be one of: $LAB_SERVERS (got '$LAB_SERVER')"
 lab_set_dir "$LAB_DIR"
 ((EUID == 0)) || die "up.sh must run as root"
@@ -427,11 +447,13 @@ else
 	reset_binlog="RESET MASTER; SET GLOBAL gtid_slave_pos='';"
 	show_master="SHOW MASTER STATUS"
 fi
+start_file=() start_pos=()
 for ((i = 1; i <= hosts; i++)); do
 	host_sql "$i" "$reset_binlog" || die "db$i: $reset_binlog failed"
+	# Where a slave of host i starts in file/position mode: its binlog right after the reset.
+	read -r "start_file[$i]" "start_pos[$i]" < <(host_sql "$i" "$show_master" | cut -f1,2)
+	[[ -n ${start_file[$i]:-} && -n ${start_pos[$i]:-} ]] || die "db$i: $show_master returned nothing (is log_bin on?)"
 done
-read -r master_file master_pos < <(host_sql 1 "$show_master" | cut -f1,2)
-[[ -n ${master_file:-} && -n ${master_pos:-} ]] || die "db1: $show_master returned nothing (is log_bin on?)"
 
 # Created on db1 after its binlog was reset and before the slaves start, so they replicate.
 host_sql 1 "
@@ -446,48 +468,71 @@ CREATE DATABASE IF NOT EXISTS test;
 CREATE TABLE test.t (id BIGINT PRIMARY KEY, v VARCHAR(64));
 " || die "db1: creating users and test schema failed"
 
-if lab_is_mysql; then
-	# caching_sha2_password (MySQL's default) over plain TCP needs the source's RSA key.
-	if [[ $mode == gtid ]]; then
-		use_gtid="SOURCE_AUTO_POSITION=1"
-	else
-		use_gtid="SOURCE_AUTO_POSITION=0, SOURCE_LOG_FILE='$master_file', SOURCE_LOG_POS=$master_pos"
-	fi
-	change_master="CHANGE REPLICATION SOURCE TO SOURCE_HOST='$(host_ip 1)', SOURCE_PORT=3306, SOURCE_USER='repl',
+# CHANGE MASTER of a slave to host SRC, from FILE:POS in file/position mode; GTID=own makes a
+# MariaDB slave start from its own binlog's GTIDs (current_pos: the dual-master db1).
+change_master_to() { # SRC FILE POS [own]
+	local src=$1 file=$2 pos=$3 own=${4:-} use_gtid
+	if lab_is_mysql; then
+		# caching_sha2_password (MySQL's default) over plain TCP needs the source's RSA key.
+		if [[ $mode == gtid ]]; then
+			use_gtid="SOURCE_AUTO_POSITION=1"
+		else
+			use_gtid="SOURCE_AUTO_POSITION=0, SOURCE_LOG_FILE='$file', SOURCE_LOG_POS=$pos"
+		fi
+		echo "CHANGE REPLICATION SOURCE TO SOURCE_HOST='$(host_ip "$src")', SOURCE_PORT=3306, SOURCE_USER='repl',
 		SOURCE_PASSWORD='replpass', SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1, $use_gtid; START REPLICA;"
-	pos_wait=SOURCE_POS_WAIT
-else
-	if [[ $mode == gtid ]]; then
-		use_gtid="MASTER_USE_GTID=slave_pos"
 	else
-		use_gtid="MASTER_USE_GTID=no, MASTER_LOG_FILE='$master_file', MASTER_LOG_POS=$master_pos"
-	fi
-	change_master="CHANGE MASTER TO MASTER_HOST='$(host_ip 1)', MASTER_PORT=3306, MASTER_USER='repl',
+		if [[ $mode == gtid && -n $own ]]; then
+			use_gtid="MASTER_USE_GTID=current_pos"
+		elif [[ $mode == gtid ]]; then
+			use_gtid="MASTER_USE_GTID=slave_pos"
+		else
+			use_gtid="MASTER_USE_GTID=no, MASTER_LOG_FILE='$file', MASTER_LOG_POS=$pos"
+		fi
+		echo "CHANGE MASTER TO MASTER_HOST='$(host_ip "$src")', MASTER_PORT=3306, MASTER_USER='repl',
 		MASTER_PASSWORD='replpass', MASTER_CONNECT_RETRY=1, $use_gtid; START SLAVE;"
-	pos_wait=MASTER_POS_WAIT
-fi
+	fi
+}
+if lab_is_mysql; then pos_wait=SOURCE_POS_WAIT; else pos_wait=MASTER_POS_WAIT; fi
 for ((i = 2; i <= hosts; i++)); do
-	host_sql "$i" "$change_master" || die "db$i: CHANGE MASTER / START SLAVE failed"
+	src=$(source_of "$i")
+	host_sql "$i" "$(change_master_to "$src" "${start_file[$src]}" "${start_pos[$src]}")" ||
+		die "db$i: CHANGE MASTER / START SLAVE failed"
 done
 
-# Bounded wait: both threads running and the slave caught up with db1.
-read -r end_file end_pos < <(host_sql 1 "$show_master" | cut -f1,2)
+# Bounded wait: both threads running and the slave caught up with its source (in source order).
 slave_ok() {
 	local st
 	st=$(host_replica_status "$1") || return 1
 	grep -q 'Slave_IO_Running: Yes' <<<"$st" && grep -q 'Slave_SQL_Running: Yes' <<<"$st" &&
 		[[ $(host_sql "$1" "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='test' AND TABLE_NAME='t'") == 1 ]]
 }
-for ((i = 2; i <= hosts; i++)); do
+caught_up() { # I
+	local i=$1 src end_file end_pos r
+	src=$(source_of "$i")
 	if ! wait_until 30 "db$i replication (IO+SQL threads running, test.t present)" slave_ok "$i"; then
 		host_replica_status "$i" |
 			grep -E 'Slave_(IO|SQL)_Running|Last_(IO_|SQL_)?Err' >&2 || true
-		die "db$i: replication from db1 did not start"
+		die "db$i: replication from db$src did not start"
 	fi
+	read -r end_file end_pos < <(host_sql "$src" "$show_master" | cut -f1,2)
 	r=$(host_sql "$i" "SELECT $pos_wait('$end_file', $end_pos, 20)")
-	[[ $r != -1 && $r != NULL ]] || die "db$i: did not catch up with db1 ($end_file:$end_pos) ($pos_wait=$r)"
+	[[ $r != -1 && $r != NULL ]] || die "db$i: did not catch up with db$src ($end_file:$end_pos) ($pos_wait=$r)"
+}
+for ((i = 2; i <= hosts; i++)); do
+	if [[ $(source_of "$i") == 1 ]]; then caught_up "$i"; fi
 done
-log "replication running: db2..db$hosts <- db1 ($mode, $LAB_SERVER)"
+for ((i = 2; i <= hosts; i++)); do
+	if [[ $(source_of "$i") != 1 ]]; then caught_up "$i"; fi
+done
+if [[ $topology == dual-master ]]; then
+	# db1 <- db2 from db2's binlog as it is now (db1's own events, echoed back, end there).
+	read -r file2 pos2 < <(host_sql 2 "$show_master" | cut -f1,2)
+	host_sql 1 "$(change_master_to 2 "$file2" "$pos2" own)" || die "db1: CHANGE MASTER to db2 failed"
+	wait_until 30 "db1 replication from db2 (IO+SQL threads running)" slave_ok 1 ||
+		die "db1: replication from db2 did not start"
+fi
+log "replication running: $topology topology ($mode, $LAB_SERVER)"
 
 # ------------------------------------------------------------ manager config and env
 {
@@ -516,6 +561,7 @@ EOF
 	printf 'LAB_DIR=%q\n' "$LAB_DIR"
 	printf 'LAB_HOSTS=%d\n' "$hosts"
 	printf 'LAB_MODE=%s\n' "$mode"
+	printf 'LAB_TOPOLOGY=%s\n' "$topology"
 	printf 'LAB_SERVER=%s\n' "$LAB_SERVER"
 	printf 'LAB_ROOT=%q\n' "$LAB_ROOT"
 	printf 'LAB_MANAGER_IP=%s\n' "$LAB_MANAGER_IP"
@@ -536,12 +582,14 @@ built=1
 log "lab is up"
 cat <<EOF
 
-ha-manager lab ($LAB_SERVER, $mode mode, $hosts host$( ((hosts == 1)) || echo s)) in $LAB_DIR, up in $(lab_elapsed)s
+ha-manager lab ($LAB_SERVER, $mode mode, $topology, $hosts host$( ((hosts == 1)) || echo s)) in $LAB_DIR, up in $(lab_elapsed)s
   manager (root netns): $LAB_MANAGER_IP on bridge $LAB_BRIDGE
 EOF
 for ((i = 1; i <= hosts; i++)); do
-	role="slave of db1, read_only=1"
+	role="slave of db$(source_of "$i"), read_only=1"
 	((i == 1)) && role="master"
+	((i == 1)) && [[ $topology == dual-master ]] && role="master (active), slave of db2"
+	((i == 2)) && [[ $topology == dual-master ]] && role="standby master, slave of db1, read_only=1"
 	printf '  db%d  %-12s %s pid %-7s sshd pid %-7s %s\n' "$i" "$(host_ip "$i")" "$(lab_mysqld_comm)" \
 		"$(cut -d' ' -f1 "$(mysqld_pidfile "$i")")" "$(cut -d' ' -f1 "$(sshd_pidfile "$i")")" "$role"
 done
