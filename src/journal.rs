@@ -289,6 +289,10 @@ pub(crate) struct Facts {
     pub ip_start: Option<HookRan>,
     /// Every other slave, in config order.
     pub slaves: Vec<SlaveOutcome>,
+    /// Third-tier slaves left under their intermediate master (`multi_tier_slave=1`):
+    /// `slave label` → `intermediate master label`, config order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<(String, String)>,
     /// `RESET SLAVE ALL` on the new master: `Some(true)` done, `Some(false)` failed.
     pub new_master_reset: Option<bool>,
     pub positions: SwitchPositions,

@@ -1,11 +1,14 @@
 //! Phase 1, configuration check: the master is really unreachable, every alive
 //! slave replicates from it, and dead slaves are tolerated only with `ignore_fail`.
+//! With `multi_tier_slave=1` a slave of a slave (third tier) is left under its
+//! intermediate master, as MHA does; without it the failover refuses, as MHA does.
 
 use super::{Ctx, DeadMaster, Phase, Stop};
 use crate::config::ServerId;
 use crate::mysql::gather;
 use crate::recovery::StepError;
 use crate::topology::snapshot::{NodeState, Topology};
+use crate::topology::tiers;
 use crate::topology::validate::{self, Discovery, ReplMode};
 
 /// Resuming re-applies a diff or the saved tail only where the target tells,
@@ -63,6 +66,9 @@ pub(super) struct Checked {
     pub repointed: Vec<ServerId>,
     /// Resuming: the new master was already opened for writes.
     pub recovered: bool,
+    /// Third-tier slaves left under their intermediate master (`multi_tier_slave=1`):
+    /// (slave, the server it replicates from), config order.
+    pub unmanaged: Vec<(ServerId, ServerId)>,
 }
 
 pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
@@ -131,14 +137,35 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
             );
         }
     }
+    let multi_tier = ctx.kit.config.settings.multi_tier_slave;
+    let mut unmanaged = Vec::new();
     for (i, node) in topology.iter() {
         if i == master || slaves.contains(&i) || Some(i) == pinned || repointed.contains(&i) {
             continue;
         }
         let label = node.spec.label();
-        let why = match &node.state {
-            NodeState::Unreachable { reason } => format!("is unreachable: {reason}"),
-            NodeState::Reachable(_) => "does not replicate from the dead master".to_owned(),
+        let under = tiers::intermediate_master(&topology, master, i);
+        if let (Some(under), true) = (under, multi_tier) {
+            log.info(
+                Some(&label),
+                &format!(
+                    "third-tier slave of {}: left replicating from it (multi_tier_slave=1); \
+                     this failover does not recover it",
+                    topology.label(under)
+                ),
+            );
+            unmanaged.push((i, under));
+            continue;
+        }
+        let why = match (&node.state, under) {
+            (NodeState::Unreachable { reason }, _) => format!("is unreachable: {reason}"),
+            (NodeState::Reachable(_), Some(under)) => format!(
+                "replicates from {}, a slave of the dead master (a third-tier slave), and \
+                 multi_tier_slave is not set. Set multi_tier_slave=1 in [server default] to \
+                 leave it under its intermediate master (MHA's rule)",
+                topology.label(under)
+            ),
+            (NodeState::Reachable(_), None) => "does not replicate from the dead master".to_owned(),
         };
         if node.spec.ignore_fail {
             log.warn(
@@ -191,5 +218,6 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         new_master: pinned,
         repointed,
         recovered: resume.is_some_and(|r| r.recovered),
+        unmanaged,
     })
 }

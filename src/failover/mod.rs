@@ -146,9 +146,14 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         Err(stop) => return failed(stop, false),
     };
 
-    ctx.kit
-        .log
-        .facts(|f| f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid);
+    ctx.kit.log.facts(|f| {
+        f.gtid = checked.mode == crate::topology::validate::ReplMode::Gtid;
+        f.unmanaged = checked
+            .unmanaged
+            .iter()
+            .map(|&(s, under)| (checked.topology.label(s), checked.topology.label(under)))
+            .collect();
+    });
     ctx.kit.log.banner(Phase::Shutdown.title());
     let fenced = if checked.recovered {
         ctx.log(Phase::Shutdown).info(

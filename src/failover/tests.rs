@@ -513,3 +513,63 @@ async fn a_file_position_resume_after_the_open_refuses_a_slave_without_binlog() 
         "{outcome:?}"
     );
 }
+
+/// db3 replicates from db2, not from the dead master db1 (a third tier).
+fn third_tier(cluster: &FakeCluster) {
+    cluster.with("198.18.0.13:3306", |s| {
+        if let Some(r) = s.facts.replica.as_mut() {
+            r.master_host = "198.18.0.12".into();
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_third_tier_slave_without_multi_tier_slave_stops_the_failover_before_any_change() {
+    let (ctx, cluster) = setup("", remote(false, false));
+    third_tier(&cluster);
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Failed {
+        phase: Phase::Check,
+        changed: false,
+        error,
+    } = &outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    let text = error.to_string();
+    assert!(
+        text.contains("198.18.0.13") && text.contains("multi_tier_slave=1"),
+        "{text}"
+    );
+    assert!(!cluster.log().iter().any(|l| l.contains("stop_replica_io")));
+}
+
+#[tokio::test]
+async fn with_multi_tier_slave_the_third_tier_stays_under_its_intermediate_master() {
+    let (ctx, cluster) = setup("multi_tier_slave=1", remote(false, false));
+    third_tier(&cluster);
+    let outcome = run(&ctx, dead()).await;
+    assert!(matches!(outcome, Outcome::Complete(_)), "{outcome:?}");
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.12:3306: set_read_only false"]
+    );
+    assert!(
+        cluster
+            .log()
+            .iter()
+            .filter_map(|l| l.strip_prefix("198.18.0.13:3306: "))
+            .all(|call| ["connect", "facts", "has_repl_privilege repl"].contains(&call)),
+        "the third tier is only read: {:#?}",
+        cluster.log()
+    );
+    let facts = ctx.kit.log.journal().facts().clone();
+    assert_eq!(
+        facts.unmanaged,
+        [(
+            "198.18.0.13(198.18.0.13:3306)".to_string(),
+            "198.18.0.12(198.18.0.12:3306)".to_string()
+        )]
+    );
+    assert!(facts.slaves.is_empty(), "{:?}", facts.slaves);
+}

@@ -279,6 +279,12 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
             ),
         });
     }
+    for (slave, under) in &facts.unmanaged {
+        out.push(format!(
+            "{slave}: third-tier slave, left replicating from {under} (multi_tier_slave=1); \
+             not recovered by this failover"
+        ));
+    }
     match facts.new_master_reset {
         Some(true) => out.push(format!("{new}: Resetting slave info succeeded.")),
         Some(false) => out.push(format!("{new}: Resetting slave info failed.")),

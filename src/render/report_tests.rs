@@ -55,6 +55,7 @@ fn success_facts() -> Facts {
         finished: true,
         stopped_at: None,
         resumed: Vec::new(),
+        unmanaged: Vec::new(),
     }
 }
 
@@ -509,4 +510,18 @@ fn a_resumed_failover_says_so_and_what_was_done_before() {
     assert!(!render(&journal(success_facts(), Vec::new()))
         .body
         .contains("Resumed"));
+}
+
+#[test]
+fn the_report_names_each_third_tier_slave_left_under_its_intermediate_master() {
+    let mut facts = success_facts();
+    facts.unmanaged = vec![(db(5).label(), db(3).label())];
+    let text = render(&journal(facts, vec![])).log_text();
+    assert!(
+        text.contains(
+            "db5(198.18.0.15:3306): third-tier slave, left replicating from db3(198.18.0.13:3306) \
+             (multi_tier_slave=1); not recovered by this failover"
+        ),
+        "{text}"
+    );
 }

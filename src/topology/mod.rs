@@ -11,4 +11,5 @@ pub(crate) mod position;
 pub(crate) mod select;
 pub(crate) mod snapshot;
 pub(crate) mod status;
+pub(crate) mod tiers;
 pub(crate) mod validate;
