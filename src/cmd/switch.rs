@@ -45,20 +45,34 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
     }
     let Adapters { connector, remote } = Adapters::real(&config)?;
 
-    // The dead master is the one the slaves replicate from.
+    // The dead master is the one at the top of the slaves' chains (every
+    // tier, and the standby of a dual-master pair, lead to it).
     let topology = gather::topology(&config, connector.clone()).await;
-    let sources: Vec<ServerId> = topology
-        .ids()
-        .filter_map(|i| topology.source_of(i))
-        .collect();
-    let Some(&master) = sources.first() else {
-        anyhow::bail!("no reachable slave replicates from a configured server: cannot tell which master is dead");
+    let tops = crate::topology::tiers::tops(&topology);
+    let master: ServerId = match tops.as_slice() {
+        [only] => *only,
+        [] => anyhow::bail!(
+            "no reachable slave replicates from a configured server (or the servers replicate \
+             in a ring with every member alive): cannot tell which master is dead"
+        ),
+        several => anyhow::bail!(
+            "the slaves replicate from different masters ({}); fix replication first (see \
+             check-repl)",
+            several
+                .iter()
+                .map(|&i| format!(
+                    "{}, {}",
+                    topology.label(i),
+                    if topology.node(i).is_reachable() {
+                        "alive"
+                    } else {
+                        "unreachable"
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
     };
-    if sources.iter().any(|&s| s != master) {
-        anyhow::bail!(
-            "the slaves replicate from different masters; fix replication first (see check-repl)"
-        );
-    }
     if let Some(given) = &args.dead_master_host {
         if !topology.find(given).contains(&master) {
             anyhow::bail!(

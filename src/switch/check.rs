@@ -371,6 +371,11 @@ pub(super) fn plan(ctx: &Ctx, checked: &Checked) -> Vec<String> {
         steps.push(format!(
             "{old}: CHANGE MASTER to {new} ({by}), START SLAVE; it stays read-only"
         ));
+    } else if topo.source_of(checked.master) == Some(checked.new_master) {
+        steps.push(format!(
+            "{old}: already replicates from {new} (dual master): it keeps doing so and stays \
+             read-only"
+        ));
     } else {
         steps.push(format!(
             "{old}: stays read-only and replicates from no one (use --orig-master-is-new-slave \

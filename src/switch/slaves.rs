@@ -195,10 +195,21 @@ async fn orig_master(
         }
     }
     if !ctx.options.orig_master_is_new_slave {
-        log.info(
-            Some(&label),
-            "stays read-only and replicates from no one (--orig-master-is-new-slave not given)",
-        );
+        if topo.source_of(checked.master) == Some(checked.new_master) {
+            log.info(
+                Some(&label),
+                &format!(
+                    "already replicates from {} (dual master): it keeps doing so and stays \
+                     read-only",
+                    topo.label(checked.new_master)
+                ),
+            );
+        } else {
+            log.info(
+                Some(&label),
+                "stays read-only and replicates from no one (--orig-master-is-new-slave not given)",
+            );
+        }
         return None;
     }
     // Checked in phase 1: the password is configured. The user: the configured

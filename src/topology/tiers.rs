@@ -37,6 +37,38 @@ pub(crate) fn intermediate_master(
     None
 }
 
+/// The top of `id`'s chain of sources: the first server up the chain that is
+/// unreachable or replicates from no configured server (the master of its
+/// tree, alive or dead). `None` when `id` is not a replica or the chain is a
+/// ring whose members are all reachable (a dual-master pair, both alive).
+pub(crate) fn top_source(topo: &Topology, id: ServerId) -> Option<ServerId> {
+    let mut current = topo.source_of(id)?;
+    for _ in 0..topo.ids().count() {
+        if !topo.node(current).is_reachable() {
+            return Some(current);
+        }
+        match topo.source_of(current) {
+            None => return Some(current),
+            Some(up) => current = up,
+        }
+    }
+    None
+}
+
+/// The masters at the top of every reachable replica's chain, distinct, in
+/// config order: one entry when the slaves (of every tier) agree on the
+/// master. A manual failover of a dead master fails over that one.
+pub(crate) fn tops(topo: &Topology) -> Vec<ServerId> {
+    let mut tops: Vec<ServerId> = topo
+        .reachable()
+        .into_iter()
+        .filter_map(|i| top_source(topo, i))
+        .collect();
+    tops.sort_unstable();
+    tops.dedup();
+    tops
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +143,63 @@ mod tests {
             let topo = topology(nodes);
             let got = intermediate_master(&topo, id(m - 1), id(asked - 1));
             assert_eq!(got, want.map(|w| id(w - 1)), "{case}");
+        }
+    }
+
+    #[test]
+    fn tops_table() {
+        // (case, servers, the masters at the top of the chains: 1-based)
+        let cases: Vec<(&str, Vec<crate::topology::snapshot::Node>, Vec<usize>)> = vec![
+            (
+                "star, master alive",
+                vec![master(1), slave(2, 1, AT), slave(3, 1, AT)],
+                vec![1],
+            ),
+            (
+                "star, master dead",
+                vec![down(1, "refused"), slave(2, 1, AT), slave(3, 1, AT)],
+                vec![1],
+            ),
+            (
+                "tiers, master dead",
+                vec![
+                    down(1, "refused"),
+                    slave(2, 1, AT),
+                    slave(3, 2, AT),
+                    slave(4, 1, AT),
+                ],
+                vec![1],
+            ),
+            (
+                "dual master, active dead",
+                vec![down(1, "refused"), slave(2, 1, AT), slave(3, 1, AT)],
+                vec![1],
+            ),
+            (
+                "dual master, both alive: a ring, no top",
+                vec![slave(1, 2, AT), slave(2, 1, AT), slave(3, 1, AT)],
+                vec![],
+            ),
+            (
+                "two trees",
+                vec![master(1), slave(2, 1, AT), master(3), slave(4, 3, AT)],
+                vec![1, 3],
+            ),
+            (
+                "intermediate master dead: two tops",
+                vec![
+                    down(1, "refused"),
+                    down(2, "refused"),
+                    slave(3, 2, AT),
+                    slave(4, 1, AT),
+                ],
+                vec![1, 2],
+            ),
+        ];
+        for (case, nodes, want) in cases {
+            let topo = topology(nodes);
+            let want: Vec<ServerId> = want.into_iter().map(|w| id(w - 1)).collect();
+            assert_eq!(tops(&topo), want, "{case}");
         }
     }
 }

@@ -130,6 +130,25 @@ pub(crate) fn rebuild_lab(mode: &str) {
     DIRTY.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// A fresh lab of `hosts` hosts in `topology` (`star`, `dual-master`,
+/// `tiers`: see `scripts/lab/README.md`); counts as changed, like [`rebuild_lab`].
+pub(crate) fn rebuild_lab_topology(mode: &str, hosts: u32, topology: &str) {
+    let server = lab_server();
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/lab/up.sh"))
+        .args(["--mode", mode, "--server", &server, "--topology", topology])
+        .args(["--hosts", &hosts.to_string(), "--dir"])
+        .arg(lab_dir())
+        .output()
+        .expect("run up.sh");
+    assert!(
+        out.status.success(),
+        "up.sh --topology {topology}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    DIRTY.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 pub(crate) fn lab_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
