@@ -109,6 +109,33 @@ fn t_4tier() {
     assert_follows("db4", HOSTS[1]);
 }
 
+/// MHA `t_4tier` as MHA runs it (`masterha_manager`): `start` with
+/// `multi_tier_slave=1` monitors db1 over a three-tier topology (the third
+/// tier's IO thread, on db2, never loses its source), confirms db1's death
+/// and fails over as in [`t_4tier`].
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn t_4tier_manager() {
+    let _lab = lab_lock();
+    rebuild_lab_topology("gtid", 4, "tiers");
+    let dir = tempfile::tempdir().unwrap();
+    let multi = conf_with(&dir, "multi_tier_slave=1");
+    let writer = start_writer();
+    let mut m = Manager::start(&multi, &["--exit-after-failover"]);
+    fault("kill-mysqld", "db1");
+    assert_eq!(m.wait_exit(60), 0, "{}", m.text());
+    let log = m.text();
+    assert!(
+        log.contains("third-tier slave, left replicating from 198.18.0.12"),
+        "{log}"
+    );
+    wait_writes_on(&writer, HOSTS[1]);
+    let acks = writer.finish();
+    assert_no_loss(&acks, HOSTS[1], &[HOSTS[2], DB4]);
+    assert_follows("db3", HOSTS[1]);
+    assert_follows("db4", HOSTS[1]);
+}
+
 /// MHA `t_4tier_subm_dead`: the intermediate master db2 is dead too; the
 /// failover refuses (db2 is a dead slave without ignore_fail) and changes nothing.
 #[test]
