@@ -76,6 +76,11 @@ pub struct StatusArgs {
     /// Print the state as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also connect to every server and show its role and state (master,
+    /// standby master, slave, third tier, down; ignore_fail/no_master/candidate
+    /// flags), as `mmm_control show` does; `--json` gets a `servers` array.
+    #[arg(long)]
+    pub servers: bool,
     /// Seconds after which a silent health file means the manager hangs.
     #[arg(long = "ping-limit", alias = "ping_limit", value_name = "SECONDS")]
     pub ping_limit: Option<u64>,

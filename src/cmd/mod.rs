@@ -31,7 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::CheckSsh(_) => check_ssh::run(&config).await,
         Command::CheckRepl(args) => Ok(check_repl::run(&config, &args.lag).await),
         Command::Start(args) => start::run(config, args).await,
-        Command::Status(args) => status::run(&config, &args),
+        Command::Status(args) => status::run(&config, &args).await,
         Command::Stop(args) => stop::run(config, args).await,
         Command::Switch(args) => switch::run(config, args).await,
     }

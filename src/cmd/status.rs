@@ -16,10 +16,19 @@ use crate::state::{
 };
 
 use super::pid::pid_alive;
+use crate::mysql::gather;
+use crate::render::servers;
+use crate::topology::roles::{self, ServerRole};
+use crate::topology::validate::{self, Rules};
 
 /// `ha-manager status`: prints MHA's line (or `--json`); exits with the state number.
-pub(super) fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
     let mut report = status(config, args.ping_limit.map(Duration::from_secs))?;
+    if args.servers {
+        let roles = server_roles(config).await;
+        report.extra.extend(servers::text(&roles));
+        report.json["servers"] = servers::json(&roles);
+    }
     // An unfinished failover: where it stopped and the command that finishes it.
     if let Ok(Some(u)) = super::record::unfinished(&Workdir::of(config)) {
         let command = u.finish_command(&args.conf.conf);
@@ -39,6 +48,26 @@ pub(super) fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Code(report.code.number()))
+}
+
+/// Every server's role and state, read now (each connect bounded by
+/// `mysql_timeout`, all at once). The master is the one discovery names,
+/// alive or dead (the top of every slave's chain when it is unreachable).
+async fn server_roles(config: &Config) -> Vec<ServerRole> {
+    let topology = gather::topology(config, super::adapters::connector()).await;
+    let rules = Rules {
+        master_may_be_dead: true,
+        ..Rules::from_settings(&config.settings)
+    };
+    let master = validate::discover_with(&topology, &rules)
+        .master
+        .or_else(
+            || match crate::topology::tiers::tops(&topology).as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            },
+        );
+    roles::roles(&topology, master)
 }
 
 /// What `status` found: the state (also the exit code), MHA's line, and

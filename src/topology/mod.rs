@@ -8,6 +8,7 @@ pub(crate) mod applied;
 pub(crate) mod fixture;
 pub(crate) mod gtid;
 pub(crate) mod position;
+pub(crate) mod roles;
 pub(crate) mod select;
 pub(crate) mod snapshot;
 pub(crate) mod status;

@@ -49,6 +49,38 @@ fn assert_follows(host: &str, master_ip: &str) {
     );
 }
 
+/// `status --servers` (text and `--json`) names each server's role, in config order.
+fn assert_status_roles(conf: &str, want: &[&str]) {
+    let text = ha_manager(&["status", "--conf", conf, "--servers"]);
+    assert_eq!(
+        text.code,
+        2,
+        "no manager running: NOT_RUNNING\n{}",
+        text.all()
+    );
+    for (n, role) in want.iter().enumerate() {
+        let ip = format!("198.18.0.1{}", n + 1);
+        assert!(
+            text.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{ip}("))
+                    && l.contains(&format!("  {role}  "))
+                    && l.contains("alive")),
+            "{ip} should show as {role}:\n{}",
+            text.all()
+        );
+    }
+    let json = ha_manager(&["status", "--conf", conf, "--servers", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(json.stdout.trim()).expect("status --json");
+    let got: Vec<&str> = v["servers"]
+        .as_array()
+        .expect("servers array")
+        .iter()
+        .map(|s| s["role"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(got, want, "{}", json.all());
+}
+
 fn read_only(host: &str) -> bool {
     sql(host, "SELECT @@global.read_only").trim() == "1"
 }
@@ -75,6 +107,10 @@ fn t_4tier() {
     assert_ne!(plain.code, 0, "{}", plain.all());
     let ok = ha_manager(&["check-repl", "--conf", &multi]);
     assert_eq!(ok.code, 0, "{}", ok.all());
+    assert_status_roles(
+        &multi,
+        &["master", "slave", "third-tier slave (unmanaged)", "slave"],
+    );
 
     let writer = start_writer();
     fault("kill-mysqld", "db1");
@@ -269,6 +305,7 @@ fn t_mm_normal_skip_reset() {
 fn t_online_mm() {
     let _lab = lab_lock();
     rebuild_lab_topology("gtid", 4, "dual-master");
+    assert_status_roles(&conf(), &["master", "standby master", "slave", "slave"]);
     let writer = start_writer();
     let run = switch(&conf(), "alive", &["--new-master-host", HOSTS[1]]);
     assert_eq!(run.code, 0, "{}", run.all());
