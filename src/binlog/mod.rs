@@ -44,7 +44,7 @@ pub(crate) use filter::drop_applied;
 pub(crate) use filter::{drop_applied_into, TxGtid};
 #[cfg(test)]
 pub(crate) use relay::cut_diff;
-pub(crate) use relay::{cut_diff_into, find_master_pos, relay_start, FindError};
+pub(crate) use relay::{cut_diff_into, find_master_pos, relay_head_end, relay_start, FindError};
 #[cfg(test)]
 pub(crate) use tail::binlog_tail;
 pub(crate) use tail::{binlog_tail_into, head_end};

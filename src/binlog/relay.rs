@@ -109,6 +109,18 @@ pub(crate) fn find_master_pos(
         if step.kind == Kind::RelayOwn {
             continue;
         }
+        if let Some(start) = resumed_start(relay_logs, &step) {
+            // The first event after a part left out: the point before it.
+            if start == *target {
+                return Ok(RelayCut {
+                    file_index: step.file_index,
+                    offset: step.event.offset,
+                });
+            }
+            if earliest.as_ref().is_none_or(|e| start < *e) {
+                earliest = Some(start);
+            }
+        }
         let real_end = match &step.kind {
             Kind::MasterRotate { real_end } => real_end.as_ref(),
             _ => None,
@@ -258,6 +270,35 @@ pub(crate) fn relay_start(name: &str, head: &[u8]) -> Option<BinlogPos> {
     None
 }
 
+/// The master position where the first event after a part of a relay log
+/// left out of its copy begins (its `end_log_pos` less its length): a cut
+/// can be made there though the event before it was not copied.
+fn resumed_start(logs: &[impl LogSource], step: &Step) -> Option<BinlogPos> {
+    let (_, resume_at) = logs.get(step.file_index)?.skip()?;
+    if step.event.offset != resume_at || !matches!(step.kind, Kind::Data | Kind::Bookkeeping) {
+        return None;
+    }
+    let end = step.pos.as_ref()?;
+    let start = end.pos.checked_sub(step.event.bytes.len() as u64)?;
+    Some(BinlogPos::new(end.file.clone(), start))
+}
+
+/// Where the header of a relay log ends, from its head: the offset of its
+/// first event of the master's that is not bookkeeping. A copy may leave
+/// out what lies between there and a cut.
+pub(crate) fn relay_head_end(name: &str, head: &[u8]) -> Option<u64> {
+    let logs = [super::LogFile::new(name, head.to_vec())];
+    let mut walker = Walker::new(&logs, None);
+    while let Ok(Some(item)) = walker.next_item() {
+        match item {
+            Item::Event(step) if step.kind == Kind::Data => return Some(step.event.offset),
+            Item::Event(_) => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// What the relay logs said up to the cut.
 struct AtCut {
     tracker: Tracker,
@@ -289,6 +330,28 @@ fn walk_to_cut<L: LogSource>(
             Item::Event(step) => {
                 if step.file_index == cut.file_index {
                     if step.event.offset == cut.offset {
+                        if let Some(start) = resumed_start(walker.logs, &step) {
+                            // Cut where the copy resumes: nothing before it
+                            // was seen, so the state there is not known; a
+                            // server that starts every transaction with a
+                            // GTID event shows whether one starts here.
+                            let gtid = step.kind != Kind::Data
+                                || matches!(
+                                    step.event.type_code(),
+                                    types::MARIADB_GTID | types::GTID | types::ANONYMOUS_GTID
+                                );
+                            let needs_gtid = master_fde.as_ref().is_some_and(
+                                |(_, _, f): &(usize, Event, FormatDescription)| f.gtid_events(),
+                            );
+                            if needs_gtid && !gtid {
+                                return Err(BinlogError::StartInsideTransaction {
+                                    start,
+                                    group_start: None,
+                                });
+                            }
+                            tracker = Tracker::new(State::Unknown);
+                            before = Some(start);
+                        }
                         carry = Some(step);
                         break;
                     }

@@ -1187,3 +1187,83 @@ fn binlog_tail_from_the_header_and_the_bytes_after_the_start() {
         );
     }
 }
+
+/// The relay log that holds a slave's position, copied as its header and
+/// the bytes from that position's offset on (as the manager copies it when
+/// the latest slave's own report says where): the position is found where
+/// the copy resumes and the diff is the one the whole relay logs give.
+#[test]
+fn relay_diff_from_the_header_and_the_bytes_after_the_cut() {
+    use crate::binlog::{cut_diff_into, relay_head_end, LogSource};
+    for s in scenarios() {
+        let mut compared = 0;
+        for point in master_points(&s) {
+            let Ok(cut) = find_master_pos(&s.relay, &point.pos) else {
+                continue;
+            };
+            let log = &s.relay[cut.file_index];
+            let Some(head_end) = relay_head_end(&log.name, &log.bytes) else {
+                continue;
+            };
+            if cut.offset <= head_end || cut.offset as usize >= log.bytes.len() {
+                continue;
+            }
+            let mut bytes = log.bytes[..head_end as usize].to_vec();
+            bytes.extend_from_slice(&log.bytes[cut.offset as usize..]);
+            let mut copy: Vec<Box<dyn LogSource>> = vec![Box::new(HeadAndRest {
+                name: log.name.clone(),
+                bytes,
+                skip: (head_end, cut.offset),
+            })];
+            copy.extend(
+                s.relay[cut.file_index + 1..]
+                    .iter()
+                    .map(|f| Box::new(f.clone()) as Box<dyn LogSource>),
+            );
+            let at = Events::new(&log.name, &log.bytes)
+                .expect("magic")
+                .map(|e| e.expect("event"))
+                .find(|e| e.offset == cut.offset)
+                .expect("an event at the cut");
+            let contiguous = at.header.log_pos != 0
+                && !matches!(
+                    at.type_code(),
+                    types::ROTATE | types::FORMAT_DESCRIPTION | types::STOP
+                )
+                && u64::from(at.header.log_pos).checked_sub(at.bytes.len() as u64)
+                    == Some(point.pos.pos);
+            let found = find_master_pos(&copy, &point.pos);
+            if !contiguous {
+                // The event there does not begin at the position: the copy
+                // cannot be used, and is not (the manager copies the file whole).
+                assert!(
+                    !matches!(&found, Ok(c) if c.file_index == 0 && c.offset == cut.offset),
+                    "{}: {}",
+                    s.name,
+                    point.pos
+                );
+                continue;
+            }
+            let found = found.unwrap_or_else(|e| {
+                panic!("{}: {}: {e} (type {})", s.name, point.pos, at.type_code())
+            });
+            assert_eq!((found.file_index, found.offset), (0, cut.offset));
+            let mut out = Vec::new();
+            match (
+                cut_diff(&s.relay, &cut),
+                cut_diff_into(&copy, &found, &mut out),
+            ) {
+                (Ok(full), Ok(part)) => {
+                    assert_eq!(full.bytes, out, "{}: {}", s.name, point.pos);
+                    assert_eq!((full.from, full.to), (part.from, part.to));
+                    compared += 1;
+                }
+                (Err(BinlogError::StartInsideTransaction { .. }), Err(_)) => {
+                    assert!(!point.boundary, "{}: {}", s.name, point.pos)
+                }
+                (full, part) => panic!("{}: {}: {full:?} / {part:?}", s.name, point.pos),
+            }
+        }
+        assert!(compared > 10, "{}: only {compared} compared", s.name);
+    }
+}

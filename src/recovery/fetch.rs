@@ -227,19 +227,33 @@ pub(crate) async fn fetch_relay_logs(
     }
     let scratch = scratch(kit, &host)?;
     let mut logs = Vec::new();
-    for name in names.into_iter().skip(first) {
+    for (i, name) in names.iter().enumerate().skip(first) {
         let path = format!("{dir}/{name}");
         let size = node.size(&path).await.map_err(fail)?;
-        let local = scratch.path().join(&name);
-        let copied = copy(&node, &path, size, None, 0, &local)
-            .await
-            .map_err(fail)?;
-        logs.push(LocalLog {
-            name,
-            path: local,
-            skip: None,
-            copied,
-        });
+        let local = scratch.path().join(name);
+        let mut log = None;
+        if i == first {
+            if let Some(target) = earliest {
+                log = copy_relay_from(&node, facts, name, &path, size, target, &local)
+                    .await
+                    .map_err(fail)?;
+            }
+        }
+        let log = match log {
+            Some(log) => log,
+            None => {
+                let copied = copy(&node, &path, size, None, 0, &local)
+                    .await
+                    .map_err(fail)?;
+                LocalLog {
+                    name: name.clone(),
+                    path: local,
+                    skip: None,
+                    copied,
+                }
+            }
+        };
+        logs.push(log);
     }
     let fetched = Fetched {
         logs,
@@ -305,6 +319,76 @@ pub(crate) async fn cut_tail(
         Ok((diff, saved))
     })
     .await
+}
+
+/// Copies the relay log `name` (the one that holds `target`) as its header
+/// and the bytes from where `target` lies on, when the slave's own report
+/// says where: it is the relay log its SQL thread is in, and
+/// `Relay_Log_Pos` ↔ `Exec_Master_Log_Pos` maps master positions to relay
+/// log offsets (events are copied verbatim, so within one stretch of the
+/// master's stream the two move together). The copy is checked: the event
+/// where it resumes must begin at `target`. `None` (the caller copies the
+/// file whole) when the mapping does not apply or the check fails.
+async fn copy_relay_from(
+    node: &Node<'_>,
+    facts: &ServerFacts,
+    name: &str,
+    path: &str,
+    size: u64,
+    target: &BinlogPos,
+    local: &Path,
+) -> Result<Option<LocalLog>, NodeError> {
+    let Some(r) = facts.replica.as_ref() else {
+        return Ok(None);
+    };
+    let current = r.relay_log_file.rsplit('/').next().unwrap_or("");
+    if current != name || r.exec.file != target.file || r.exec.pos < target.pos {
+        return Ok(None);
+    }
+    let Some(resume_at) = r.relay_log_pos.checked_sub(r.exec.pos - target.pos) else {
+        return Ok(None);
+    };
+    if resume_at > size || resume_at <= HEAD {
+        return Ok(None);
+    }
+    let head = node.head(path, HEAD).await?;
+    let Some(head_end) = binlog::relay_head_end(name, &head).filter(|&e| e < resume_at) else {
+        return Ok(None);
+    };
+    let copied = copy(
+        node,
+        path,
+        size,
+        Some(&head[..head_end as usize]),
+        resume_at,
+        local,
+    )
+    .await?;
+    let log = LocalLog {
+        name: name.to_owned(),
+        path: local.to_path_buf(),
+        skip: Some((head_end, resume_at)),
+        copied,
+    };
+    let (check, t) = (log.clone(), target.clone());
+    let found = tokio::task::spawn_blocking(move || binlog::find_master_pos(&[check], &t))
+        .await
+        .ok()
+        .and_then(|r| r.ok());
+    if found.is_some_and(|cut| cut.offset == resume_at) {
+        tracing::info!(
+            "{}: copied {copied} bytes of {path} ({size} bytes): its header and the rest \
+             from offset {resume_at}, where {target} lies",
+            node.spec.label()
+        );
+        Ok(Some(log))
+    } else {
+        tracing::info!(
+            "{}: {target} is not at offset {resume_at} of {path}: copying it whole",
+            node.spec.label()
+        );
+        Ok(None)
+    }
 }
 
 /// Runs a cut of logs into a file (CPU and disk work) off the async threads.
