@@ -377,8 +377,8 @@ async fn copy_relay_from(
         .and_then(|r| r.ok());
     if found.is_some_and(|cut| cut.offset == resume_at) {
         tracing::info!(
-            "{}: copied {copied} bytes of {path} ({size} bytes): its header and the rest \
-             from offset {resume_at}, where {target} lies",
+            "{}: relay log {path} ({size} bytes): its header and the bytes from offset \
+             {resume_at}, where {target} lies ({copied} bytes)",
             node.spec.label()
         );
         Ok(Some(log))
