@@ -28,6 +28,9 @@ mod lab_auto;
 #[path = "integration/lab_switch.rs"]
 mod lab_switch;
 
+#[path = "integration/lab_biglogs.rs"]
+mod lab_biglogs;
+
 #[path = "integration/lab_daemon.rs"]
 mod lab_daemon;
 

@@ -17,14 +17,19 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 
 use super::event::{gtid_flags, types, ChecksumAlg, Event, FormatDescription, Truncation, MAGIC};
-use super::BinlogError;
+use super::{write_error, BinlogError, Out};
 use crate::topology::position::BinlogPos;
 
-/// A binlog file ready to be applied with `mysqlbinlog FILE | mysql`, and what it holds.
+/// What a binlog file ready to be applied with `mysqlbinlog FILE | mysql`
+/// holds (the file itself was written to the [`Out`] given).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Diff {
-    /// Magic, the master's format description event, then the copied events.
+    /// Tests only: the file (magic, the master's format description event,
+    /// then the copied events), when cut into memory.
+    #[cfg(test)]
     pub bytes: Vec<u8>,
+    /// Bytes written.
+    pub size: u64,
     /// Events copied (the format description event not counted).
     pub events: usize,
     /// Complete transactions (event groups) copied.
@@ -117,7 +122,7 @@ pub(crate) enum Role {
 }
 
 /// The role of `event`, given the stream's checksum and Query post-header length.
-pub(crate) fn role(event: &Event<'_>, alg: ChecksumAlg, query_post_header: usize) -> Role {
+pub(crate) fn role(event: &Event, alg: ChecksumAlg, query_post_header: usize) -> Role {
     match event.type_code() {
         types::MARIADB_GTID => {
             let single = event
@@ -254,8 +259,9 @@ impl Tracker {
     }
 }
 
-struct Pending<'a> {
-    bytes: &'a [u8],
+/// An event of the open transaction, already written to the output.
+struct Pending {
+    len: u64,
     pos: Option<BinlogPos>,
 }
 
@@ -282,12 +288,16 @@ impl Dedupe {
     }
 }
 
-/// Assembles a [`Diff`].
-pub(crate) struct DiffBuilder<'a> {
-    out: Vec<u8>,
+/// Assembles a [`Diff`], writing it to an [`Out`] as it goes: the events of
+/// the open transaction are written at once and taken back (the output cut
+/// to where the transaction began) if it never finishes.
+pub(crate) struct DiffBuilder<'o> {
+    out: &'o mut dyn Out,
+    /// Where the open transaction's first event was written.
+    group_at: u64,
     fde: Option<FormatDescription>,
     tracker: Tracker,
-    pending: Vec<Pending<'a>>,
+    pending: Vec<Pending>,
     events: usize,
     transactions: usize,
     from: BinlogPos,
@@ -300,12 +310,13 @@ pub(crate) struct DiffBuilder<'a> {
     require_group_start: bool,
 }
 
-impl<'a> DiffBuilder<'a> {
-    /// A diff starting at `from`, a transaction boundary. `dedupe`: skip
-    /// events the master sent again (relay logs).
-    pub(crate) fn new(from: BinlogPos, dedupe: bool) -> DiffBuilder<'a> {
+impl<'o> DiffBuilder<'o> {
+    /// A diff starting at `from`, a transaction boundary, written to `out`
+    /// (empty). `dedupe`: skip events the master sent again (relay logs).
+    pub(crate) fn new(out: &'o mut dyn Out, from: BinlogPos, dedupe: bool) -> DiffBuilder<'o> {
         DiffBuilder {
-            out: Vec::new(),
+            out,
+            group_at: 0,
             fde: None,
             tracker: Tracker::new(State::Idle),
             pending: Vec::new(),
@@ -338,15 +349,18 @@ impl<'a> DiffBuilder<'a> {
     pub(crate) fn set_fde(
         &mut self,
         file: &str,
-        event: &Event<'_>,
+        event: &Event,
         fde: FormatDescription,
     ) -> Result<(), BinlogError> {
         if !event.checksum_ok(fde.checksum) {
             return Err(bad_checksum(file, event));
         }
-        self.out.clear();
-        self.out.extend_from_slice(&MAGIC);
-        self.out.extend_from_slice(event.bytes);
+        let out = &mut *self.out;
+        out.cut(0)
+            .and_then(|_| out.put(&MAGIC))
+            .and_then(|_| out.put(&event.bytes))
+            .map_err(|e| write_error(&e))?;
+        self.group_at = self.out.written();
         self.fde = Some(fde);
         Ok(())
     }
@@ -355,7 +369,7 @@ impl<'a> DiffBuilder<'a> {
     pub(crate) fn data(
         &mut self,
         file: &str,
-        event: &Event<'a>,
+        event: &Event,
         pos: Option<BinlogPos>,
     ) -> Result<(), BinlogError> {
         let Some(fde) = &self.fde else {
@@ -376,10 +390,9 @@ impl<'a> DiffBuilder<'a> {
             }
             if *p <= dedupe.high {
                 let key = dedupe.key(p);
-                let same = dedupe
-                    .seen
-                    .get(&key)
-                    .map(|&(len, sum)| len == event.bytes.len() && sum == fingerprint(event.bytes));
+                let same = dedupe.seen.get(&key).map(|&(len, sum)| {
+                    len == event.bytes.len() && sum == fingerprint(&event.bytes)
+                });
                 match same {
                     Some(true) => {
                         self.duplicates += 1;
@@ -417,17 +430,18 @@ impl<'a> DiffBuilder<'a> {
         }
         let fed = self.tracker.feed(role);
         if fed.interrupted {
-            self.drop_pending(DropReason::Interrupted);
+            self.drop_pending(DropReason::Interrupted)?;
         }
         if let (Some(dedupe), Some(p)) = (&mut self.dedupe, &pos) {
             let key = dedupe.key(p);
             dedupe
                 .seen
-                .insert(key, (event.bytes.len(), fingerprint(event.bytes)));
+                .insert(key, (event.bytes.len(), fingerprint(&event.bytes)));
             dedupe.high = p.clone();
         }
+        self.out.put(&event.bytes).map_err(|e| write_error(&e))?;
         self.pending.push(Pending {
-            bytes: event.bytes,
+            len: event.bytes.len() as u64,
             pos,
         });
         match fed.effect {
@@ -441,25 +455,26 @@ impl<'a> DiffBuilder<'a> {
 
     fn flush(&mut self) {
         for p in self.pending.drain(..) {
-            self.out.extend_from_slice(p.bytes);
             self.events += 1;
             if let Some(pos) = p.pos {
                 self.to = pos;
             }
         }
         self.transactions += 1;
+        self.group_at = self.out.written();
     }
 
     /// Leaves the open group out of the diff.
-    pub(crate) fn drop_pending(&mut self, reason: DropReason) {
+    pub(crate) fn drop_pending(&mut self, reason: DropReason) -> Result<(), BinlogError> {
         if self.pending.is_empty() {
-            return;
+            return Ok(());
         }
+        self.out.cut(self.group_at).map_err(|e| write_error(&e))?;
         let mut to = self.to.clone();
         let mut bytes = 0u64;
         let events = self.pending.len();
         for p in self.pending.drain(..) {
-            bytes += p.bytes.len() as u64;
+            bytes += p.len;
             if let Some(pos) = p.pos {
                 if let Some(dedupe) = &mut self.dedupe {
                     let key = dedupe.key(&pos);
@@ -479,6 +494,7 @@ impl<'a> DiffBuilder<'a> {
             bytes,
             reason,
         });
+        Ok(())
     }
 
     pub(crate) fn truncated(&mut self, truncation: Truncation) {
@@ -487,13 +503,15 @@ impl<'a> DiffBuilder<'a> {
 
     /// Finishes the diff; an open group is left out ([`DropReason::EndOfLogs`]).
     /// Without any format description event the file holds only the magic.
-    pub(crate) fn finish(mut self) -> Diff {
-        self.drop_pending(DropReason::EndOfLogs);
-        if self.out.is_empty() {
-            self.out.extend_from_slice(&MAGIC);
+    pub(crate) fn finish(mut self) -> Result<Diff, BinlogError> {
+        self.drop_pending(DropReason::EndOfLogs)?;
+        if self.out.written() == 0 {
+            self.out.put(&MAGIC).map_err(|e| write_error(&e))?;
         }
-        Diff {
-            bytes: self.out,
+        Ok(Diff {
+            #[cfg(test)]
+            bytes: Vec::new(),
+            size: self.out.written(),
             events: self.events,
             transactions: self.transactions,
             from: self.from,
@@ -502,7 +520,7 @@ impl<'a> DiffBuilder<'a> {
             truncated: self.truncated,
             dropped: self.dropped,
             duplicates: self.duplicates,
-        }
+        })
     }
 }
 
@@ -514,7 +532,7 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-pub(crate) fn bad_checksum(file: &str, event: &Event<'_>) -> BinlogError {
+pub(crate) fn bad_checksum(file: &str, event: &Event) -> BinlogError {
     BinlogError::BadChecksum {
         file: file.to_string(),
         offset: event.offset,

@@ -1,9 +1,12 @@
-//! Binlog v4 events: the 19-byte header, iteration over a file's bytes, and the
-//! few bodies we need to read (format description, rotate, query text, MariaDB GTID).
+//! Binlog v4 events: the 19-byte header, reading a file one event at a time
+//! from any [`Read`], and the few bodies we need to read (format description,
+//! rotate, query text, MariaDB GTID).
 //!
 //! We copy events verbatim, so nothing here decodes rows. Every read is bounds
 //! checked: garbage, truncated files and absurd lengths give errors or a
-//! [`Truncation`], never a panic.
+//! [`Truncation`], never a panic. Only one event is held at a time.
+
+use std::io::Read;
 
 use super::BinlogError;
 
@@ -115,16 +118,16 @@ impl std::fmt::Display for ChecksumAlg {
 }
 
 /// One complete event in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Event<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Event {
     /// Offset of the event's first byte in its file.
     pub offset: u64,
     pub header: EventHeader,
     /// The whole event: header, body and checksum if any.
-    pub bytes: &'a [u8],
+    pub bytes: Vec<u8>,
 }
 
-impl<'a> Event<'a> {
+impl Event {
     /// Offset just past the event.
     pub(crate) fn end(&self) -> u64 {
         self.offset + self.bytes.len() as u64
@@ -135,7 +138,7 @@ impl<'a> Event<'a> {
     }
 
     /// The body after the header, with the checksum (if `alg` says there is one) removed.
-    pub(crate) fn body(&self, alg: ChecksumAlg) -> &'a [u8] {
+    pub(crate) fn body(&self, alg: ChecksumAlg) -> &[u8] {
         let end = match alg {
             ChecksumAlg::Crc32 => self.bytes.len().saturating_sub(CHECKSUM_LEN),
             ChecksumAlg::Off => self.bytes.len(),
@@ -207,7 +210,7 @@ impl<'a> Event<'a> {
 
     /// The text of a Query event (`BEGIN`, `COMMIT`, DDL…), or `None` if this is
     /// not one or its body does not parse. `post_header_len` comes from the FDE.
-    pub(crate) fn query_text(&self, alg: ChecksumAlg, post_header_len: usize) -> Option<&'a [u8]> {
+    pub(crate) fn query_text(&self, alg: ChecksumAlg, post_header_len: usize) -> Option<&[u8]> {
         if self.type_code() != types::QUERY || post_header_len < 13 {
             return None;
         }
@@ -265,7 +268,7 @@ pub(crate) struct FormatDescription {
 
 impl FormatDescription {
     /// Parses an FDE. The error is a short reason for a DBA.
-    pub(crate) fn parse(event: &Event<'_>) -> Result<FormatDescription, String> {
+    pub(crate) fn parse(event: &Event) -> Result<FormatDescription, String> {
         if event.type_code() != types::FORMAT_DESCRIPTION {
             return Err(format!(
                 "event type {} is not a format description event",
@@ -333,6 +336,31 @@ impl FormatDescription {
     }
 }
 
+impl FormatDescription {
+    /// Does this server begin every transaction with a GTID event (MariaDB
+    /// 10.0 and later; MySQL 5.7 and later, an anonymous one without GTIDs)?
+    pub(crate) fn gtid_events(&self) -> bool {
+        let v = version(&self.server_version);
+        if self.server_version.contains("MariaDB") {
+            v >= (10, 0, 0)
+        } else {
+            v >= (5, 7, 6)
+        }
+    }
+}
+
+fn version(server_version: &str) -> (u32, u32, u32) {
+    let mut parts = server_version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
 /// Servers that write the checksum algorithm into their FDE: MySQL 5.6.1 and
 /// later, MariaDB 5.3 and later.
 fn checksum_aware(server_version: &str) -> bool {
@@ -363,42 +391,72 @@ pub(crate) struct Truncation {
     pub dropped: u64,
 }
 
-/// Iterates over the events of one binlog or relay log held in memory.
+/// Reads the events of one binlog or relay log, one at a time, from a reader.
 ///
 /// Yields each complete event in order. A partial event at the end ends the
 /// iteration without an error and is reported by [`Events::truncation`]. An
 /// impossible header (length under 19 bytes, or in binlog mode an
 /// `end_log_pos` that disagrees with the offset) yields one error and ends
-/// the iteration.
-#[derive(Debug, Clone)]
-pub(crate) struct Events<'a> {
-    file: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
+/// the iteration. A read error is an error too.
+///
+/// A copy may leave out a middle part of its file ([`Events::skipping`]): the
+/// reader then holds the bytes before `head_end` followed directly by those
+/// from `resume_at` on, and offsets stay the file's own.
+pub(crate) struct Events<R> {
+    file: String,
+    reader: R,
+    pos: u64,
+    skip: Option<(u64, u64)>,
     strict_positions: bool,
     checksum: Option<ChecksumAlg>,
     truncation: Option<Truncation>,
     done: bool,
 }
 
-impl<'a> Events<'a> {
+impl<R> std::fmt::Debug for Events<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Events({} at {})", self.file, self.pos)
+    }
+}
+
+impl<'b> Events<&'b [u8]> {
+    /// Starts reading bytes held in memory after the magic; `file` names the file in errors.
+    pub(crate) fn new(file: &str, bytes: &'b [u8]) -> Result<Events<&'b [u8]>, BinlogError> {
+        Events::reader(file, bytes)
+    }
+}
+
+impl<R: Read> Events<R> {
     /// Starts reading after the magic; `file` names the file in errors.
-    pub(crate) fn new(file: &'a str, bytes: &'a [u8]) -> Result<Events<'a>, BinlogError> {
-        if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+    pub(crate) fn reader(file: &str, mut reader: R) -> Result<Events<R>, BinlogError> {
+        let mut magic = Vec::with_capacity(MAGIC.len());
+        (&mut reader)
+            .take(MAGIC.len() as u64)
+            .read_to_end(&mut magic)
+            .map_err(|e| io_error(file, 0, &e))?;
+        if magic != MAGIC {
             return Err(BinlogError::BadMagic {
                 file: file.to_string(),
-                len: bytes.len() as u64,
+                len: magic.len() as u64,
             });
         }
         Ok(Events {
-            file,
-            bytes,
-            pos: MAGIC.len(),
+            file: file.to_string(),
+            reader,
+            pos: MAGIC.len() as u64,
+            skip: None,
             strict_positions: false,
             checksum: None,
             truncation: None,
             done: false,
         })
+    }
+
+    /// The reader holds the file's bytes up to `head_end` (an event
+    /// boundary), then those from `resume_at` on.
+    pub(crate) fn skipping(mut self, skip: Option<(u64, u64)>) -> Self {
+        self.skip = skip.filter(|(head_end, resume_at)| resume_at > head_end);
+        self
     }
 
     /// Binlog mode: every event's `end_log_pos` must equal its offset plus its
@@ -422,38 +480,58 @@ impl<'a> Events<'a> {
 
     /// Offset of the next event (the end of the complete events once done).
     pub(crate) fn offset(&self) -> u64 {
-        self.pos as u64
+        self.pos
     }
 
-    fn fail(&mut self, offset: u64, reason: String) -> Option<Result<Event<'a>, BinlogError>> {
+    fn fail(&mut self, offset: u64, reason: String) -> Option<Result<Event, BinlogError>> {
         self.done = true;
         Some(Err(BinlogError::Corrupt {
-            file: self.file.to_string(),
+            file: self.file.clone(),
             offset,
             reason,
         }))
     }
+
+    /// Reads up to `n` bytes into `buf`; fewer only at the end of the input.
+    fn fill(&mut self, buf: &mut Vec<u8>, n: u64) -> Result<(), BinlogError> {
+        let want = n.saturating_sub(buf.len() as u64);
+        (&mut self.reader)
+            .take(want)
+            .read_to_end(buf)
+            .map(|_| ())
+            .map_err(|e| io_error(&self.file, self.pos, &e))
+    }
 }
 
-impl<'a> Iterator for Events<'a> {
-    type Item = Result<Event<'a>, BinlogError>;
+impl<R: Read> Iterator for Events<R> {
+    type Item = Result<Event, BinlogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
-        let offset = self.pos as u64;
-        if rest.is_empty() {
+        if let Some((head_end, resume_at)) = self.skip {
+            if self.pos == head_end {
+                self.pos = resume_at;
+                self.skip = None;
+            }
+        }
+        let offset = self.pos;
+        let mut bytes = Vec::with_capacity(HEADER_LEN);
+        if let Err(e) = self.fill(&mut bytes, HEADER_LEN as u64) {
+            self.done = true;
+            return Some(Err(e));
+        }
+        if bytes.is_empty() {
             self.done = true;
             return None;
         }
-        let Some(header) = EventHeader::parse(rest) else {
+        let Some(header) = EventHeader::parse(&bytes) else {
             self.done = true;
             self.truncation = Some(Truncation {
-                file: self.file.to_string(),
+                file: self.file.clone(),
                 offset,
-                dropped: rest.len() as u64,
+                dropped: bytes.len() as u64,
             });
             return None;
         };
@@ -477,27 +555,48 @@ impl<'a> Iterator for Events<'a> {
                 ),
             );
         }
-        if len > rest.len() {
+        if let Some((head_end, _)) = self.skip {
+            if offset < head_end && offset + len as u64 > head_end {
+                return self.fail(
+                    offset,
+                    format!("the event crosses the end of the copied head ({head_end})"),
+                );
+            }
+        }
+        if let Err(e) = self.fill(&mut bytes, len as u64) {
+            self.done = true;
+            return Some(Err(e));
+        }
+        if len > bytes.len() {
             self.done = true;
             self.truncation = Some(Truncation {
-                file: self.file.to_string(),
+                file: self.file.clone(),
                 offset,
-                dropped: rest.len() as u64,
+                dropped: bytes.len() as u64,
             });
             return None;
         }
         let event = Event {
             offset,
             header,
-            bytes: &rest[..len],
+            bytes,
         };
         if header.type_code == types::FORMAT_DESCRIPTION {
             if let Ok(fde) = FormatDescription::parse(&event) {
                 self.checksum = Some(fde.checksum);
             }
         }
-        self.pos += len;
+        self.pos += len as u64;
         Some(Ok(event))
+    }
+}
+
+/// A read error, naming the file and where.
+pub(crate) fn io_error(file: &str, offset: u64, e: &std::io::Error) -> BinlogError {
+    BinlogError::Io {
+        file: file.to_string(),
+        offset,
+        reason: e.to_string(),
     }
 }
 
@@ -797,7 +896,7 @@ mod tests {
             let ev = Event {
                 offset: 4,
                 header: EventHeader::parse(&bytes).expect("header"),
-                bytes: &bytes,
+                bytes: bytes.clone(),
             };
             let fde = FormatDescription::parse(&ev).expect("fde");
             assert_eq!(fde.binlog_version, 4);
@@ -819,7 +918,7 @@ mod tests {
         let ev = Event {
             offset: 4,
             header: EventHeader::parse(&bytes).expect("header"),
-            bytes: &bytes,
+            bytes: bytes.clone(),
         };
         assert!(ev.has_valid_crc());
         assert!(checksum_aware("5.6.1-log"));
@@ -835,7 +934,7 @@ mod tests {
             let ev = Event {
                 offset: 4,
                 header: EventHeader::parse(&bytes).expect("header"),
-                bytes: &bytes,
+                bytes: bytes.clone(),
             };
             let r = ev.rotate().expect("rotate");
             assert_eq!(r.file, "mysql-bin.000042");
@@ -849,7 +948,7 @@ mod tests {
         let ev = Event {
             offset: 4,
             header: EventHeader::parse(&bytes).expect("header"),
-            bytes: &bytes,
+            bytes: bytes.clone(),
         };
         assert_eq!(ev.query_text(ChecksumAlg::Crc32, 13), Some(&b"COMMIT"[..]));
         assert_eq!(ev.query_text(ChecksumAlg::Crc32, 200), None);
@@ -857,7 +956,7 @@ mod tests {
         let ev = Event {
             offset: 4,
             header: EventHeader::parse(&bytes).expect("header"),
-            bytes: &bytes,
+            bytes: bytes.clone(),
         };
         let g = ev.mariadb_gtid(ChecksumAlg::Off).expect("gtid");
         assert_eq!(g.seq_no, 77);

@@ -2,15 +2,17 @@
 //! so that applying the same diff (or the saved binlog tail) a second time
 //! applies nothing twice.
 //!
-//! A diff (as [`super::binlog_tail`] and [`super::cut_diff`] build it) is the
+//! A diff (as [`super::binlog_tail_into`] and [`super::cut_diff_into`] build it) is the
 //! binlog magic, one format description event, then whole transactions. With
 //! GTIDs every transaction starts with its GTID event, so a transaction runs
 //! from one GTID event to the next: the filter keeps or drops each such run
 //! whole. Events before the first GTID event, and transactions without a GTID
 //! (MySQL anonymous GTID events), are always kept.
 
+use std::io::Read;
+
 use super::event::{types, ChecksumAlg, Event, Events, FormatDescription, MAGIC};
-use super::BinlogError;
+use super::{write_error, BinlogError, Out};
 use crate::topology::gtid::{MariaGtid, MariaGtidPos};
 
 /// A transaction's GTID as its GTID event gives it.
@@ -34,7 +36,9 @@ impl std::fmt::Display for TxGtid {
 /// The diff without what the target has, and what was left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Filtered {
-    /// Magic, the format description event, then the transactions kept.
+    /// Tests only: magic, the format description event, then the
+    /// transactions kept (when filtered into memory).
+    #[cfg(test)]
     pub bytes: Vec<u8>,
     /// Transactions kept (with a GTID the target lacks).
     pub kept: usize,
@@ -48,15 +52,31 @@ pub(crate) struct Filtered {
     pub maria_last: MariaGtidPos,
 }
 
-/// Drops every transaction of `diff` whose GTID `has` says the target already has.
+/// Tests: [`drop_applied_into`] from and into memory.
+#[cfg(test)]
 pub(crate) fn drop_applied(
     diff: &[u8],
     has: impl Fn(&TxGtid) -> bool,
 ) -> Result<Filtered, BinlogError> {
+    let mut bytes = Vec::new();
+    let mut f = drop_applied_into(diff, &mut bytes, has)?;
+    f.bytes = bytes;
+    Ok(f)
+}
+
+/// Copies `diff` (read one event at a time) to `kept`, without every
+/// transaction whose GTID `has` says the target already has.
+pub(crate) fn drop_applied_into(
+    diff: impl Read,
+    kept: &mut dyn Out,
+    has: impl Fn(&TxGtid) -> bool,
+) -> Result<Filtered, BinlogError> {
     let name = "the diff file";
-    let mut events = Events::new(name, diff)?;
+    let mut events = Events::reader(name, diff)?;
+    kept.put(&MAGIC).map_err(|e| write_error(&e))?;
     let mut out = Filtered {
-        bytes: MAGIC.to_vec(),
+        #[cfg(test)]
+        bytes: Vec::new(),
         kept: 0,
         skipped: 0,
         without_gtid: 0,
@@ -75,7 +95,7 @@ pub(crate) fn drop_applied(
                 reason: format!("the first event is not a format description event: {reason}"),
             })?;
             alg = Some(fde.checksum);
-            out.bytes.extend_from_slice(event.bytes);
+            kept.put(&event.bytes).map_err(|e| write_error(&e))?;
             continue;
         };
         match gtid_of(&event, checksum) {
@@ -110,7 +130,7 @@ pub(crate) fn drop_applied(
             None => {}
         }
         if keeping != Some(false) {
-            out.bytes.extend_from_slice(event.bytes);
+            kept.put(&event.bytes).map_err(|e| write_error(&e))?;
         }
     }
     if let Some(t) = events.truncation() {
@@ -124,7 +144,7 @@ pub(crate) fn drop_applied(
 }
 
 /// The GTID a GTID event carries; `None` for any other event.
-fn gtid_of(event: &Event<'_>, alg: ChecksumAlg) -> Option<Result<TxGtid, String>> {
+fn gtid_of(event: &Event, alg: ChecksumAlg) -> Option<Result<TxGtid, String>> {
     match event.type_code() {
         types::MARIADB_GTID => Some(
             event

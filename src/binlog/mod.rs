@@ -1,14 +1,17 @@
 //! Binary log and relay log files: event headers, finding a master position in relay logs, cutting diffs.
 //!
-//! Pure (L0): everything works on bytes already in memory (the caller fetches
-//! the files over SSH and ships the result back); no I/O, no clock, no logging.
+//! Pure (L0): no file or network I/O, no clock, no logging. Logs are read one
+//! event at a time from readers the caller opens ([`LogSource`]: the copies it
+//! fetched over SSH into the manager's workdir, or bytes in memory in tests),
+//! and diffs are written as they are cut into an [`Out`] the caller gives (a
+//! file in the workdir): memory holds one event, never a whole file.
 //!
-//! - [`event`]: the v4 event header, [`Events`](event::Events) over a file's bytes, the few
+//! - [`event`]: the v4 event header, [`Events`](event::Events) over a reader, the few
 //!   event bodies we read (format description, rotate, query text, MariaDB GTID).
 //! - [`relay`]: [`find_master_pos`] finds where a slave's master position lies
-//!   in another slave's relay logs; [`cut_diff`] turns the rest of the relay
+//!   in another slave's relay logs; [`cut_diff_into`] turns the rest of the relay
 //!   logs into a binlog file that `mysqlbinlog FILE | mysql` applies.
-//! - [`tail`]: [`binlog_tail`] saves the dead master's binlog from a position
+//! - [`tail`]: [`binlog_tail_into`] saves the dead master's binlog from a position
 //!   to the end, as one file.
 //! - [`diff`]: the [`Diff`] both produce, always ending on a transaction
 //!   boundary, with what was left out and why.
@@ -32,13 +35,75 @@ use thiserror::Error;
 
 use crate::topology::position::BinlogPos;
 
+use std::io::Read;
+
 pub(crate) use diff::Diff;
 pub(crate) use event::ChecksumAlg;
-pub(crate) use filter::{drop_applied, TxGtid};
-pub(crate) use relay::{cut_diff, find_master_pos, FindError};
+#[cfg(test)]
+pub(crate) use filter::drop_applied;
+pub(crate) use filter::{drop_applied_into, TxGtid};
+#[cfg(test)]
+pub(crate) use relay::cut_diff;
+pub(crate) use relay::{cut_diff_into, find_master_pos, relay_head_end, relay_start, FindError};
+#[cfg(test)]
 pub(crate) use tail::binlog_tail;
+pub(crate) use tail::{binlog_tail_into, head_end};
 
-/// One binlog or relay log file, fetched whole.
+/// A binlog or relay log to read: its name and a way to read it from the start.
+pub(crate) trait LogSource {
+    /// The file name as the server names it (`mysql-bin.000002`, `relay-bin.000017`).
+    fn name(&self) -> &str;
+    /// A reader over the copy, from byte 0 (the magic).
+    fn open(&self) -> Result<Box<dyn Read + '_>, BinlogError>;
+    /// `(head_end, resume_at)` when the copy leaves out the file's bytes
+    /// between those offsets (the copy holds the head, then the rest from
+    /// `resume_at`); offsets in events and errors are still the file's.
+    fn skip(&self) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+impl<T: LogSource + ?Sized> LogSource for Box<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn open(&self) -> Result<Box<dyn Read + '_>, BinlogError> {
+        (**self).open()
+    }
+
+    fn skip(&self) -> Option<(u64, u64)> {
+        (**self).skip()
+    }
+}
+
+/// Where a diff is written as it is cut: bytes are appended, and an
+/// unfinished transaction is taken back by cutting the output short.
+pub(crate) trait Out {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// Bytes written so far.
+    fn written(&self) -> u64;
+    /// Drops everything after the first `len` bytes.
+    fn cut(&mut self, len: u64) -> std::io::Result<()>;
+}
+
+impl Out for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn cut(&mut self, len: u64) -> std::io::Result<()> {
+        self.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        Ok(())
+    }
+}
+
+/// One binlog or relay log file held in memory (tests, and small heads).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LogFile {
     /// The file name as the server names it (`mysql-bin.000002`, `relay-bin.000017`).
@@ -47,12 +112,30 @@ pub(crate) struct LogFile {
 }
 
 impl LogFile {
-    #[cfg(test)]
     pub(crate) fn new(name: impl Into<String>, bytes: Vec<u8>) -> LogFile {
         LogFile {
             name: name.into(),
             bytes,
         }
+    }
+}
+
+impl LogSource for LogFile {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn open(&self) -> Result<Box<dyn Read + '_>, BinlogError> {
+        Ok(Box::new(&self.bytes[..]))
+    }
+}
+
+/// An error writing the output file.
+pub(crate) fn write_error(e: &std::io::Error) -> BinlogError {
+    BinlogError::Io {
+        file: "the output file".into(),
+        offset: 0,
+        reason: e.to_string(),
     }
 }
 
@@ -75,6 +158,12 @@ pub(crate) enum BinlogError {
     },
     #[error("{file}: encrypted binlog events from offset {offset} (encrypt_binlog); they cannot be copied")]
     Encrypted { file: String, offset: u64 },
+    #[error("{file}: reading at offset {offset} failed: {reason}")]
+    Io {
+        file: String,
+        offset: u64,
+        reason: String,
+    },
     #[error("no log files were given")]
     NoFiles,
     #[error("the first binlog file given is {first}, but the start position is {start}")]

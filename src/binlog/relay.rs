@@ -27,9 +27,13 @@
 
 use thiserror::Error;
 
+use std::io::Read;
+
 use super::diff::{role, Diff, DiffBuilder, DropReason, State, Tracker};
 use super::event::{flags, types, Event, Events, FormatDescription, Truncation};
-use super::{BinlogError, LogFile};
+#[cfg(test)]
+use super::LogFile;
+use super::{BinlogError, LogSource, Out};
 use crate::topology::position::BinlogPos;
 
 /// A point in a list of relay logs: just after the master event that ends at
@@ -90,7 +94,7 @@ fn earliest_text(earliest: &Option<BinlogPos>) -> String {
 /// equal to the position after the last event gives a cut at the end: nothing
 /// to apply.
 pub(crate) fn find_master_pos(
-    relay_logs: &[LogFile],
+    relay_logs: &[impl LogSource],
     target: &BinlogPos,
 ) -> Result<RelayCut, FindError> {
     if relay_logs.is_empty() {
@@ -104,6 +108,18 @@ pub(crate) fn find_master_pos(
         let Item::Event(step) = item else { continue };
         if step.kind == Kind::RelayOwn {
             continue;
+        }
+        if let Some(start) = resumed_start(relay_logs, &step) {
+            // The first event after a part left out: the point before it.
+            if start == *target {
+                return Ok(RelayCut {
+                    file_index: step.file_index,
+                    offset: step.event.offset,
+                });
+            }
+            if earliest.as_ref().is_none_or(|e| start < *e) {
+                earliest = Some(start);
+            }
         }
         let real_end = match &step.kind {
             Kind::MasterRotate { real_end } => real_end.as_ref(),
@@ -163,7 +179,11 @@ pub(crate) fn find_master_pos(
 ///
 /// The cut must be at a transaction boundary (as `Exec_Master_Log_Pos` always
 /// is); a cut inside a transaction is refused.
-pub(crate) fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogError> {
+pub(crate) fn cut_diff_into<L: LogSource>(
+    relay_logs: &[L],
+    cut: &RelayCut,
+    out: &mut dyn Out,
+) -> Result<Diff, BinlogError> {
     let Some(cut_log) = relay_logs.get(cut.file_index) else {
         return Err(BinlogError::BadCut {
             file: format!("relay log #{}", cut.file_index),
@@ -172,7 +192,7 @@ pub(crate) fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, B
         });
     };
     let bad_cut = |reason: String| BinlogError::BadCut {
-        file: cut_log.name.clone(),
+        file: cut_log.name().to_owned(),
         offset: cut.offset,
         reason,
     };
@@ -193,7 +213,7 @@ pub(crate) fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, B
     } = walk_to_cut(&mut walker, cut, &bad_cut)?;
     let Some(from) = before else {
         return Err(BinlogError::UnknownMasterFile {
-            file: cut_log.name.clone(),
+            file: cut_log.name().to_owned(),
             offset: cut.offset,
         });
     };
@@ -203,43 +223,105 @@ pub(crate) fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, B
             group_start,
         });
     }
-    let mut builder = DiffBuilder::new(from, true);
+    let mut builder = DiffBuilder::new(out, from, true);
     if tracker.state == State::Unknown {
         // Nothing before the cut showed where transactions end (the relay logs
         // before it were purged): the first event after it must start one.
         builder.require_group_start();
     }
     if let Some((index, event, fde)) = master_fde {
-        builder.set_fde(&relay_logs[index].name, &event, fde)?;
+        builder.set_fde(relay_logs[index].name(), &event, fde)?;
     }
 
     copy_from_cut(relay_logs, &mut walker, &mut builder, carry)?;
-    Ok(builder.finish())
+    builder.finish()
+}
+
+/// Tests: [`cut_diff_into`] into memory, the bytes in [`Diff::bytes`].
+#[cfg(test)]
+pub(crate) fn cut_diff(relay_logs: &[LogFile], cut: &RelayCut) -> Result<Diff, BinlogError> {
+    let mut out = Vec::new();
+    let mut diff = cut_diff_into(relay_logs, cut, &mut out)?;
+    diff.bytes = out;
+    Ok(diff)
+}
+
+/// Where the master's stream begins in a relay log, from its head (its
+/// first bytes): the position the first rotate from the master names (the
+/// fake rotate written when the IO thread connects or the master rotates).
+/// `None` when the head holds no such rotate (a relay log rotated by the
+/// slave alone, whose master file carries over from the one before).
+pub(crate) fn relay_start(name: &str, head: &[u8]) -> Option<BinlogPos> {
+    let logs = [super::LogFile::new(name, head.to_vec())];
+    let mut walker = Walker::new(&logs, None);
+    while let Ok(Some(item)) = walker.next_item() {
+        let Item::Event(step) = item else { continue };
+        match step.kind {
+            Kind::RelayOwn => {}
+            Kind::MasterRotate { .. } => {
+                return step
+                    .event
+                    .rotate()
+                    .map(|r| BinlogPos::new(r.file, r.position))
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The master position where the first event after a part of a relay log
+/// left out of its copy begins (its `end_log_pos` less its length): a cut
+/// can be made there though the event before it was not copied.
+fn resumed_start(logs: &[impl LogSource], step: &Step) -> Option<BinlogPos> {
+    let (_, resume_at) = logs.get(step.file_index)?.skip()?;
+    if step.event.offset != resume_at || !matches!(step.kind, Kind::Data | Kind::Bookkeeping) {
+        return None;
+    }
+    let end = step.pos.as_ref()?;
+    let start = end.pos.checked_sub(step.event.bytes.len() as u64)?;
+    Some(BinlogPos::new(end.file.clone(), start))
+}
+
+/// Where the header of a relay log ends, from its head: the offset of its
+/// first event of the master's that is not bookkeeping. A copy may leave
+/// out what lies between there and a cut.
+pub(crate) fn relay_head_end(name: &str, head: &[u8]) -> Option<u64> {
+    let logs = [super::LogFile::new(name, head.to_vec())];
+    let mut walker = Walker::new(&logs, None);
+    while let Ok(Some(item)) = walker.next_item() {
+        match item {
+            Item::Event(step) if step.kind == Kind::Data => return Some(step.event.offset),
+            Item::Event(_) => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// What the relay logs said up to the cut.
-struct AtCut<'a> {
+struct AtCut {
     tracker: Tracker,
     /// Where the transaction open at the cut (if any) started.
     group_start: Option<BinlogPos>,
-    master_fde: Option<(usize, Event<'a>, FormatDescription)>,
+    master_fde: Option<(usize, Event, FormatDescription)>,
     /// The master position of the last event before the cut.
     before: Option<BinlogPos>,
     /// The event at the cut, already read.
-    carry: Option<Step<'a>>,
+    carry: Option<Step>,
 }
 
 /// Walks up to the cut, following the master's FDE, position and transactions.
-fn walk_to_cut<'a>(
-    walker: &mut Walker<'a>,
+fn walk_to_cut<L: LogSource>(
+    walker: &mut Walker<'_, L>,
     cut: &RelayCut,
     bad_cut: &dyn Fn(String) -> BinlogError,
-) -> Result<AtCut<'a>, BinlogError> {
+) -> Result<AtCut, BinlogError> {
     let mut tracker = Tracker::new(State::Unknown);
     let mut group_start: Option<BinlogPos> = None;
-    let mut master_fde: Option<(usize, Event<'_>, FormatDescription)> = None;
+    let mut master_fde: Option<(usize, Event, FormatDescription)> = None;
     let mut before: Option<BinlogPos> = None;
-    let mut carry: Option<Step<'_>> = None;
+    let mut carry: Option<Step> = None;
     loop {
         let Some(item) = walker.next_item()? else {
             return Err(bad_cut("it is past the end of the relay logs".into()));
@@ -248,6 +330,28 @@ fn walk_to_cut<'a>(
             Item::Event(step) => {
                 if step.file_index == cut.file_index {
                     if step.event.offset == cut.offset {
+                        if let Some(start) = resumed_start(walker.logs, &step) {
+                            // Cut where the copy resumes: nothing before it
+                            // was seen, so the state there is not known; a
+                            // server that starts every transaction with a
+                            // GTID event shows whether one starts here.
+                            let gtid = step.kind != Kind::Data
+                                || matches!(
+                                    step.event.type_code(),
+                                    types::MARIADB_GTID | types::GTID | types::ANONYMOUS_GTID
+                                );
+                            let needs_gtid = master_fde.as_ref().is_some_and(
+                                |(_, _, f): &(usize, Event, FormatDescription)| f.gtid_events(),
+                            );
+                            if needs_gtid && !gtid {
+                                return Err(BinlogError::StartInsideTransaction {
+                                    start,
+                                    group_start: None,
+                                });
+                            }
+                            tracker = Tracker::new(State::Unknown);
+                            before = Some(start);
+                        }
                         carry = Some(step);
                         break;
                     }
@@ -265,7 +369,7 @@ fn walk_to_cut<'a>(
                             // The server drops any open transaction here.
                             tracker = Tracker::new(State::Idle);
                         }
-                        master_fde = Some((step.file_index, step.event, fde.clone()));
+                        master_fde = Some((step.file_index, step.event.clone(), fde.clone()));
                     }
                     Kind::Data => {
                         if let Some((_, _, fde)) = &master_fde {
@@ -314,11 +418,11 @@ fn walk_to_cut<'a>(
 }
 
 /// From the cut to the end: every event of the master's into the diff.
-fn copy_from_cut<'a>(
-    relay_logs: &'a [LogFile],
-    walker: &mut Walker<'a>,
-    builder: &mut DiffBuilder<'a>,
-    carry: Option<Step<'a>>,
+fn copy_from_cut<L: LogSource>(
+    relay_logs: &[L],
+    walker: &mut Walker<'_, L>,
+    builder: &mut DiffBuilder<'_>,
+    carry: Option<Step>,
 ) -> Result<(), BinlogError> {
     let last = relay_logs.len() - 1;
     let mut resume: Option<(String, u64, BinlogPos)> = None;
@@ -333,7 +437,7 @@ fn copy_from_cut<'a>(
         };
         match item {
             Item::Event(step) => {
-                let file = &relay_logs[step.file_index].name;
+                let file = relay_logs[step.file_index].name();
                 match step.kind {
                     Kind::RelayOwn | Kind::Bookkeeping => {}
                     Kind::MasterFde(fde) => match builder.fde() {
@@ -343,12 +447,12 @@ fn copy_from_cut<'a>(
                                 return Err(BinlogError::ChecksumChanged {
                                     before: current.checksum,
                                     after: fde.checksum,
-                                    file: file.clone(),
+                                    file: file.to_owned(),
                                     offset: step.event.offset,
                                 });
                             }
                             if master_restarted(&step.event, &fde) {
-                                builder.drop_pending(DropReason::MasterRestarted);
+                                builder.drop_pending(DropReason::MasterRestarted)?;
                             }
                         }
                     },
@@ -396,7 +500,7 @@ fn copy_from_cut<'a>(
 /// A format description event that starts a restarted master's first binlog:
 /// `created` is set only there, and the master zeroes it (and `log_pos`) when
 /// it sends a file from the middle.
-fn master_restarted(event: &Event<'_>, fde: &FormatDescription) -> bool {
+fn master_restarted(event: &Event, fde: &FormatDescription) -> bool {
     fde.create_timestamp != 0
         && event.header.log_pos != 0
         && !event.header.has_flag(flags::ARTIFICIAL)
@@ -421,16 +525,16 @@ pub(crate) enum Kind {
 
 /// One relay log event, classified, with the master position after it.
 #[derive(Debug, Clone)]
-pub(crate) struct Step<'a> {
+pub(crate) struct Step {
     pub file_index: usize,
-    pub event: Event<'a>,
+    pub event: Event,
     pub kind: Kind,
     pub pos: Option<BinlogPos>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Item<'a> {
-    Event(Step<'a>),
+pub(crate) enum Item {
+    Event(Step),
     /// The file ends with a partial event.
     Truncated {
         file_index: usize,
@@ -443,22 +547,22 @@ pub(crate) enum Item<'a> {
     },
 }
 
-/// Walks the relay logs in order, following the master's file and position.
-pub(crate) struct Walker<'a> {
-    logs: &'a [LogFile],
+/// Walks the relay logs in order, one event at a time, following the master's file and position.
+pub(crate) struct Walker<'a, L> {
+    logs: &'a [L],
     index: usize,
-    events: Option<Events<'a>>,
+    events: Option<Events<Box<dyn Read + 'a>>>,
     first_in_file: bool,
     own_server_id: Option<u32>,
     file: Option<String>,
     pos: Option<u64>,
-    file_end: Option<Item<'a>>,
+    file_end: Option<Item>,
     done: bool,
 }
 
-impl<'a> Walker<'a> {
+impl<'a, L: LogSource> Walker<'a, L> {
     /// `initial_file`: the master file of the events before the first rotate, if known.
-    pub(crate) fn new(logs: &'a [LogFile], initial_file: Option<String>) -> Walker<'a> {
+    pub(crate) fn new(logs: &'a [L], initial_file: Option<String>) -> Walker<'a, L> {
         Walker {
             logs,
             index: 0,
@@ -480,7 +584,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    pub(crate) fn next_item(&mut self) -> Result<Option<Item<'a>>, BinlogError> {
+    pub(crate) fn next_item(&mut self) -> Result<Option<Item>, BinlogError> {
         loop {
             if let Some(end) = self.file_end.take() {
                 return Ok(Some(end));
@@ -497,9 +601,11 @@ impl<'a> Walker<'a> {
                     };
                     self.first_in_file = true;
                     self.own_server_id = None;
-                    self.events.insert(
-                        Events::new(&log.name, &log.bytes).inspect_err(|_| self.done = true)?,
-                    )
+                    let events = log
+                        .open()
+                        .and_then(|r| Events::reader(log.name(), r))
+                        .inspect_err(|_| self.done = true)?;
+                    self.events.insert(events.skipping(log.skip()))
                 }
             };
             match events.next() {
@@ -534,8 +640,8 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn classify(&mut self, event: Event<'a>) -> Result<Step<'a>, BinlogError> {
-        let file_name = &self.logs[self.index].name;
+    fn classify(&mut self, event: Event) -> Result<Step, BinlogError> {
+        let file_name = self.logs[self.index].name().to_owned();
         let corrupt = |reason: String| BinlogError::Corrupt {
             file: file_name.clone(),
             offset: event.offset,
@@ -626,7 +732,7 @@ impl<'a> Walker<'a> {
 /// `mysql-bin.000007`; a fake rotate (a reconnection) at exactly the position
 /// they reached means they were in the file it names. `None` when there is
 /// nothing to infer or it cannot be inferred.
-pub(crate) fn infer_initial_file(logs: &[LogFile]) -> Result<Option<String>, BinlogError> {
+pub(crate) fn infer_initial_file(logs: &[impl LogSource]) -> Result<Option<String>, BinlogError> {
     let mut walker = Walker::new(logs, None);
     let mut last_log_pos: Option<u64> = None;
     while let Some(item) = walker.next_item()? {

@@ -3,8 +3,19 @@
 
 use super::diff::{role, Diff, DiffBuilder, DropReason, Effect, State, Tracker};
 use super::event::{types, Events, FormatDescription, MAGIC};
-use super::{BinlogError, LogFile};
+#[cfg(test)]
+use super::LogFile;
+use super::{BinlogError, LogSource, Out};
 use crate::topology::position::BinlogPos;
+
+/// Tests: [`binlog_tail_into`] cut into memory, the bytes in [`Diff::bytes`].
+#[cfg(test)]
+pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, BinlogError> {
+    let mut out = Vec::new();
+    let mut diff = binlog_tail_into(files, start, &mut out)?;
+    diff.bytes = out;
+    Ok(diff)
+}
 
 /// Builds one binlog file from `start` to the end of `files` (the master's
 /// binlogs, oldest first, the first being `start.file`, consecutive): the
@@ -18,11 +29,20 @@ use crate::topology::position::BinlogPos;
 /// partial event at the end of a file (the master died writing it) and an
 /// unfinished transaction before it are left out and reported. Nothing after
 /// `start` gives a `Diff` with `events == 0`.
-pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, BinlogError> {
+///
+/// The first file's copy may hold only its head and the bytes from
+/// `start.pos` on ([`LogSource::skip`] resuming at `start.pos`): what lies
+/// before the start is then not seen, so the first event after it must
+/// start a transaction. The file is written to `out` as it is cut.
+pub(crate) fn binlog_tail_into(
+    files: &[impl LogSource],
+    start: &BinlogPos,
+    out: &mut dyn Out,
+) -> Result<Diff, BinlogError> {
     let first = files.first().ok_or(BinlogError::NoFiles)?;
-    if first.name != start.file {
+    if first.name() != start.file {
         return Err(BinlogError::StartFileMismatch {
-            first: first.name.clone(),
+            first: first.name().to_owned(),
             start: start.clone(),
         });
     }
@@ -33,21 +53,35 @@ pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, 
             event_end: MAGIC.len() as u64,
         });
     }
-    let mut builder = DiffBuilder::new(start.clone(), false);
+    let mut builder = DiffBuilder::new(out, start.clone(), false);
     let last = files.len() - 1;
     let mut previous: Option<(&str, Option<String>)> = None;
     for (index, file) in files.iter().enumerate() {
-        let name = file.name.as_str();
+        let name = file.name();
         if let Some((prev, rotated_to)) = previous.take() {
             check_consecutive(prev, name, rotated_to.as_deref())?;
         }
-        let mut events = Events::new(name, &file.bytes)?.strict_positions();
+        let skip = if index == 0 { file.skip() } else { None };
+        if let Some((_, resume_at)) = skip {
+            if resume_at != start.pos {
+                return Err(BinlogError::Corrupt {
+                    file: name.to_owned(),
+                    offset: resume_at,
+                    reason: format!("the copy resumes at {resume_at}, not at the start {start}"),
+                });
+            }
+        }
+        let mut events = Events::reader(name, file.open()?)?
+            .strict_positions()
+            .skipping(skip);
         // Before the start (first file only): check it is a boundary between transactions.
         let mut reached = index > 0 || start.pos == MAGIC.len() as u64;
         let mut before_start = Tracker::new(State::Idle);
         let mut group_start = BinlogPos::new(name, MAGIC.len() as u64);
         let mut rotated_to = None;
         let mut first_event = true;
+        // After a part left out: the first data event must open a transaction.
+        let mut check_first = false;
         for event in events.by_ref() {
             let event = event?;
             if first_event {
@@ -74,6 +108,13 @@ pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, 
                 }
             }
             let pos = BinlogPos::new(name, event.end());
+            if !reached && skip.is_some() && event.offset == start.pos {
+                // The part before the start was not copied: the tail must
+                // begin with the start of a transaction.
+                reached = true;
+                builder.require_group_start();
+                check_first = builder.fde().is_some_and(|f| f.gtid_events());
+            }
             if !reached {
                 if event.end() > start.pos {
                     return Err(BinlogError::NotAnEventBoundary {
@@ -109,9 +150,24 @@ pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, 
                 }
                 types::ROTATE => rotated_to = event.rotate().map(|r| r.file),
                 types::FORMAT_DESCRIPTION => {}
-                t if is_data(t) => builder.data(name, &event, Some(pos))?,
+                t if is_data(t) => {
+                    if std::mem::take(&mut check_first)
+                        && !matches!(t, types::MARIADB_GTID | types::GTID | types::ANONYMOUS_GTID)
+                    {
+                        // This server starts every transaction with a GTID event.
+                        return Err(BinlogError::StartInsideTransaction {
+                            start: start.clone(),
+                            group_start: None,
+                        });
+                    }
+                    builder.data(name, &event, Some(pos))?
+                }
                 _ => {}
             }
+        }
+        if !reached && skip.is_some() && events.offset() == start.pos {
+            // Copied up to the start, and nothing after it.
+            reached = true;
         }
         if !reached {
             return Err(BinlogError::StartBeyondEnd {
@@ -126,11 +182,36 @@ pub(crate) fn binlog_tail(files: &[LogFile], start: &BinlogPos) -> Result<Diff, 
         if index < last {
             // A binlog never continues a transaction in the next file: the
             // server crashed in the middle of it and rolled it back.
-            builder.drop_pending(DropReason::FileEnded);
+            builder.drop_pending(DropReason::FileEnded)?;
         }
         previous = Some((name, rotated_to));
     }
-    Ok(builder.finish())
+    builder.finish()
+}
+
+/// Where the header of a binlog ends, from its first bytes: the offset of
+/// the first event after the format description event and the bookkeeping
+/// that follows it (previous GTIDs, GTID list, binlog checkpoint). A tail
+/// can be cut from a copy holding these bytes and then the bytes from the
+/// start position on. `None` when `head` is not a binlog's start or ends
+/// before the header does.
+pub(crate) fn head_end(name: &str, head: &[u8]) -> Option<u64> {
+    let mut events = Events::new(name, head).ok()?.strict_positions();
+    let first = events.next()?.ok()?;
+    if first.type_code() != types::FORMAT_DESCRIPTION {
+        return None;
+    }
+    for event in events.by_ref() {
+        let event = event.ok()?;
+        if !matches!(
+            event.type_code(),
+            types::PREVIOUS_GTIDS | types::MARIADB_GTID_LIST | types::MARIADB_BINLOG_CHECKPOINT
+        ) {
+            return Some(event.offset);
+        }
+    }
+    // The head holds nothing after its header: the header may go on.
+    None
 }
 
 /// Events copied into a diff (everything but the binlog's bookkeeping).

@@ -5,18 +5,17 @@
 use super::check::Checked;
 use super::latest::Latest;
 use super::{Ctx, Phase};
-use crate::binlog::{self, LogFile};
 use crate::config::ServerId;
+use crate::recovery::fetch::{self, Fetched};
 use crate::recovery::{apply, Kit, StepError};
-use crate::topology::position::BinlogPos;
 use crate::topology::status::{GtidFacts, ServerFacts};
 use crate::topology::validate::ReplMode;
 
 /// What catching up fetched that phase 4 can reuse.
 #[derive(Debug, Default)]
 pub(super) struct CaughtUp {
-    /// The latest slave's relay logs, fetched once (file/position mode).
-    pub relay_logs: Option<Vec<LogFile>>,
+    /// The latest slave's relay logs, copied once (file/position mode).
+    pub relay_logs: Option<Fetched>,
 }
 
 /// Does the new master lack anything the latest slave has?
@@ -75,12 +74,24 @@ pub(super) async fn catch_up(
             let target = latest
                 .exec_of(new_master)
                 .ok_or_else(|| StepError::state(&new_label, "has no replication position"))?;
-            let relay =
-                apply::fetch_relay_logs(&ctx.kit, latest_spec, latest.latest_facts()).await?;
-            let diff = relay_diff(&relay, &target, &new_label)?;
+            // Copied once for every server behind: from where the earliest needs.
+            let earliest = latest
+                .slaves
+                .iter()
+                .filter(|&&i| latest.behind(i))
+                .filter_map(|&i| latest.exec_of(i))
+                .chain(std::iter::once(target.clone()))
+                .min();
+            let relay = fetch::fetch_relay_logs(
+                &ctx.kit,
+                latest_spec,
+                latest.latest_facts(),
+                earliest.as_ref(),
+            )
+            .await?;
+            let (diff, file) = fetch::cut_relay_diff(&ctx.kit, &relay, &target, new_spec).await?;
             let tools = apply::tools(&ctx.kit, new_spec).await?;
-            let applied =
-                apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", diff.bytes).await?;
+            let applied = apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", &file).await?;
             log.ok(
                 Some(&new_label),
                 &format!(
@@ -116,28 +127,16 @@ pub(super) fn has_all(mine: &ServerFacts, other: &ServerFacts) -> bool {
     }
 }
 
-/// Cuts the relay-log events after `target` from the latest slave's relay
-/// logs, for the server named `host`.
-pub(super) fn relay_diff(
-    relay: &[LogFile],
-    target: &BinlogPos,
-    host: &str,
-) -> Result<binlog::Diff, StepError> {
-    let op = "cutting the relay-log difference";
-    let cut = binlog::find_master_pos(relay, target).map_err(|e| StepError::binlog(host, op, e))?;
-    binlog::cut_diff(relay, &cut).map_err(|e| StepError::binlog(host, op, e))
-}
-
 /// Applies the dead master's saved binlog tail on `spec`'s host.
 pub(super) async fn apply_tail(
     kit: &Kit,
     spec: &crate::config::ServerSpec,
     tools: Option<crate::transport::node::Tools>,
-    tail: &[u8],
+    tail: &std::path::Path,
 ) -> Result<apply::Applied, StepError> {
     let tools = match tools {
         Some(t) => t,
         None => apply::tools(kit, spec).await?,
     };
-    apply::apply_on(kit, spec, &tools, "binlog-tail", tail.to_vec()).await
+    apply::apply_on(kit, spec, &tools, "binlog-tail", tail).await
 }

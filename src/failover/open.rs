@@ -13,7 +13,7 @@ pub(super) async fn open(
     ctx: &Ctx,
     dead: &ServerSpec,
     new: &ServerSpec,
-    tail: Option<&[u8]>,
+    tail: Option<&std::path::Path>,
 ) -> Result<Option<BinlogPos>, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     let label = new.label();

@@ -5,12 +5,12 @@ use crate::config::ServerId;
 use futures_util::future::join_all;
 use std::time::Duration;
 
-use super::catch_up::{apply_tail, relay_diff};
+use super::catch_up::apply_tail;
 use super::check::Checked;
 use super::recover_master::Promoted;
 use super::{Ctx, Phase};
-use crate::binlog::LogFile;
 use crate::mysql::ReplicateFrom;
+use crate::recovery::fetch::{self, Fetched};
 use crate::recovery::repoint::{self, credentials, gtid_from, Repoint, Running};
 use crate::recovery::{apply, journal_replicas, ReplicaResult, StepError};
 use crate::topology::validate::ReplMode;
@@ -40,12 +40,19 @@ pub(super) async fn recover(
         && others.iter().any(|&i| latest.behind(i))
     {
         let spec = &topo.node(latest.latest).spec;
-        match apply::fetch_relay_logs(&ctx.kit, spec, latest.latest_facts()).await {
+        let earliest = others
+            .iter()
+            .filter(|&&i| latest.behind(i))
+            .filter_map(|&i| latest.exec_of(i))
+            .min();
+        match fetch::fetch_relay_logs(&ctx.kit, spec, latest.latest_facts(), earliest.as_ref())
+            .await
+        {
             Ok(logs) => relay = Some(logs),
             Err(e) => log.error_as_warning(&e, "slaves behind it cannot be given the difference"),
         }
     }
-    let relay = relay.as_deref();
+    let relay = relay.as_ref();
 
     let work = others.iter().map(|&i| async move {
         let r = recover_one(ctx, checked, promoted, relay, i).await;
@@ -165,7 +172,7 @@ async fn recover_one(
     ctx: &Ctx,
     checked: &Checked,
     p: &Promoted,
-    relay: Option<&[LogFile]>,
+    relay: Option<&Fetched>,
     i: ServerId,
 ) -> Result<String, StepError> {
     let topo = &checked.topology;
@@ -187,9 +194,9 @@ async fn recover_one(
                 let relay = relay.ok_or_else(|| {
                     StepError::state(&host, "the latest slave's relay logs could not be fetched")
                 })?;
-                let diff = relay_diff(relay, &exec, &host)?;
+                let (_, file) = fetch::cut_relay_diff(&ctx.kit, relay, &exec, spec).await?;
                 let t = apply::tools(&ctx.kit, spec).await?;
-                let applied = apply::apply_on(&ctx.kit, spec, &t, "relay-diff", diff.bytes).await?;
+                let applied = apply::apply_on(&ctx.kit, spec, &t, "relay-diff", &file).await?;
                 ctx.log(Phase::SlavesRecovery).info(
                     Some(&host),
                     &format!("relay-log difference: {}", applied.summary()),

@@ -2,21 +2,23 @@
 //! the latest slave executed. When that cannot be done, the range that may be
 //! lost is recorded for the report.
 
+use std::path::PathBuf;
+
 use super::fence::Fenced;
 use super::latest::{gtid_text, Latest};
 use super::{Ctx, Phase};
 use crate::binlog;
 use crate::config::ServerSpec;
 use crate::journal::LostRange;
-use crate::recovery::{apply, Kit, StepError};
+use crate::recovery::{apply, fetch, Kit, StepError};
 use crate::state::Workdir;
 use crate::topology::position::BinlogPos;
 
 /// What was saved of the dead master's binlog.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Saved {
-    /// The binlog tail (a binlog file), when saved and not empty.
-    pub tail: Option<Vec<u8>>,
+    /// The binlog tail (a binlog file kept in `manager_workdir`), when saved and not empty.
+    pub tail: Option<PathBuf>,
     /// What may be lost and how to check, when it could not be saved.
     pub possibly_lost: Option<String>,
 }
@@ -35,25 +37,26 @@ pub(super) async fn save(
     } else if !fenced.ssh_reachable {
         format!("SSH to {label} failed")
     } else {
-        match tail(&ctx.kit, master, &latest.exec).await {
-            Ok(diff) if diff.events == 0 => {
+        match tail(ctx, master, &latest.exec).await {
+            Ok((diff, path)) if diff.events == 0 => {
+                let _ = std::fs::remove_file(&path);
                 log.ok(
                     Some(&label),
                     "no events after the latest slave's position: nothing to save",
                 );
                 return Saved::default();
             }
-            Ok(diff) => {
+            Ok((diff, path)) => {
                 log.ok(
                     Some(&label),
                     &format!(
-                        "saved {} events of binlog after {} (up to {})",
-                        diff.events, diff.from, diff.to
+                        "saved {} events of binlog after {} (up to {}, {} bytes)",
+                        diff.events, diff.from, diff.to, diff.size
                     ),
                 );
-                keep(ctx, master, &diff.bytes);
+                keep(ctx, &path);
                 return Saved {
-                    tail: Some(diff.bytes),
+                    tail: Some(path),
                     possibly_lost: None,
                 };
             }
@@ -96,57 +99,69 @@ pub(super) async fn save(
 pub(super) fn from_file(ctx: &Ctx, path: &std::path::Path) -> Result<Saved, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.2: Saving Dead Master's Binlog Phase..");
-    let bytes = std::fs::read(path).map_err(|e| {
-        StepError::state(
-            "manager",
-            format!(
-                "cannot read the binlog tail the interrupted failover kept in {} ({e}); \
-                 restore the file, or finish by hand",
-                path.display()
-            ),
-        )
-    })?;
+    let size = std::fs::File::open(path)
+        .and_then(|f| f.metadata())
+        .map(|m| m.len())
+        .map_err(|e| {
+            StepError::state(
+                "manager",
+                format!(
+                    "cannot read the binlog tail the interrupted failover kept in {} ({e}); \
+                     restore the file, or finish by hand",
+                    path.display()
+                ),
+            )
+        })?;
     log.ok(
         None,
         &format!(
-            "resuming: the binlog tail saved by the interrupted failover, {} ({} bytes)",
+            "resuming: the binlog tail saved by the interrupted failover, {} ({size} bytes)",
             path.display(),
-            bytes.len()
         ),
     );
     Ok(Saved {
-        tail: Some(bytes),
+        tail: Some(path.to_path_buf()),
         possibly_lost: None,
     })
 }
 
-/// Keeps the tail in `manager_workdir` before anything applies it, so that it
-/// outlives this process (a failover that stops later can be finished from it).
-fn keep(ctx: &Ctx, master: &ServerSpec, tail: &[u8]) {
-    if ctx.options.dry_run {
-        return;
-    }
+/// The tail was written to `manager_workdir` before anything applies it, so
+/// that it outlives this process (a failover that stops later can be
+/// finished from it): say where, and journal it (not in a dry run).
+fn keep(ctx: &Ctx, path: &std::path::Path) {
     let log = ctx.log(Phase::MasterRecovery);
-    let workdir = Workdir::of(&ctx.kit.config);
-    match workdir.save_master_binlog(&master.hostname, master.port, tail) {
-        Ok(path) => {
-            let path = path.display().to_string();
-            log.ok(None, &format!("the binlog tail is kept in {path}"));
-            ctx.kit.log.facts(|f| f.saved_binlog = Some(path));
-        }
-        Err(e) => log.warn(
-            None,
-            &format!(
-                "could not keep the binlog tail in manager_workdir ({e}): it exists only in \
-                 this process until it is applied"
-            ),
-        ),
+    let path = path.display().to_string();
+    log.ok(None, &format!("the binlog tail is kept in {path}"));
+    if !ctx.options.dry_run {
+        ctx.kit.log.facts(|f| f.saved_binlog = Some(path));
     }
 }
 
-/// Fetches the dead master's binlog files from `start.file` on and cuts the tail after `start`.
-async fn tail(kit: &Kit, spec: &ServerSpec, start: &BinlogPos) -> Result<binlog::Diff, StepError> {
-    let logs = apply::fetch_binlogs(kit, spec, start).await?;
-    binlog::binlog_tail(&logs, start)
-        .map_err(|e| StepError::binlog(spec.label(), "cutting the binlog tail", e))
+/// Copies the dead master's binlog from `start` on (its first file's
+/// header and the bytes after `start.pos`, then the later files) and cuts
+/// the tail after `start` into a file in `manager_workdir`.
+async fn tail(
+    ctx: &Ctx,
+    spec: &ServerSpec,
+    start: &BinlogPos,
+) -> Result<(binlog::Diff, PathBuf), StepError> {
+    let kit: &Kit = &ctx.kit;
+    let host = spec.label();
+    let logs = fetch::fetch_binlogs(kit, spec, start).await?;
+    let saved = Workdir::of(&kit.config)
+        .new_master_binlog(&spec.hostname, spec.port)
+        .map_err(|e| {
+            StepError::state(
+                &host,
+                format!("cannot keep the binlog tail in manager_workdir: {e}"),
+            )
+        })?;
+    let (diff, saved) = fetch::cut_tail(&host, logs, start, saved).await?;
+    let path = saved.keep().map_err(|e| {
+        StepError::state(
+            &host,
+            format!("cannot keep the binlog tail in manager_workdir: {e}"),
+        )
+    })?;
+    Ok((diff, path))
 }

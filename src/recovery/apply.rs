@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::repoint::{credentials, gtid_from};
 use super::{Kit, PhaseLog, StepError};
-use crate::binlog::{self, LogFile, TxGtid};
+use crate::binlog::{self, TxGtid};
 use crate::config::ServerSpec;
 use crate::mysql::{ChangeMaster, Db, DbError, WaitTarget};
 use crate::topology::applied::{self, ApplyState, SqlActivity};
@@ -203,85 +203,6 @@ pub(crate) async fn catch_up_by_gtid(
     }
 }
 
-/// The log files in `dir` named `<stem>.<digits>`, oldest first, from `first` on.
-pub(crate) fn log_files_from(names: &[String], stem: &str, first_seq: u64) -> Vec<String> {
-    let mut files: Vec<(u64, String)> = names
-        .iter()
-        .filter_map(|n| {
-            let (s, seq) = n.rsplit_once('.')?;
-            (s == stem && !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| Some((seq.parse::<u64>().ok()?, n.clone())))?
-        })
-        .filter(|(seq, _)| *seq >= first_seq)
-        .collect();
-    files.sort();
-    files.into_iter().map(|(_, n)| n).collect()
-}
-
-/// Fetches every relay log of a slave, oldest first.
-pub(crate) async fn fetch_relay_logs(
-    kit: &Kit,
-    spec: &ServerSpec,
-    facts: &ServerFacts,
-) -> Result<Vec<LogFile>, StepError> {
-    let fail = |e| StepError::remote(spec.label(), "fetching its relay logs", e);
-    let node = kit.node(spec);
-    let current = facts
-        .replica
-        .as_ref()
-        .map(|r| r.relay_log_file.clone())
-        .unwrap_or_default();
-    let current = current.rsplit('/').next().unwrap_or("").to_owned();
-    let stem = current
-        .rsplit_once('.')
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or_default();
-    let dir = facts.relay_log_dir.clone();
-    let names = node.list(&dir).await.map_err(fail)?;
-    let mut logs = Vec::new();
-    for name in log_files_from(&names, &stem, 0) {
-        let bytes = node.fetch(&format!("{dir}/{name}")).await.map_err(fail)?;
-        logs.push(LogFile { name, bytes });
-    }
-    Ok(logs)
-}
-
-/// Fetches a server's binlog files from `start.file` on, from the first of its
-/// `master_binlog_dir` that holds that file.
-pub(crate) async fn fetch_binlogs(
-    kit: &Kit,
-    spec: &ServerSpec,
-    start: &BinlogPos,
-) -> Result<Vec<LogFile>, StepError> {
-    let node = kit.node(spec);
-    for dir in &spec.master_binlog_dir {
-        let Ok(names) = node.list(dir).await else {
-            continue;
-        };
-        let files = log_files_from(&names, start.stem(), start.seq().unwrap_or(0));
-        if files.first() != Some(&start.file) {
-            continue;
-        }
-        let mut logs = Vec::new();
-        for name in files {
-            let bytes = node
-                .fetch(&format!("{}/{name}", dir.trim_end_matches('/')))
-                .await
-                .map_err(|e| StepError::remote(spec.label(), "", e))?;
-            logs.push(LogFile { name, bytes });
-        }
-        return Ok(logs);
-    }
-    Err(StepError::state(
-        spec.label(),
-        format!(
-            "{} not found in master_binlog_dir ({})",
-            start.file,
-            spec.master_binlog_dir.join(",")
-        ),
-    ))
-}
-
 /// The client tools of `spec`'s host. SSH is tried first, so that a host
 /// that cannot be reached is reported as such, not as one without tools.
 pub(crate) async fn tools(kit: &Kit, spec: &ServerSpec) -> Result<Tools, StepError> {
@@ -452,46 +373,23 @@ pub(crate) fn merged(a: &MariaGtidPos, b: &MariaGtidPos) -> MariaGtidPos {
 /// and on MariaDB `gtid_slave_pos` is then moved to include what was applied
 /// (a client-side apply advances `gtid_binlog_pos` only, so a later
 /// `MASTER_USE_GTID=slave_pos` or `current_pos` would fetch them again).
-/// `what` names the file (`relay-diff`, `binlog-tail`) and the step.
+/// `what` names the file (`relay-diff`, `binlog-tail`) and the step; `file`
+/// is the binlog file in the workdir (read and sent streamed).
 pub(crate) async fn apply_on(
     kit: &Kit,
     spec: &ServerSpec,
     tools: &Tools,
     what: &str,
-    bytes: Vec<u8>,
+    file: &std::path::Path,
 ) -> Result<Applied, StepError> {
     let host = spec.label();
-    if what == "relay-diff" {
-        keep_diff(kit, spec, &bytes);
-    }
     let db = kit.connect(spec).await?;
-    let result = apply_with(kit, db.as_ref(), spec, tools, what, bytes).await;
+    let result = apply_with(kit, db.as_ref(), spec, tools, what, file).await;
     db.close().await;
     result.map_err(|e| match e {
         ApplyError::Step(e) => e,
         ApplyError::Db(op, e) => StepError::db(&host, op, e),
     })
-}
-
-/// Keeps a relay-log difference in `manager_workdir` before it is applied,
-/// and journals where: what each slave was given stays on record.
-fn keep_diff(kit: &Kit, spec: &ServerSpec, bytes: &[u8]) {
-    let workdir = crate::state::Workdir::of(&kit.config);
-    match workdir.save_relay_diff(&spec.hostname, spec.port, bytes) {
-        Ok(path) => {
-            let path = path.display().to_string();
-            tracing::info!(
-                "{}: the relay-log difference is kept in {path}",
-                spec.label()
-            );
-            kit.log.facts(|f| f.saved_diffs.push(path));
-        }
-        Err(e) => tracing::warn!(
-            "{}: could not keep the relay-log difference in manager_workdir ({e}); \
-             applying it anyway",
-            spec.label()
-        ),
-    }
 }
 
 enum ApplyError {
@@ -505,7 +403,7 @@ async fn apply_with(
     spec: &ServerSpec,
     tools: &Tools,
     what: &str,
-    bytes: Vec<u8>,
+    file: &std::path::Path,
 ) -> Result<Applied, ApplyError> {
     let host = spec.label();
     let read = |e| ApplyError::Db("reading what it already has", e);
@@ -522,8 +420,38 @@ async fn apply_with(
     }
     let facts = db.facts().await.map_err(read)?;
     let has = Has::of(&facts.gtid);
-    let filtered = binlog::drop_applied(&bytes, |g| has.has(g))
-        .map_err(|e| ApplyError::Step(StepError::binlog(&host, "reading the file to apply", e)))?;
+    // What it lacks, into a private scratch file next to the original.
+    let scratch = crate::state::Workdir::of(&kit.config)
+        .scratch_dir()
+        .map_err(|e| {
+            ApplyError::Step(StepError::state(
+                &host,
+                format!("cannot make a scratch directory in manager_workdir: {e}"),
+            ))
+        })?;
+    let kept_path = scratch.path().join(format!("{what}.binlog"));
+    let (src, dst) = (file.to_path_buf(), kept_path.clone());
+    let filter_host = host.clone();
+    let (filtered, kept_size) =
+        super::fetch::blocking(&host, "filtering the file to apply", move || {
+            let read = |e: std::io::Error| {
+                StepError::state(&filter_host, format!("cannot read {}: {e}", src.display()))
+            };
+            let input = std::fs::File::open(&src).map_err(read)?;
+            let output = std::fs::File::create(&dst).map_err(read)?;
+            let mut out = crate::state::FileOut::new(output);
+            let filtered = binlog::drop_applied_into(
+                std::io::BufReader::with_capacity(1 << 16, input),
+                &mut out,
+                |g| has.has(g),
+            )
+            .map_err(|e| StepError::binlog(&filter_host, "reading the file to apply", e))?;
+            let size = binlog::Out::written(&out);
+            out.finish().map_err(read)?;
+            Ok((filtered, size))
+        })
+        .await
+        .map_err(ApplyError::Step)?;
     let mut applied = Applied {
         applied: filtered.kept + filtered.without_gtid,
         skipped: filtered.skipped,
@@ -536,7 +464,7 @@ async fn apply_with(
     if applied.applied > 0 {
         let name = format!("ha-manager-{}-{what}", kit.config.app);
         kit.node(spec)
-            .apply_binlog(&name, filtered.bytes, tools)
+            .apply_binlog(&name, &kept_path, kept_size, tools)
             .await
             .map_err(|e| {
                 let op = match what {
@@ -611,29 +539,5 @@ mod tests {
         };
         assert!(set.has(&m(5)) && !set.has(&m(6)));
         assert!(!Has::Unknown.has(&m(1)), "without GTIDs nothing is skipped");
-    }
-
-    #[test]
-    fn log_files_are_ordered_numerically_and_filtered() {
-        let names: Vec<String> = [
-            "relay-bin.000010",
-            "relay-bin.index",
-            "relay-bin.000002",
-            "mysql-bin.000003",
-            "relay-bin.000009",
-            "relay-bin.info",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(
-            log_files_from(&names, "relay-bin", 0),
-            ["relay-bin.000002", "relay-bin.000009", "relay-bin.000010"]
-        );
-        assert_eq!(
-            log_files_from(&names, "relay-bin", 9),
-            ["relay-bin.000009", "relay-bin.000010"]
-        );
-        assert_eq!(log_files_from(&names, "mysql-bin", 3), ["mysql-bin.000003"]);
     }
 }

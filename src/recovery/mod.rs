@@ -14,6 +14,7 @@
 
 pub(crate) mod apply;
 mod error;
+pub(crate) mod fetch;
 mod header;
 pub(crate) mod hook;
 mod log;

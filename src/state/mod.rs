@@ -24,5 +24,6 @@ pub(crate) use status::{
     judge_status, HealthRecord, HealthUpdate, StateSink, StatusCode, StatusInput,
 };
 pub(crate) use workdir::{
-    now, set_state, AppLock, HealthWriter, LockHolder, MarkerKind, StateError, Workdir,
+    now, set_state, AppLock, FileOut, HealthWriter, LockHolder, MarkerKind, SavedLog, StateError,
+    Workdir,
 };

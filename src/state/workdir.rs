@@ -267,45 +267,68 @@ impl Workdir {
         Ok(path)
     }
 
-    /// Keeps the dead master's saved binlog tail in the workdir, 0600, as
-    /// MHA does (`saved_master_binlog_from_<host>_<port>_<time>.binlog`), so
-    /// that it outlives the process that saved it. Returns its path.
-    pub(crate) fn save_master_binlog(
-        &self,
-        host: &str,
-        port: u16,
-        bytes: &[u8],
-    ) -> Result<PathBuf, StateError> {
-        self.save_log("saved_master_binlog_from", host, port, bytes)
+    /// A new file for the dead master's binlog tail, written as it is cut:
+    /// 0600 in the workdir under a temporary name until [`SavedLog::keep`]
+    /// gives it its name (`saved_master_binlog_from_<host>_<port>_<time>.binlog`).
+    pub(crate) fn new_master_binlog(&self, host: &str, port: u16) -> Result<SavedLog, StateError> {
+        self.new_log("saved_master_binlog_from", host, port)
     }
 
-    /// Keeps a relay-log difference cut for a slave in the workdir, 0600,
-    /// before it is applied (`saved_relay_diff_for_<host>_<port>_<time>.binlog`):
-    /// what was given to which server stays on record after the failover.
-    pub(crate) fn save_relay_diff(
-        &self,
-        host: &str,
-        port: u16,
-        bytes: &[u8],
-    ) -> Result<PathBuf, StateError> {
-        self.save_log("saved_relay_diff_for", host, port, bytes)
+    /// A new file for a relay-log difference cut for a slave, as
+    /// [`Workdir::new_master_binlog`] (`saved_relay_diff_for_<host>_<port>_<time>.binlog`).
+    pub(crate) fn new_relay_diff(&self, host: &str, port: u16) -> Result<SavedLog, StateError> {
+        self.new_log("saved_relay_diff_for", host, port)
     }
 
-    fn save_log(
-        &self,
-        prefix: &str,
-        host: &str,
-        port: u16,
-        bytes: &[u8],
-    ) -> Result<PathBuf, StateError> {
+    fn new_log(&self, prefix: &str, host: &str, port: u16) -> Result<SavedLog, StateError> {
         let safe = file_safe(host);
         let name = format!(
             "{prefix}_{safe}_{port}_{}.binlog",
             Local::now().format("%Y%m%d%H%M%S")
         );
-        let path = self.dir.join(name);
-        write_private(&path, bytes)?;
-        Ok(path)
+        // A workdir that cannot be written to (missing, full) falls back to
+        // the system's temporary directory: the file is still kept, and its
+        // path reported.
+        let dir = if self.usable() {
+            self.dir.clone()
+        } else {
+            std::env::temp_dir()
+        };
+        let path = dir.join(name);
+        let tmp = tempfile::Builder::new()
+            .prefix(".ha-manager.")
+            .tempfile_in(&dir)
+            .map_err(io_err(&path))?;
+        let (file, temp) = tmp.into_parts();
+        Ok(SavedLog {
+            out: FileOut::new(file),
+            temp,
+            path,
+        })
+    }
+
+    /// A private (0700) directory in the workdir for the copies of log files
+    /// fetched from the hosts; removed with everything in it when dropped.
+    /// (In the system's temporary directory when the workdir is not usable.)
+    pub(crate) fn scratch_dir(&self) -> Result<tempfile::TempDir, StateError> {
+        let dir = if self.usable() {
+            self.dir.clone()
+        } else {
+            std::env::temp_dir()
+        };
+        tempfile::Builder::new()
+            .prefix(".ha-manager.fetched.")
+            .tempdir_in(&dir)
+            .map_err(io_err(&dir))
+    }
+
+    /// Is the workdir a directory this process can write in?
+    fn usable(&self) -> bool {
+        std::fs::metadata(&self.dir).is_ok_and(|m| m.is_dir())
+            && tempfile::Builder::new()
+                .prefix(".ha-manager.probe.")
+                .tempfile_in(&self.dir)
+                .is_ok()
     }
 
     /// Removes a marker; a missing one is fine.
@@ -437,11 +460,6 @@ fn write_via_temp(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> Result<()
     }
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     Ok(())
-}
-
-/// A private file (the saved binlog tail), synced.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    write_via_temp(path, bytes, 0o600, true)
 }
 
 /// The health file and markers: for `status` run by anyone, as MHA's
@@ -692,6 +710,73 @@ fn file_safe(name: &str) -> String {
         .collect()
 }
 
+/// A file written through a bounded buffer, as a [`crate::binlog::Out`].
+pub(crate) struct FileOut {
+    w: io::BufWriter<std::fs::File>,
+    len: u64,
+}
+
+impl FileOut {
+    pub(crate) fn new(file: std::fs::File) -> FileOut {
+        FileOut {
+            w: io::BufWriter::with_capacity(1 << 16, file),
+            len: 0,
+        }
+    }
+
+    /// Flushes and syncs; the file.
+    pub(crate) fn finish(self) -> io::Result<std::fs::File> {
+        let file = self.w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(file)
+    }
+}
+
+impl crate::binlog::Out for FileOut {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.w.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.len
+    }
+
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        use std::io::Seek;
+        if len >= self.len {
+            return Ok(());
+        }
+        self.w.flush()?;
+        self.w.get_mut().set_len(len)?;
+        self.w.get_mut().seek(io::SeekFrom::Start(len))?;
+        self.len = len;
+        Ok(())
+    }
+}
+
+/// A saved binlog tail or relay-log difference being written (0600, under
+/// a temporary name in the workdir until it is kept).
+pub(crate) struct SavedLog {
+    pub(crate) out: FileOut,
+    temp: tempfile::TempPath,
+    path: PathBuf,
+}
+
+impl SavedLog {
+    /// Syncs the file and gives it its name; its path. Dropped without
+    /// this, the file is removed.
+    pub(crate) fn keep(self) -> Result<PathBuf, StateError> {
+        let path = self.path;
+        self.out.finish().map_err(io_err(&path))?;
+        self.temp
+            .persist(&path)
+            .map_err(|e| io_err(&path)(e.error))?;
+        Ok(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -702,9 +787,9 @@ mod tests {
     fn a_relay_diff_is_kept_private_and_named_for_its_slave() {
         let dir = tempfile::tempdir().expect("tempdir");
         let w = Workdir::new(dir.path(), "app1");
-        let path = w
-            .save_relay_diff("db3", 3306, b"\xfebin diff")
-            .expect("saved");
+        let mut saved = w.new_relay_diff("db3", 3306).expect("new");
+        crate::binlog::Out::put(&mut saved.out, b"\xfebin diff").expect("put");
+        let path = saved.keep().expect("saved");
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             name.starts_with("saved_relay_diff_for_db3_3306_") && name.ends_with(".binlog"),
@@ -719,9 +804,13 @@ mod tests {
     fn the_saved_binlog_tail_is_kept_private_under_mhas_name() {
         let dir = tempfile::tempdir().expect("tempdir");
         let w = Workdir::new(dir.path(), "app1");
-        let path = w
-            .save_master_binlog("db1.example/x", 3306, b"\xfebin tail")
-            .expect("saved");
+        let mut saved = w.new_master_binlog("db1.example/x", 3306).expect("new");
+        let out = &mut saved.out;
+        crate::binlog::Out::put(out, b"\xfebin tail and more").expect("put");
+        // An unfinished transaction is taken back by cutting the file short.
+        crate::binlog::Out::cut(out, 9).expect("cut");
+        assert_eq!(crate::binlog::Out::written(out), 9);
+        let path = saved.keep().expect("saved");
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             name.starts_with("saved_master_binlog_from_db1.example_x_3306_")

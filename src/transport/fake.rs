@@ -46,7 +46,8 @@ impl Remote for FakeRemote {
         }
         match argv.first().map(String::as_str) {
             Some("ls") => ok("mysql-bin.000010\n"),
-            Some("cat") if self.drop_copy => Err(RemoteError::Session {
+            Some("stat") => ok("1000000\n"),
+            Some("cat" | "tail" | "head") if self.drop_copy => Err(RemoteError::Session {
                 target: target.host.clone(),
                 reason: "the connection was terminated".into(),
             }),

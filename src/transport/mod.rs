@@ -11,6 +11,7 @@ mod ssh;
 
 use async_trait::async_trait;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::config::SshSpec;
 
@@ -83,6 +84,49 @@ pub(crate) trait Remote: Send + Sync {
         input: Vec<u8>,
         timeout: Duration,
     ) -> Result<Output, RemoteError>;
+
+    /// Runs `argv`, its standard output copied into `sink` as it comes
+    /// (through a bounded buffer; the returned `stdout` is empty). `sink` is
+    /// shut down at the end. (The default, for scripted transports, buffers.)
+    async fn run_to(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        sink: &mut (dyn AsyncWrite + Send + Unpin),
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        use tokio::io::AsyncWriteExt;
+        let mut out = self.run(target, argv, timeout).await?;
+        let stdout = std::mem::take(&mut out.stdout);
+        let failed = |e: std::io::Error| RemoteError::Session {
+            target: describe(target),
+            reason: e.to_string(),
+        };
+        sink.write_all(&stdout).await.map_err(failed)?;
+        sink.shutdown().await.map_err(failed)?;
+        Ok(out)
+    }
+
+    /// Runs `argv`, its standard input read from `source` as it goes. (The
+    /// default, for scripted transports, buffers.)
+    async fn run_from(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        source: &mut (dyn AsyncRead + Send + Unpin),
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        use tokio::io::AsyncReadExt;
+        let mut input = Vec::new();
+        source
+            .read_to_end(&mut input)
+            .await
+            .map_err(|e| RemoteError::Session {
+                target: describe(target),
+                reason: e.to_string(),
+            })?;
+        self.run_with_input(target, argv, input, timeout).await
+    }
 }
 
 /// `user@host:port` for messages.

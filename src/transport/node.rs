@@ -1,12 +1,32 @@
 //! Operations on a database host over `Remote`: find the server's tools, list
-//! and fetch log files, upload a private file, apply a binlog with the
-//! server's own `mysqlbinlog | mysql` (two argv commands, joined through the
-//! manager, so no remote shell is ever needed).
+//! log files and stream them (or the part from an offset) into local files,
+//! upload a private file from a local one, apply a binlog with the server's
+//! own `mysqlbinlog | mysql` (two argv commands, joined through the manager
+//! by a bounded pipe, so no remote shell is ever needed and no file is held
+//! in memory). A transfer's time limit grows with its size, and a long one
+//! logs its progress.
 
-use std::time::Duration;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Output, Remote, RemoteError};
 use crate::config::{Secret, ServerSpec};
+
+/// The slowest transfer rate allowed for before a transfer is given up:
+/// its time limit is the command timeout plus its size at this rate.
+pub(crate) const MIN_RATE: u64 = 2 << 20;
+
+/// How often a long transfer logs how far it got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(3);
+
+/// The time limit for moving `bytes`: `base` plus the bytes at [`MIN_RATE`].
+pub(crate) fn transfer_timeout(base: Duration, bytes: u64) -> Duration {
+    base + Duration::from_secs(bytes / MIN_RATE)
+}
 
 /// A failure of a node operation, naming the host and the command.
 #[derive(Debug, thiserror::Error)]
@@ -147,9 +167,51 @@ impl Node<'_> {
         Ok(out.stdout_text().lines().map(str::to_owned).collect())
     }
 
-    /// A whole file's bytes.
-    pub(crate) async fn fetch(&self, path: &str) -> Result<Vec<u8>, NodeError> {
-        Ok(self.ok(words(&["cat", "--", path])).await?.stdout)
+    /// A file's size in bytes.
+    pub(crate) async fn size(&self, path: &str) -> Result<u64, NodeError> {
+        let out = self
+            .ok(words(&["stat", "-L", "-c", "%s", "--", path]))
+            .await?;
+        let text = out.stdout_text();
+        text.trim().parse().map_err(|_| NodeError::Missing {
+            host: self.host(),
+            what: format!("`stat` gave no size for {path}: {text:?}"),
+        })
+    }
+
+    /// The first `n` bytes of a file (small: a log's header events).
+    pub(crate) async fn head(&self, path: &str, n: u64) -> Result<Vec<u8>, NodeError> {
+        Ok(self
+            .ok(words(&["head", "-c", &n.to_string(), "--", path]))
+            .await?
+            .stdout)
+    }
+
+    /// Streams a file's bytes from offset `from` to its end into `sink`
+    /// (`tail -c +N`: nothing before `from` is read or sent). `size` is the
+    /// file's size, for the time limit and the progress lines. The bytes copied.
+    pub(crate) async fn fetch_to(
+        &self,
+        path: &str,
+        from: u64,
+        size: u64,
+        sink: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<u64, NodeError> {
+        let argv = words(&["tail", "-c", &format!("+{}", from + 1), "--", path]);
+        let total = size.saturating_sub(from);
+        let mut counted = Progress::new(sink, format!("{}: copying {path}", self.host()), total);
+        let out = self
+            .remote
+            .run_to(
+                &self.spec.ssh,
+                &argv,
+                &mut counted,
+                transfer_timeout(self.timeout, total),
+            )
+            .await?;
+        let moved = counted.moved;
+        self.check(argv, out)?;
+        Ok(moved)
     }
 
     /// Writes `bytes` to `path`, readable by the ssh user only (created 0600
@@ -162,48 +224,185 @@ impl Node<'_> {
         Ok(())
     }
 
+    /// Writes the local file `local` (of `size` bytes) to `path`, readable
+    /// by the ssh user only, streamed.
+    pub(crate) async fn upload_file(
+        &self,
+        path: &str,
+        local: &Path,
+        size: u64,
+    ) -> Result<(), NodeError> {
+        self.ok(words(&["install", "-m", "600", "/dev/null", path]))
+            .await?;
+        let file = tokio::fs::File::open(local)
+            .await
+            .map_err(|e| NodeError::Missing {
+                host: self.host(),
+                what: format!("cannot read {}: {e}", local.display()),
+            })?;
+        let mut source = Progress::new(
+            tokio::io::BufReader::with_capacity(1 << 16, file),
+            format!("{}: sending {}", self.host(), local.display()),
+            size,
+        );
+        let argv = words(&["dd", &format!("of={path}"), "bs=64k", "status=none"]);
+        let out = self
+            .remote
+            .run_from(
+                &self.spec.ssh,
+                &argv,
+                &mut source,
+                transfer_timeout(self.timeout, size),
+            )
+            .await?;
+        self.check(argv, out)?;
+        Ok(())
+    }
+
     pub(crate) async fn remove(&self, path: &str) {
         let _ = self.ok(words(&["rm", "-f", "--", path])).await;
     }
 
-    /// Applies a binlog file's events to this host's own server: the server's
-    /// `mysqlbinlog` turns it into SQL, its `mysql` client runs it (over TCP
-    /// to the server's own address, as the admin user, password in a 0600
-    /// defaults file that is removed afterwards).
+    /// Applies a binlog file's events to this host's own server: the local
+    /// file `binlog` (of `size` bytes) is streamed to the host, the server's
+    /// `mysqlbinlog` turns it into SQL, and its `mysql` client runs it (over
+    /// TCP to the server's own address, as the admin user, password in a
+    /// 0600 defaults file that is removed afterwards). The SQL flows from one
+    /// command to the other through a bounded pipe in the manager.
     pub(crate) async fn apply_binlog(
         &self,
         name: &str,
-        binlog: Vec<u8>,
+        binlog: &Path,
+        size: u64,
         tools: &Tools,
     ) -> Result<(), NodeError> {
         let dir = self.spec.remote_workdir.trim_end_matches('/');
         let _ = self.ok(words(&["mkdir", "-p", dir])).await;
         let file = format!("{dir}/{name}.binlog");
         let cnf = format!("{dir}/{name}.cnf");
-        self.upload_private(&file, binlog).await?;
+        self.upload_file(&file, binlog, size).await?;
         let result = async {
-            let sql = self
-                .ok(vec![tools.binlog.clone(), file.clone()])
-                .await?
-                .stdout;
             self.upload_private(&cnf, client_defaults(self.spec).into_bytes())
                 .await?;
-            self.ok_with_input(
-                vec![
-                    tools.client.clone(),
-                    format!("--defaults-extra-file={cnf}"),
-                    "--binary-mode".into(),
-                    "--batch".into(),
-                ],
-                sql,
-            )
-            .await
-            .map(|_| ())
+            // SQL text is larger than the events it comes from (row events
+            // become base64): allow for it.
+            let timeout = transfer_timeout(self.timeout, size.saturating_mul(3));
+            let decode = vec![tools.binlog.clone(), file.clone()];
+            let run = vec![
+                tools.client.clone(),
+                format!("--defaults-extra-file={cnf}"),
+                "--binary-mode".into(),
+                "--batch".into(),
+            ];
+            let (mut write_end, mut read_end) = tokio::io::duplex(1 << 16);
+            let decoding = async {
+                let out = self
+                    .remote
+                    .run_to(&self.spec.ssh, &decode, &mut write_end, timeout)
+                    .await;
+                drop(write_end);
+                out
+            };
+            let running = async {
+                let out = self
+                    .remote
+                    .run_from(&self.spec.ssh, &run, &mut read_end, timeout)
+                    .await;
+                drop(read_end);
+                out
+            };
+            let (decoded, ran) = tokio::join!(decoding, running);
+            // The client's failure says what went wrong in the SQL; the
+            // decoder's only what went wrong before.
+            let ran = ran
+                .map_err(NodeError::from)
+                .and_then(|o| self.check(run, o));
+            let decoded = decoded
+                .map_err(NodeError::from)
+                .and_then(|o| self.check(decode, o));
+            ran.and(decoded).map(|_| ())
         }
         .await;
         self.remove(&cnf).await;
         self.remove(&file).await;
         result
+    }
+}
+
+/// Counts the bytes through a reader or writer and logs, every few
+/// seconds, how many of the expected total have gone.
+struct Progress<T> {
+    inner: T,
+    what: String,
+    total: u64,
+    moved: u64,
+    last: Instant,
+    started: Instant,
+}
+
+impl<T> Progress<T> {
+    fn new(inner: T, what: String, total: u64) -> Progress<T> {
+        Progress {
+            inner,
+            what,
+            total,
+            moved: 0,
+            last: Instant::now(),
+            started: Instant::now(),
+        }
+    }
+
+    fn count(&mut self, n: usize) {
+        self.moved += n as u64;
+        if self.last.elapsed() >= PROGRESS_EVERY {
+            self.last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64().max(0.001);
+            tracing::info!(
+                "{}: {} of {} MB moved ({:.0} MB/s)",
+                self.what,
+                self.moved >> 20,
+                self.total >> 20,
+                self.moved as f64 / secs / (1 << 20) as f64
+            );
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Progress<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            self.count(n);
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Progress<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            let n = buf.filled().len() - before;
+            self.count(n);
+        }
+        r
     }
 }
 

@@ -10,6 +10,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use super::{describe, options, Output, Remote, RemoteError};
 use crate::config::{HostKeyCheck, SshSpec};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// sshd's default `MaxSessions` is 10; stay below it per host.
 const PER_HOST_COMMANDS: usize = 8;
@@ -269,5 +270,150 @@ impl Remote for SshRemote {
                 Err(e)
             }
         }
+    }
+
+    async fn run_to(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        sink: &mut (dyn AsyncWrite + Send + Unpin),
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        self.stream(target, argv, Stream::To(sink), timeout).await
+    }
+
+    async fn run_from(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        source: &mut (dyn AsyncRead + Send + Unpin),
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        self.stream(target, argv, Stream::From(source), timeout)
+            .await
+    }
+}
+
+/// Which end of a streamed command the caller holds.
+enum Stream<'s> {
+    To(&'s mut (dyn AsyncWrite + Send + Unpin)),
+    From(&'s mut (dyn AsyncRead + Send + Unpin)),
+}
+
+impl SshRemote {
+    /// Runs `argv` with its stdout copied to a sink, or its stdin read from
+    /// a source, through tokio's bounded copy buffer.
+    async fn stream(
+        &self,
+        target: &SshSpec,
+        argv: &[String],
+        stream: Stream<'_>,
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let name = describe(target);
+        let program = argv.first().cloned().unwrap_or_default();
+        let slot = self.slot(&name).await;
+        let work = async {
+            let session = self.session(&slot, target).await?;
+            let _permit = slot
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| RemoteError::Session {
+                    target: name.clone(),
+                    reason: "transport is shutting down".into(),
+                })?;
+            let failed = |e: openssh::Error| RemoteError::Session {
+                target: name.clone(),
+                reason: connect_reason(&e),
+            };
+            let io_failed = |e: std::io::Error| RemoteError::Session {
+                target: name.clone(),
+                reason: format!("streaming {program}: {e}"),
+            };
+            let mut cmd = session.command(program.as_str());
+            cmd.args(&argv[1.min(argv.len())..]);
+            cmd.stdin(openssh::Stdio::piped())
+                .stdout(openssh::Stdio::piped())
+                .stderr(openssh::Stdio::piped());
+            let mut child = cmd.spawn().await.map_err(failed)?;
+            let mut stderr_pipe = child.stderr().take();
+            let stderr = async {
+                let mut buf = Vec::new();
+                if let Some(e) = stderr_pipe.as_mut() {
+                    let _ = e.read_to_end(&mut buf).await;
+                }
+                buf
+            };
+            match stream {
+                Stream::To(sink) => {
+                    drop(child.stdin().take());
+                    let mut stdout = child.stdout().take();
+                    let copy = async {
+                        if let Some(out) = stdout.as_mut() {
+                            tokio::io::copy(out, sink).await?;
+                        }
+                        sink.shutdown().await
+                    };
+                    let (copied, stderr) = tokio::join!(copy, stderr);
+                    drop(stdout);
+                    let status = child.wait().await.map_err(failed)?;
+                    copied.map_err(io_failed)?;
+                    Ok::<_, RemoteError>(Output {
+                        code: status.code(),
+                        stdout: Vec::new(),
+                        stderr,
+                    })
+                }
+                Stream::From(source) => {
+                    let mut stdin = child.stdin().take();
+                    let mut stdout_pipe = child.stdout().take();
+                    let feed = async {
+                        let r = match stdin.as_mut() {
+                            Some(i) => tokio::io::copy(source, i).await.map(|_| ()),
+                            None => Ok(()),
+                        };
+                        if let Some(mut i) = stdin.take() {
+                            let _ = i.shutdown().await;
+                        }
+                        r
+                    };
+                    let stdout = async {
+                        let mut buf = Vec::new();
+                        if let Some(o) = stdout_pipe.as_mut() {
+                            let _ = o.read_to_end(&mut buf).await;
+                        }
+                        buf
+                    };
+                    let (fed, stdout, stderr) = tokio::join!(feed, stdout, stderr);
+                    let status = child.wait().await.map_err(failed)?;
+                    let out = Output {
+                        code: status.code(),
+                        stdout,
+                        stderr,
+                    };
+                    // The command may end before reading all its input (it failed): its exit says why.
+                    if out.success() {
+                        fed.map_err(io_failed)?;
+                    }
+                    Ok(out)
+                }
+            }
+        };
+        let result = match tokio::time::timeout(timeout, work).await {
+            Err(_) => Err(RemoteError::Timeout {
+                target: name.clone(),
+                program,
+                after: timeout,
+            }),
+            Ok(r) => r,
+        };
+        if let Err(e) = &result {
+            if !matches!(e, RemoteError::Connect { .. } | RemoteError::Options { .. }) {
+                slot.session.lock().await.take();
+            }
+        }
+        result
     }
 }
