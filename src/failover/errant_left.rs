@@ -45,6 +45,11 @@ pub(super) async fn record(
     let mut left = Vec::new();
     for (i, facts) in join_all(repointed.into_iter().map(read)).await {
         let Some(facts) = facts else { continue };
+        // Read after the new master, a slave may have more of its own GTIDs.
+        let reference = Reference {
+            origin: errant::origin_of(&facts, Some(master_facts.server_id)),
+            ..reference.clone()
+        };
         let Some(found) = errant::errant(&facts.gtid, &reference) else {
             continue;
         };

@@ -17,6 +17,11 @@
 //!   masters' server ids — the master has too, so it is not errant; a slave
 //!   that lags has lower sequences, not errant either.
 //!
+//! The master's own transactions (its server id, or its UUID on MySQL) are
+//! never errant on a slave of it: read a moment after the master, a slave
+//! may have more of them than the master's snapshot (seen on the lab with
+//! the writer running).
+//!
 //! When the master is dead (at failover) its state cannot be read; then the
 //! reference is what the other slaves have, plus the dead master's own
 //! transactions (its server id, or its UUID on MySQL: the latest slave may
@@ -137,8 +142,13 @@ fn reference_for(
     index: ServerId,
     facts: &ServerFacts,
 ) -> Option<Reference> {
-    if let Some(m) = topo.facts(master) {
-        return Some(Reference::of_master(&m.gtid));
+    let master_facts = topo.facts(master);
+    let origin = origin_of(facts, master_facts.map(|m| m.server_id));
+    if let Some(m) = master_facts {
+        return Some(Reference {
+            origin,
+            ..Reference::of_master(&m.gtid)
+        });
     }
     let mut reference = Reference::default();
     let mut peers = 0;
@@ -154,16 +164,25 @@ fn reference_for(
     if peers == 0 {
         return None;
     }
-    let replica = facts.replica.as_ref();
-    reference.origin = match &facts.gtid {
+    reference.origin = origin;
+    Some(reference)
+}
+
+/// The master's own transactions as a slave sees them: its server id
+/// (MariaDB; from the slave's status, else `master_server_id`), or its UUID
+/// (MySQL, from the slave's status). These are never errant on a slave of
+/// it: a slave read a moment after its master may simply have more of them.
+pub(crate) fn origin_of(slave: &ServerFacts, master_server_id: Option<u32>) -> Option<Origin> {
+    let replica = slave.replica.as_ref();
+    match &slave.gtid {
         GtidFacts::MariaDb { .. } => replica
             .and_then(|r| r.master_server_id)
+            .or(master_server_id)
             .map(Origin::ServerId),
         GtidFacts::MySql { .. } => replica
             .and_then(|r| r.master_uuid.clone())
             .map(Origin::Uuid),
-    };
-    Some(reference)
+    }
 }
 
 impl Errant {
