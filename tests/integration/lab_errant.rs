@@ -78,6 +78,18 @@ fn failover_passes_over_an_errant_candidate_and_loses_no_row() {
         .find(|l| l.contains("198.18.0.13") && l.contains("not promoted") && l.contains("errant"))
         .unwrap_or_else(|| panic!("db3 not passed over as errant: {}", run.all()));
     assert!(passed.contains(&gtid), "{passed}");
+    let report = run
+        .stderr
+        .split("----- Failover Report -----")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no report: {}", run.all()));
+    assert!(
+        report.lines().any(|l| l.contains("198.18.0.13")
+            && l.contains("WARNING")
+            && l.contains("not promoted")
+            && l.contains(&gtid)),
+        "the report names the passed-over errant candidate: {report}"
+    );
     assert!(
         run.stderr
             .contains("Selected 198.18.0.12(198.18.0.12:3306) as a new master"),
