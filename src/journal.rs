@@ -176,6 +176,16 @@ impl HookRan {
     }
 }
 
+/// A slave left with errant GTIDs: transactions the new master lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ErrantLeft {
+    pub host: HostRef,
+    /// The GTIDs (MariaDB: binlog-state entries), as the servers write them.
+    pub gtids: String,
+    /// What to do about them.
+    pub fix: String,
+}
+
 /// What became of one slave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SlaveOutcome {
@@ -303,6 +313,9 @@ pub(crate) struct Facts {
     /// Where each relay-log difference was kept before it was applied (manager_workdir).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub saved_diffs: Vec<String>,
+    /// Repointed slaves with errant GTIDs (transactions the new master lacks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errant_left: Vec<ErrantLeft>,
     /// Every phase ran (some slaves may still be lost).
     pub finished: bool,
     /// One line per time this failover was resumed after an interruption.

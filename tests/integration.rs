@@ -46,5 +46,7 @@ mod lab_start;
 #[path = "integration/lab_applied.rs"]
 mod lab_applied;
 
+#[path = "integration/lab_errant.rs"]
+mod lab_errant;
 #[path = "integration/lab_topologies.rs"]
 mod lab_topologies;

@@ -8,6 +8,7 @@ use super::Report;
 use crate::config::{keys, Config};
 use crate::mysql::gather;
 use crate::mysql::Connector;
+use crate::topology::errant;
 use crate::topology::select::{self, Election, ElectionRules};
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, Problem, ReplMode, Rules, Severity};
@@ -52,6 +53,7 @@ pub(crate) async fn evaluate_with(
         &topology,
         &discovery,
     ));
+    problems.extend(errant_warnings(&topology, &discovery));
     let election = discovery.master.map(|master| {
         select::select_new_master(
             &topology,
@@ -61,6 +63,17 @@ pub(crate) async fn evaluate_with(
     });
     let report = render(config, &topology, &discovery, election.as_ref(), &problems);
     (report, topology, discovery)
+}
+
+/// A warning for each slave with errant GTIDs (transactions its master
+/// lacks), naming them and the fix. A warning, not an error: replication
+/// works on; the election passes such a slave over (unless
+/// `allow_errant_promotion=1`), and `start` monitors as MHA would.
+fn errant_warnings(topology: &Topology, discovery: &Discovery) -> Vec<Problem> {
+    match discovery.master {
+        Some(master) => errant::problems(topology, master, &discovery.slaves),
+        None => Vec::new(),
+    }
 }
 
 /// The whole report; pure so that its shape is tested without servers.
@@ -225,6 +238,7 @@ mod tests {
         let discovery = validate::discover(t);
         let mut problems = discovery.problems.clone();
         problems.extend(validate::validate(t, &discovery, &Rules::default()));
+        problems.extend(errant_warnings(t, &discovery));
         let election = discovery
             .master
             .map(|m| select::select_new_master(t, m, &ElectionRules::default()));
@@ -280,6 +294,55 @@ mod tests {
             r.lines.iter().any(|l| l.starts_with("[error]")
                 && l.contains("198.18.0.13")
                 && l.contains("refused")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn errant_slave_is_named_with_its_gtids_and_not_promoted() {
+        use crate::topology::gtid::{MariaGtidPos, MariaGtidState};
+        use crate::topology::status::GtidFacts;
+        let at = |state: &str| {
+            let pos = MariaGtidPos::parse(state).unwrap();
+            let binlog_state = MariaGtidState::parse(state).unwrap();
+            move |f: &mut crate::topology::status::ServerFacts| {
+                f.gtid = GtidFacts::MariaDb {
+                    binlog_pos: pos.clone(),
+                    slave_pos: pos.clone(),
+                    current_pos: pos,
+                    binlog_state,
+                }
+            }
+        };
+        let t = topology(vec![
+            master(1).with_facts(at("0-1-100")),
+            slave(2, 1, "mysql-bin.000002:500")
+                .with_spec(|s| s.candidate_master = true)
+                .with_facts(at("0-1-100,0-2-1")),
+            slave(3, 1, "mysql-bin.000002:500").with_facts(at("0-1-100")),
+        ]);
+        let r = report(&t);
+        let text = r.lines.join("\n");
+        assert!(r.ok, "a warning, not an error: {text}");
+        let warning = r
+            .lines
+            .iter()
+            .find(|l| l.starts_with("[warning] 198.18.0.12") && l.contains("errant"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            warning.contains("0-2-1") && warning.contains("RESET MASTER"),
+            "{warning}"
+        );
+        let promoted = r
+            .lines
+            .iter()
+            .find(|l| l.contains("would be promoted"))
+            .unwrap();
+        assert!(promoted.contains("198.18.0.13"), "{promoted}");
+        assert!(
+            r.lines.iter().any(|l| l.contains("198.18.0.12")
+                && l.contains("not promoted")
+                && l.contains("errant")),
             "{text}"
         );
     }

@@ -162,6 +162,7 @@ pub(crate) const KEYS: &[KeyInfo] = &[
     k("client_libdir", AppOnly, "(none)", "MySQL client library directory on the database hosts", Mha, AbsPath),
     k("use_gtid_auto_pos", Any, "1", "with GTID on everywhere, repoint slaves by GTID auto-position", Mha, Bool),
     k("ping_misses", AppOnly, "3", "consecutive missed pings before the master's death is confirmed", Ours, PositiveInt),
+    k("allow_errant_promotion", AppOnly, "0", "let a slave with errant GTIDs (transactions its master lacks) be promoted", Ours, Bool),
     k("known_hosts_file", AppOnly, "(ssh default)", "known_hosts file used to check host keys", Ours, AbsPath),
     k("host_key_check", AppOnly, "strict", "SSH host-key policy: strict or accept-new", Ours, Enum(HOST_KEY_CHECKS)),
     k("password_env", Any, "(none)", "environment variable holding the password of user", Ours, SecretEnv),

@@ -103,6 +103,8 @@ pub(crate) struct AppSettings {
     pub ping_type: PingType,
     /// Ours: consecutive missed pings before confirming death (default 3).
     pub ping_misses: u32,
+    /// Ours: a slave with errant GTIDs may be promoted (default false: it is passed over).
+    pub allow_errant_promotion: bool,
     pub secondary_check_script: Option<HookCommand>,
     pub master_ip_failover_script: Option<HookCommand>,
     pub master_ip_online_change_script: Option<HookCommand>,

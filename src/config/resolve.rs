@@ -203,6 +203,7 @@ fn app_settings(
         ping_interval: seconds(d.app("ping_interval"), 3)?,
         ping_type,
         ping_misses: positive(d.app("ping_misses"), 3)?,
+        allow_errant_promotion: boolean(d.app("allow_errant_promotion"), false)?,
         secondary_check_script: argv(d.app("secondary_check_script"))?,
         master_ip_failover_script: argv(d.app("master_ip_failover_script"))?,
         master_ip_online_change_script: argv(d.app("master_ip_online_change_script"))?,

@@ -6,6 +6,7 @@ use super::check::Checked;
 use super::latest::Latest;
 use super::{Ctx, Phase};
 use crate::config::ServerId;
+use crate::recovery::apply::CatchUpError;
 use crate::recovery::fetch::{self, Fetched};
 use crate::recovery::{apply, Kit, StepError};
 use crate::topology::status::{GtidFacts, ServerFacts};
@@ -23,12 +24,15 @@ pub(super) fn needs_catch_up(latest: &Latest, new_master: ServerId) -> bool {
     new_master != latest.latest && latest.exec_of(new_master).as_ref() != Some(&latest.exec)
 }
 
+/// A replication error on the new master while it catches up by GTID is
+/// [`CatchUpError::Stopped`] (seen within seconds): the election may then
+/// try another slave.
 pub(super) async fn catch_up(
     ctx: &Ctx,
     checked: &Checked,
     latest: &Latest,
     new_master: ServerId,
-) -> Result<CaughtUp, StepError> {
+) -> Result<CaughtUp, CatchUpError> {
     let mode = checked.mode;
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.4: New Master Recovery Phase..");

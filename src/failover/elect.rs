@@ -6,17 +6,118 @@
 //! cannot (SSH down, tools missing, `remote_workdir` not writable) is passed
 //! over with the reason and the election runs again without it, so that a
 //! failover never stops half-way on the new master.
+//!
+//! A slave with errant GTIDs is passed over by the election itself (logged
+//! as a warning, so the report shows it). And when the elected slave's
+//! replication stops on an error while it catches up by GTID (3.4; seen
+//! within seconds), it is passed over the same way: nothing a client sees
+//! was changed yet (it is still read-only, the master IP has not moved), and
+//! it holds only the latest slave's transactions, so another slave can be
+//! caught up instead. It is left stopped and reported as not recovered, with
+//! how to finish by hand.
 
-use super::catch_up::needs_catch_up;
+use super::catch_up::{self, needs_catch_up, CaughtUp};
 use super::check::Checked;
 use super::latest::Latest;
 use super::save_binlog::Saved;
 use super::{Ctx, Phase};
 use crate::config::ServerId;
-use crate::recovery::{self, apply, host_ref, StepError};
-use crate::topology::select::{self, Election};
+use crate::recovery::apply::CatchUpError;
+use crate::recovery::{self, apply, host_ref, ReplicaResult, StepError};
+use crate::topology::select::{self, Election, Reason, Verdict};
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::ReplMode;
+
+/// What 3.3 and 3.4 hand on: the new master, caught up.
+pub(super) struct Elected {
+    pub new_master: ServerId,
+    pub caught_up: CaughtUp,
+    /// Elected slaves whose replication stopped on an error while they
+    /// caught up, with the error: left out of phase 4.
+    pub passed_over: Vec<(ServerId, StepError)>,
+}
+
+/// 3.3 and 3.4: elects, then catches the new master up; a candidate whose
+/// replication stops on an error while it catches up is passed over and
+/// the election runs again without it (not when resuming with the new
+/// master the interrupted failover chose: that one is kept, so the
+/// failover stops, saying where).
+pub(super) async fn elect_and_catch_up(
+    ctx: &Ctx,
+    checked: &Checked,
+    latest: &Latest,
+    saved: &Saved,
+) -> Result<Elected, StepError> {
+    let log = ctx.log(Phase::MasterRecovery);
+    let mut passed_over: Vec<(ServerId, StepError)> = Vec::new();
+    loop {
+        let new_master = elect_without(ctx, checked, latest, saved, &passed_over).await?;
+        match catch_up::catch_up(ctx, checked, latest, new_master).await {
+            Ok(caught_up) => {
+                return Ok(Elected {
+                    new_master,
+                    caught_up,
+                    passed_over,
+                })
+            }
+            Err(CatchUpError::Stopped(e)) if checked.new_master.is_none() => {
+                log.warn(
+                    Some(&latest.current.label(new_master)),
+                    &format!(
+                        "{}; passed over (still read-only, nothing else changed), electing \
+                         another slave",
+                        e.detail()
+                    ),
+                );
+                passed_over.push((new_master, e));
+            }
+            Err(e) => return Err(e.into_step()),
+        }
+    }
+}
+
+/// The passed-over candidates as not-recovered slaves of `new_master`,
+/// journaled, with how to finish.
+pub(super) fn passed_over_results(
+    ctx: &Ctx,
+    topo: &Topology,
+    passed_over: &[(ServerId, StepError)],
+    new_master: &str,
+) -> Vec<ReplicaResult> {
+    let results: Vec<(ServerId, ReplicaResult)> = passed_over
+        .iter()
+        .map(|(i, e)| {
+            let why = StepError::state(
+                e.host(),
+                format!(
+                    "{}. Not repointed: fix that error on it, then point it at {new_master} by \
+                     GTID (CHANGE MASTER TO MASTER_HOST=..., MASTER_USE_GTID=slave_pos on \
+                     MariaDB; CHANGE REPLICATION SOURCE TO SOURCE_HOST=..., \
+                     SOURCE_AUTO_POSITION=1 on MySQL) and start replication",
+                    e.detail()
+                ),
+            );
+            (
+                *i,
+                ReplicaResult {
+                    host: topo.label(*i),
+                    result: Err(why),
+                },
+            )
+        })
+        .collect();
+    let log = ctx.log(Phase::SlavesRecovery);
+    for (_, r) in &results {
+        if let Err(e) = &r.result {
+            log.fail(Some(&r.host), &format!("ERROR: {}", e.detail()));
+        }
+    }
+    recovery::journal_replicas(
+        &ctx.kit.log,
+        results.iter().map(|(i, r)| (topo.spec(*i), r, false)),
+    );
+    results.into_iter().map(|(_, r)| r).collect()
+}
 
 /// Returns the new master's id.
 pub(super) async fn elect(
@@ -24,6 +125,17 @@ pub(super) async fn elect(
     checked: &Checked,
     latest: &Latest,
     saved: &Saved,
+) -> Result<ServerId, StepError> {
+    elect_without(ctx, checked, latest, saved, &[]).await
+}
+
+/// The election with the `passed_over` slaves left out, each with its reason.
+async fn elect_without(
+    ctx: &Ctx,
+    checked: &Checked,
+    latest: &Latest,
+    saved: &Saved,
+    passed_over: &[(ServerId, StepError)],
 ) -> Result<ServerId, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     log.info(None, "* Phase 3.3: Determining New Master Phase..");
@@ -51,6 +163,11 @@ pub(super) async fn elect(
     // The slaves as the election sees them; one that failed the check is
     // marked unreachable here, with why.
     let mut seen = latest.current.clone();
+    for (i, e) in passed_over {
+        seen.node_mut(*i).state = NodeState::Unreachable {
+            reason: format!("passed over: {}", e.detail()),
+        };
+    }
     let election = loop {
         let election = select::select_new_master(&seen, master, &rules);
         let Some(chosen) = election.chosen else {
@@ -109,11 +226,15 @@ fn announce(
 ) -> Result<ServerId, StepError> {
     let log = ctx.log(Phase::MasterRecovery);
     for (i, verdict) in &election.verdicts {
-        if Some(*i) != election.chosen {
-            log.info(
-                Some(&current.label(*i)),
-                &format!("not promoted — {verdict}"),
-            );
+        if Some(*i) == election.chosen {
+            continue;
+        }
+        let text = format!("not promoted — {verdict}");
+        // An errant slave passed over is a finding the report must show.
+        if matches!(verdict, Verdict::Bad(Reason::Errant { .. })) {
+            log.warn(Some(&current.label(*i)), &text);
+        } else {
+            log.info(Some(&current.label(*i)), &text);
         }
     }
     let Some(new_master) = election.chosen else {
@@ -127,6 +248,16 @@ fn announce(
         ));
     };
     let new_label = current.label(new_master);
+    if let Some(errant) = crate::topology::errant::of_slave(current, master, new_master) {
+        log.warn(
+            Some(&new_label),
+            &format!(
+                "promoted although it has {} errant GTID(s) ({errant}), as \
+                 allow_errant_promotion=1 allows: every slave will get them",
+                errant.count()
+            ),
+        );
+    }
     log.ok(
         Some(&new_label),
         &format!(

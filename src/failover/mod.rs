@@ -10,6 +10,7 @@ mod catch_up;
 mod check;
 mod cleanup;
 mod elect;
+mod errant_left;
 mod fence;
 mod hooks;
 mod latest;
@@ -206,6 +207,20 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
 
         ctx.kit.log.banner(Phase::SlavesRecovery.title());
         summary.replicas = recover_replicas::recover(ctx, &checked, &promoted).await;
+        summary.replicas.extend(elect::passed_over_results(
+            ctx,
+            &checked.topology,
+            &promoted.passed_over,
+            &checked.topology.label(promoted.new_master),
+        ));
+        errant_left::record(
+            ctx,
+            &checked.topology,
+            promoted.new_master,
+            &promoted.latest.slaves,
+            &summary.replicas,
+        )
+        .await;
         checked.topology.spec(promoted.new_master).clone()
     };
 

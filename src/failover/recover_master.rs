@@ -2,7 +2,7 @@
 //! the dead master's binlog (3.2), elect (3.3), catch the new master up (3.4),
 //! open it for writes (3.5). Each is a function returning a typed value.
 
-use super::catch_up::{self, CaughtUp};
+use super::catch_up::CaughtUp;
 use super::check::Checked;
 use super::fence::Fenced;
 use super::latest::{self, Latest};
@@ -20,6 +20,9 @@ pub(super) struct Promoted {
     pub caught_up: CaughtUp,
     /// The new master's binlog position once it had everything.
     pub position: Option<BinlogPos>,
+    /// Elected slaves passed over when their replication stopped on an
+    /// error while catching up (not repointed in phase 4).
+    pub passed_over: Vec<(ServerId, crate::recovery::StepError)>,
 }
 
 pub(super) async fn recover(
@@ -42,23 +45,36 @@ pub(super) async fn recover(
     if checked.recovered {
         return resumed(ctx, checked, latest, saved).map_err(&stop);
     }
-    let new_master = elect::elect(ctx, checked, &latest, &saved)
+    if ctx.options.dry_run {
+        let new_master = elect::elect(ctx, checked, &latest, &saved)
+            .await
+            .map_err(&stop)?;
+        let promoted = Promoted {
+            new_master,
+            latest,
+            saved,
+            caught_up: CaughtUp::default(),
+            position: None,
+            passed_over: Vec::new(),
+        };
+        plan(ctx, checked.mode, &promoted);
+        return Ok(promoted);
+    }
+    let elected = elect::elect_and_catch_up(ctx, checked, &latest, &saved)
         .await
         .map_err(&stop)?;
+    let new_master = elected.new_master;
     let mut promoted = Promoted {
         new_master,
         latest,
         saved,
-        caught_up: CaughtUp::default(),
+        caught_up: elected.caught_up,
         position: None,
+        passed_over: elected.passed_over,
     };
-    if ctx.options.dry_run {
-        plan(ctx, checked.mode, &promoted);
-        return Ok(promoted);
-    }
-    promoted.caught_up = catch_up::catch_up(ctx, checked, &promoted.latest, new_master)
-        .await
-        .map_err(&stop)?;
+    // Passed-over candidates stay as they are: not repointed in phase 4.
+    let left_out: Vec<ServerId> = promoted.passed_over.iter().map(|(i, _)| *i).collect();
+    promoted.latest.slaves.retain(|i| !left_out.contains(i));
     let new_spec = &checked.topology.node(new_master).spec;
     promoted.position = open::open(ctx, master_spec, new_spec, promoted.saved.tail.as_deref())
         .await
@@ -100,6 +116,7 @@ fn resumed(
         saved,
         caught_up: CaughtUp::default(),
         position,
+        passed_over: Vec::new(),
     })
 }
 

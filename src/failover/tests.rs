@@ -573,3 +573,63 @@ async fn with_multi_tier_slave_the_third_tier_stays_under_its_intermediate_maste
     );
     assert!(facts.slaves.is_empty(), "{:?}", facts.slaves);
 }
+
+/// The candidate (db2, behind) meets a conflicting row while it catches up
+/// from the latest slave (db3) by GTID: its SQL thread stops on error 1062.
+/// The wait sees it within seconds (the server-side GTID wait would run its
+/// whole timeout), db2 is passed over before anything a client sees changed,
+/// db3 is promoted, and db2 is reported not recovered with how to finish.
+#[tokio::test]
+async fn a_candidate_whose_sql_thread_fails_while_catching_up_is_passed_over_fast() {
+    let (ctx, cluster) = setup("", remote(false, false));
+    for (n, read) in [(2, "mysql-bin.000010:900"), (3, "mysql-bin.000010:1000")] {
+        let mut facts = slave_facts(n, 1, read);
+        if let Some(r) = facts.replica.as_mut() {
+            r.using_gtid = Some(MariaUsingGtid::SlavePos);
+        }
+        cluster.add(&format!("198.18.0.1{n}:3306"), facts);
+    }
+    cluster.with("198.18.0.12:3306", |s| {
+        s.wait_times_out = true;
+        s.sql_error_on_start = Some((1062, "Duplicate entry '7' for key 'PRIMARY'".into()));
+    });
+    let started = std::time::Instant::now();
+    let outcome = run(&ctx, dead()).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "seen within seconds, took {:?}",
+        started.elapsed()
+    );
+    let Outcome::Partial(summary) = outcome else {
+        panic!("expected db3 promoted and db2 not recovered: {outcome:?}")
+    };
+    assert_eq!(
+        summary.new_master.as_deref(),
+        Some("198.18.0.13(198.18.0.13:3306)")
+    );
+    assert_eq!(
+        made_writable(&cluster),
+        ["198.18.0.13:3306: set_read_only false"],
+        "db2 never writable"
+    );
+    let lost: Vec<_> = summary
+        .replicas
+        .iter()
+        .filter(|r| r.result.is_err())
+        .collect();
+    assert_eq!(lost.len(), 1, "{:?}", summary.replicas);
+    let why = lost[0].result.as_ref().unwrap_err().detail();
+    assert!(lost[0].host.contains("198.18.0.12"), "{lost:?}");
+    assert!(
+        why.contains("error 1062") && why.contains("SOURCE_AUTO_POSITION=1"),
+        "{why}"
+    );
+    let report = crate::render::report::render(&ctx.kit.log.journal());
+    assert!(report.body.contains("Duplicate entry"), "{}", report.body);
+    let repoints = cluster
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("198.18.0.12:3306: change_master"))
+        .count();
+    assert_eq!(repoints, 1, "only the catch-up's: {:?}", cluster.log());
+}

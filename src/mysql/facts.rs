@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::error::DbError;
-use crate::topology::gtid::{GtidSet, MariaGtidPos};
+use crate::topology::gtid::{GtidSet, MariaGtidPos, MariaGtidState};
 use crate::topology::position::BinlogPos;
 use crate::topology::status::{
     Columns, Flavor, GtidFacts, ReplicaNet, ReplicaStatus, ServerFacts, Version,
@@ -53,6 +53,12 @@ pub(crate) fn assemble_facts(raw: RawFacts) -> Result<ServerFacts, DbError> {
             binlog_pos: maria_pos(&text("gtid_binlog_pos"))?,
             slave_pos: maria_pos(&text("gtid_slave_pos"))?,
             current_pos: maria_pos(&text("gtid_current_pos"))?,
+            binlog_state: MariaGtidState::parse(&text("gtid_binlog_state")).map_err(|e| {
+                DbError::Protocol(format!(
+                    "bad gtid_binlog_state '{}': {e}",
+                    text("gtid_binlog_state")
+                ))
+            })?,
         },
         Flavor::MySql => GtidFacts::MySql {
             enabled: text("gtid_mode").eq_ignore_ascii_case("ON"),

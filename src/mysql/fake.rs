@@ -29,6 +29,9 @@ pub(crate) struct FakeServer {
     pub exempt_users: Vec<String>,
     /// `wait_for` answers "not reached" (the limit passed).
     pub wait_times_out: bool,
+    /// `start_replica` leaves the SQL thread stopped on this error (errno,
+    /// message), as a real one that meets a conflicting row.
+    pub sql_error_on_start: Option<(u32, String)>,
 }
 
 /// A cloneable description of a `DbError` to inject.
@@ -84,6 +87,7 @@ impl FakeCluster {
                 transactions: Vec::new(),
                 exempt_users: Vec::new(),
                 wait_times_out: false,
+                sql_error_on_start: None,
             },
         );
     }
@@ -203,10 +207,17 @@ impl Db for FakeDb {
 
     async fn start_replica(&self) -> Result<(), DbError> {
         self.call("start_replica", String::new())?;
+        let error = self.cluster.lock().servers[&self.addr]
+            .sql_error_on_start
+            .clone();
         self.change(|f| {
             if let Some(r) = f.replica.as_mut() {
                 r.io = crate::topology::status::IoState::Yes;
-                r.sql_running = true;
+                r.sql_running = error.is_none();
+                if let Some((errno, message)) = error {
+                    r.last_sql_errno = errno;
+                    r.last_sql_error = message;
+                }
             }
         });
         Ok(())

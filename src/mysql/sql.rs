@@ -12,7 +12,7 @@ use crate::topology::status::{Flavor, Version};
 pub(crate) const FACT_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN (\
 'server_id','log_bin','log_slave_updates','log_replica_updates','read_only',\
 'super_read_only','relay_log_purge','binlog_format','datadir','relay_log_basename',\
-'relay_log','gtid_binlog_pos','gtid_slave_pos','gtid_current_pos','gtid_mode',\
+'relay_log','gtid_binlog_pos','gtid_binlog_state','gtid_slave_pos','gtid_current_pos','gtid_mode',\
 'gtid_executed','gtid_strict_mode','slave_net_timeout','replica_net_timeout')";
 
 /// The replication connection's heartbeat period and count, as

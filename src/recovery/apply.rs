@@ -12,7 +12,7 @@ use crate::mysql::{ChangeMaster, Db, DbError, WaitTarget};
 use crate::topology::applied::{self, ApplyState, SqlActivity};
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
-use crate::topology::status::{GtidFacts, IoState, ServerFacts};
+use crate::topology::status::{GtidFacts, IoState, ReplicaStatus, ServerFacts};
 use crate::transport::node::Tools;
 
 /// Bound on waiting for a slave's SQL thread while it makes no progress
@@ -160,14 +160,99 @@ pub(crate) fn gtid_target(facts: &ServerFacts) -> Option<WaitTarget> {
     }
 }
 
+/// The GTID wait of a catch-up runs in slices this long; between them the
+/// target's replication threads are looked at, so an SQL thread that stopped
+/// on an error is seen within about this time, not after [`APPLY_WAIT`]
+/// (`MASTER_GTID_WAIT` and `WAIT_FOR_EXECUTED_GTID_SET` do not return when
+/// the SQL thread stops).
+pub(crate) const WAIT_SLICE: Duration = Duration::from_secs(1);
+
+/// Why a catch-up by GTID failed.
+#[derive(Debug)]
+pub(crate) enum CatchUpError {
+    /// The target's replication stopped on an error while applying (or its
+    /// IO thread could not fetch): the target cannot be caught up as it is;
+    /// another candidate may.
+    Stopped(StepError),
+    /// Anything else (connection, statement, timeout).
+    Step(StepError),
+}
+
+impl CatchUpError {
+    pub(crate) fn into_step(self) -> StepError {
+        match self {
+            CatchUpError::Stopped(e) | CatchUpError::Step(e) => e,
+        }
+    }
+}
+
+impl From<StepError> for CatchUpError {
+    fn from(e: StepError) -> Self {
+        CatchUpError::Step(e)
+    }
+}
+
+/// Has a catching-up slave's replication stopped for good? The SQL thread
+/// stopped (on an error, or by someone), or the IO thread stopped on an
+/// error: what it says, for the operator. Pure.
+pub(crate) fn replication_stopped(r: &ReplicaStatus) -> Option<String> {
+    if !r.sql_running {
+        return Some(if r.last_sql_errno != 0 {
+            format!(
+                "its SQL thread stopped on error {}: {}",
+                r.last_sql_errno, r.last_sql_error
+            )
+        } else {
+            "its SQL thread was stopped".to_owned()
+        });
+    }
+    (r.io == IoState::No && r.last_io_errno != 0).then(|| {
+        format!(
+            "its IO thread stopped on error {}: {}",
+            r.last_io_errno, r.last_io_error
+        )
+    })
+}
+
+/// How a sliced wait ended.
+enum Waited {
+    Reached,
+    TimedOut,
+    Stopped(String, Box<ServerFacts>),
+}
+
+/// Waits for `target` in [`WAIT_SLICE`]s up to `limit`, reading the
+/// replica status between slices.
+async fn wait_watching(
+    db: &dyn Db,
+    target: &WaitTarget,
+    limit: Duration,
+) -> Result<Waited, DbError> {
+    let started = Instant::now();
+    loop {
+        if db.wait_for(target, WAIT_SLICE).await? {
+            return Ok(Waited::Reached);
+        }
+        let facts = db.facts().await?;
+        if let Some(why) = facts.replica.as_ref().and_then(replication_stopped) {
+            return Ok(Waited::Stopped(why, Box::new(facts)));
+        }
+        if started.elapsed() >= limit {
+            return Ok(Waited::TimedOut);
+        }
+    }
+}
+
 /// Makes `target` replicate from `source` until it has applied everything
-/// `source` has, then stops it (GTID catch-up of a new master that is not the latest).
+/// `source` has, then stops it (GTID catch-up of a new master that is not
+/// the latest). A replication error on `target` ends the wait within
+/// [`WAIT_SLICE`] as [`CatchUpError::Stopped`], its replication stopped.
 pub(crate) async fn catch_up_by_gtid(
     kit: &Kit,
     target: &ServerSpec,
     source: &ServerSpec,
     source_facts: &ServerFacts,
-) -> Result<(), StepError> {
+) -> Result<(), CatchUpError> {
     let host = target.label();
     let wait = gtid_target(source_facts)
         .ok_or_else(|| StepError::state(source.label(), "the latest slave has no GTID position"))?;
@@ -182,24 +267,38 @@ pub(crate) async fn catch_up_by_gtid(
         })
         .await?;
         db.start_replica().await?;
-        let reached = db.wait_for(&wait, APPLY_WAIT).await?;
+        let waited = wait_watching(&*db, &wait, APPLY_WAIT).await?;
         db.stop_replica().await?;
-        Ok::<bool, DbError>(reached)
+        Ok::<Waited, DbError>(waited)
     }
     .await;
     db.close().await;
     match result {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(StepError::timeout(
+        Ok(Waited::Reached) => Ok(()),
+        Ok(Waited::TimedOut) => Err(CatchUpError::Step(StepError::timeout(
             host,
             format!("catching up from the latest slave: did not reach {wait:?}"),
             APPLY_WAIT,
-        )),
-        Err(e) => Err(StepError::db(
+        ))),
+        Ok(Waited::Stopped(why, facts)) => {
+            let at = match &facts.gtid {
+                GtidFacts::MariaDb { current_pos, .. } => current_pos.to_string(),
+                GtidFacts::MySql { executed, .. } => executed.to_string(),
+            };
+            Err(CatchUpError::Stopped(StepError::state(
+                host,
+                format!(
+                    "catching up from {} by GTID: {why} (it has {at}; replication stopped \
+                     there, the server is left as it is)",
+                    source.label()
+                ),
+            )))
+        }
+        Err(e) => Err(CatchUpError::Step(StepError::db(
             host,
             "catching up from the latest slave failed",
             e,
-        )),
+        ))),
     }
 }
 
@@ -539,5 +638,37 @@ mod tests {
         };
         assert!(set.has(&m(5)) && !set.has(&m(6)));
         assert!(!Has::Unknown.has(&m(1)), "without GTIDs nothing is skipped");
+    }
+
+    #[test]
+    fn a_catching_up_slave_whose_replication_stopped_is_told_with_the_error() {
+        use crate::topology::fixture::replica_status;
+        let healthy = replica_status(1, "mysql-bin.000001:900", "mysql-bin.000001:500");
+        assert_eq!(replication_stopped(&healthy), None, "applying: wait on");
+        let mut connecting = healthy.clone();
+        connecting.io = IoState::Connecting;
+        connecting.last_io_errno = 2003;
+        assert_eq!(replication_stopped(&connecting), None, "still retrying");
+        let mut sql = healthy.clone();
+        sql.sql_running = false;
+        sql.last_sql_errno = 1062;
+        sql.last_sql_error = "Duplicate entry '7' for key 'PRIMARY'".into();
+        assert_eq!(
+            replication_stopped(&sql).as_deref(),
+            Some("its SQL thread stopped on error 1062: Duplicate entry '7' for key 'PRIMARY'")
+        );
+        let mut stopped = healthy.clone();
+        stopped.sql_running = false;
+        assert_eq!(
+            replication_stopped(&stopped).as_deref(),
+            Some("its SQL thread was stopped")
+        );
+        let mut io = healthy;
+        io.io = IoState::No;
+        io.last_io_errno = 1236;
+        io.last_io_error = "Got fatal error 1236 from master".into();
+        assert!(
+            replication_stopped(&io).is_some_and(|t| t.contains("IO thread stopped on error 1236"))
+        );
     }
 }

@@ -176,6 +176,19 @@ fn detection_lines(d: &Detection) -> Vec<String> {
     lines
 }
 
+/// The repointed slaves left with errant GTIDs (transactions the new master lacks).
+fn push_errant_left(out: &mut Vec<String>, facts: &Facts) {
+    for e in &facts.errant_left {
+        out.push(format!(
+            "{}: WARNING: errant GTIDs left on it (transactions the new master lacks): {}. \
+             Fix: {}",
+            e.host.label(),
+            e.gtids,
+            e.fix
+        ));
+    }
+}
+
 fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
     let mut out = Vec::<String>::new();
     let dead = label(facts.dead_master.as_ref());
@@ -285,6 +298,7 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
              not recovered by this failover"
         ));
     }
+    push_errant_left(&mut out, facts);
     match facts.new_master_reset {
         Some(true) => out.push(format!("{new}: Resetting slave info succeeded.")),
         Some(false) => out.push(format!("{new}: Resetting slave info failed.")),

@@ -52,6 +52,7 @@ fn success_facts() -> Facts {
             new_master_gtid: None,
         },
         possibly_lost: None,
+        errant_left: Vec::new(),
         finished: true,
         stopped_at: None,
         resumed: Vec::new(),
@@ -524,4 +525,32 @@ fn the_report_names_each_third_tier_slave_left_under_its_intermediate_master() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn errant_gtids_left_on_a_repointed_slave_are_listed_with_the_fix() {
+    let mut facts = success_facts();
+    facts.gtid = true;
+    facts.errant_left = vec![crate::journal::ErrantLeft {
+        host: db(4),
+        gtids: "0-4-3".into(),
+        fix: "on db4: STOP SLAVE; RESET MASTER; START SLAVE;".into(),
+    }];
+    let body = render(&journal(facts, Vec::new())).body;
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("db4(198.18.0.14:3306): WARNING: errant GTIDs"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        line.contains("0-4-3") && line.contains("RESET MASTER"),
+        "{line}"
+    );
+    let slave_line = body.find("db4(198.18.0.14:3306): OK").expect("slave line");
+    assert!(
+        body.find("errant GTIDs left").expect("errant line") > slave_line,
+        "after the slaves' lines:\n{body}"
+    );
+    // Without any, nothing is said.
+    let body = render(&journal(success_facts(), Vec::new())).body;
+    assert!(!body.contains("errant"), "{body}");
 }

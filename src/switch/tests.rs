@@ -231,6 +231,7 @@ fn gtid_cluster() -> FakeCluster {
         binlog_pos: gpos("0-1-100"),
         slave_pos: MariaGtidPos::default(),
         current_pos: gpos("0-1-100"),
+        binlog_state: Default::default(),
     };
     c.add(M, m);
     for (addr, n) in [(S2, 2), (S3, 3)] {
@@ -239,6 +240,7 @@ fn gtid_cluster() -> FakeCluster {
             binlog_pos: gpos("0-1-100"),
             slave_pos: gpos("0-1-100"),
             current_pos: gpos("0-1-100"),
+            binlog_state: Default::default(),
         };
         if let Some(r) = f.replica.as_mut() {
             r.using_gtid = Some(MariaUsingGtid::SlavePos);
@@ -346,6 +348,7 @@ async fn a_new_master_behind_waits_for_the_missing_gtids() {
             binlog_pos: gpos("0-1-90"),
             slave_pos: gpos("0-1-90"),
             current_pos: gpos("0-1-90"),
+            binlog_state: Default::default(),
         }
     });
     let ctx = ctx(&c, config(""), Options::default());
@@ -365,6 +368,7 @@ async fn a_catch_up_timeout_rolls_back() {
             binlog_pos: gpos("0-1-90"),
             slave_pos: gpos("0-1-90"),
             current_pos: gpos("0-1-90"),
+            binlog_state: Default::default(),
         };
         s.wait_times_out = true;
     });
@@ -671,6 +675,7 @@ async fn a_sigterm_at_each_point_of_the_switch_rolls_back_or_finishes() {
                 binlog_pos: gpos("0-1-90"),
                 slave_pos: gpos("0-1-90"),
                 current_pos: gpos("0-1-90"),
+                binlog_state: Default::default(),
             }
         });
         let ctx = signalled_at(&c, config(""), at);

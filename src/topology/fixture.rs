@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::model::{Origin, Secret, ServerSpec, SshSpec};
-use crate::topology::gtid::{GtidSet, MariaGtidPos};
+use crate::topology::gtid::{GtidSet, MariaGtidPos, MariaGtidState};
 use crate::topology::position::BinlogPos;
 use crate::topology::snapshot::{Node, NodeState, Topology};
 use crate::topology::status::{
@@ -99,6 +99,7 @@ pub(crate) fn master_facts(n: usize) -> ServerFacts {
             binlog_pos: MariaGtidPos::default(),
             slave_pos: MariaGtidPos::default(),
             current_pos: MariaGtidPos::default(),
+            binlog_state: MariaGtidState::default(),
         },
         relay_log_dir: "/var/lib/mysql".to_string(),
         datadir: "/var/lib/mysql/".to_string(),
@@ -115,6 +116,7 @@ pub(crate) fn replica_status(master: usize, read: &str, exec: &str) -> ReplicaSt
         master_port: 3306,
         master_user: "repl".to_string(),
         master_server_id: u32::try_from(master).ok(),
+        master_uuid: None,
         read: pos(read),
         exec: pos(exec),
         relay_log_file: "relay-bin.000002".to_string(),

@@ -140,6 +140,66 @@ impl MariaGtidPos {
     }
 }
 
+/// MariaDB `gtid_binlog_state`: the last GTID of every (domain, server_id)
+/// pair the binlog holds. Unlike a position (one GTID per domain) it keeps
+/// the server ids, so a transaction a slave wrote itself (its own server id)
+/// is told from one it replicated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MariaGtidState {
+    /// (domain, server_id) → the highest sequence seen for that pair.
+    pub entries: BTreeMap<(u32, u32), u64>,
+}
+
+impl MariaGtidState {
+    /// Parses `0-1-100,0-2-7,1-3-5` (the empty string is the empty state).
+    pub(crate) fn parse(text: &str) -> Result<Self, GtidError> {
+        let mut state = MariaGtidState::default();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            state.insert(MariaGtid::parse(item)?);
+        }
+        Ok(state)
+    }
+
+    /// Adds a GTID, keeping the higher sequence for its (domain, server_id).
+    pub(crate) fn insert(&mut self, gtid: MariaGtid) {
+        let seq = self
+            .entries
+            .entry((gtid.domain, gtid.server_id))
+            .or_insert(0);
+        *seq = (*seq).max(gtid.seq);
+    }
+
+    /// Every entry of a position (one GTID per domain) added.
+    pub(crate) fn extend_pos(&mut self, pos: &MariaGtidPos) {
+        for g in pos.domains.values() {
+            self.insert(*g);
+        }
+    }
+
+    /// The highest sequence of `server_id` in `domain`, if present.
+    pub(crate) fn seq(&self, domain: u32, server_id: u32) -> Option<u64> {
+        self.entries.get(&(domain, server_id)).copied()
+    }
+
+    /// The entries as GTIDs, by domain then server id.
+    pub(crate) fn gtids(&self) -> impl Iterator<Item = MariaGtid> + '_ {
+        self.entries
+            .iter()
+            .map(|(&(domain, server_id), &seq)| MariaGtid {
+                domain,
+                server_id,
+                seq,
+            })
+    }
+}
+
+impl fmt::Display for MariaGtidState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list: Vec<String> = self.gtids().map(|g| g.to_string()).collect();
+        f.write_str(&list.join(","))
+    }
+}
+
 impl fmt::Display for MariaGtidPos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
@@ -205,7 +265,6 @@ impl GtidSet {
     }
 
     /// Number of transactions in the set (saturating).
-    #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
         self.sets
             .values()
@@ -221,8 +280,6 @@ impl GtidSet {
     }
 
     /// Everything in either set.
-    // Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
-    #[cfg(test)]
     pub(crate) fn union(&self, other: &GtidSet) -> GtidSet {
         let mut out = self.clone();
         for (key, intervals) in &other.sets {
@@ -339,7 +396,6 @@ fn normalize(intervals: &mut Vec<(u64, u64)>) {
 }
 
 /// Interval subtraction of two normalized lists.
-// Test-only until the errant-transaction check (MySQL GTID mode, DESIGN.md §2) uses it.
 fn subtract(mine: &[(u64, u64)], theirs: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     for &(start, end) in mine {

@@ -4,6 +4,7 @@
 //! return their reasons as values so that tests can assert them.
 
 pub(crate) mod applied;
+pub(crate) mod errant;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub(crate) mod gtid;

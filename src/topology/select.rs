@@ -3,8 +3,10 @@
 //! The order is MHA 0.58's `ServerManager::select_new_master`:
 //! 1. bad candidates are never chosen (unreachable, not replicating from the
 //!    master, SQL thread failed, `no_master`, binlog off, a major version
-//!    newer than the oldest slave's, and with `check_repl_delay` an SQL
-//!    thread too far behind the latest slave);
+//!    newer than the oldest slave's, errant GTIDs (transactions its master
+//!    lacks, see [`crate::topology::errant`]; ours, unless
+//!    `allow_errant_promotion`), and with `check_repl_delay` an SQL thread
+//!    too far behind the latest slave);
 //! 2. `--new-master-host` wins if it is good, otherwise nothing is chosen;
 //! 3. with `latest_priority`: a latest candidate_master, then any
 //!    candidate_master in config order, then any latest slave, then any slave
@@ -15,6 +17,7 @@
 
 use crate::config::model::AppSettings;
 use crate::config::model::ServerId;
+use crate::topology::errant;
 use crate::topology::position::BinlogPos;
 use crate::topology::snapshot::Topology;
 use crate::topology::status::Version;
@@ -34,6 +37,8 @@ pub(crate) struct ElectionRules {
     pub max_delay_bytes: u64,
     /// `--new-master-host`: host name, ip or block name, optionally `:port`.
     pub forced: Option<String>,
+    /// A slave with errant GTIDs may be chosen (`allow_errant_promotion`).
+    pub allow_errant: bool,
 }
 
 /// Why a slave can never be the new master.
@@ -58,6 +63,12 @@ pub(crate) enum Reason {
     NewerMajorVersion {
         version: Version,
         oldest: Version,
+    },
+    /// It has transactions its master lacks (`gtids`, `count` of them):
+    /// promoted, it would send them to every slave.
+    Errant {
+        gtids: String,
+        count: u64,
     },
     /// SQL thread in an older binlog file than the latest slave's IO thread,
     /// or more than `limit` bytes behind it in the same file.
@@ -130,6 +141,7 @@ impl Default for ElectionRules {
             check_repl_delay: true,
             max_delay_bytes: MAX_DELAY_BYTES,
             forced: None,
+            allow_errant: false,
         }
     }
 }
@@ -140,6 +152,7 @@ impl ElectionRules {
         ElectionRules {
             latest_priority: settings.latest_priority,
             check_repl_delay: settings.check_repl_delay,
+            allow_errant: settings.allow_errant_promotion,
             ..ElectionRules::default()
         }
     }
@@ -375,6 +388,14 @@ impl<'a> Judge<'a> {
                 return Some(Reason::NewerMajorVersion {
                     version: facts.version,
                     oldest: Version::new(oldest.0, oldest.1, 0),
+                });
+            }
+        }
+        if let Some(errant) = errant::of_slave(self.topo, self.master, index) {
+            if !self.rules.allow_errant {
+                return Some(Reason::Errant {
+                    gtids: errant.to_string(),
+                    count: errant.count(),
                 });
             }
         }

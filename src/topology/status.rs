@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::topology::gtid::{GtidError, GtidSet, MariaGtidPos};
+use crate::topology::gtid::{GtidError, GtidSet, MariaGtidPos, MariaGtidState};
 use crate::topology::position::BinlogPos;
 
 /// One result row as (column name, value or NULL), in server order.
@@ -65,6 +65,8 @@ pub(crate) struct ReplicaStatus {
     pub master_port: u16,
     pub master_user: String,
     pub master_server_id: Option<u32>,
+    /// MySQL only: `Master_UUID` / `Source_UUID` (lower case), when known.
+    pub master_uuid: Option<String>,
     /// IO thread position in the master's binlog (`Master_Log_File:Read_Master_Log_Pos`).
     pub read: BinlogPos,
     /// SQL thread position in the master's binlog (`Relay_Master_Log_File:Exec_Master_Log_Pos`).
@@ -99,6 +101,8 @@ pub(crate) enum GtidFacts {
         binlog_pos: MariaGtidPos,
         slave_pos: MariaGtidPos,
         current_pos: MariaGtidPos,
+        /// `gtid_binlog_state`: the last GTID of each (domain, server_id) in the binlog.
+        binlog_state: MariaGtidState,
     },
     MySql {
         /// `@@gtid_mode` is ON.
@@ -355,6 +359,12 @@ impl ReplicaStatus {
             master_server_id: row
                 .number(&["Master_Server_Id", "Source_Server_Id"])?
                 .filter(|&id| id != 0),
+            master_uuid: Some(
+                row.text(&["Master_UUID", "Source_UUID"])
+                    .trim()
+                    .to_ascii_lowercase(),
+            )
+            .filter(|u| !u.is_empty()),
             read: BinlogPos::new(
                 row.required_text(&["Master_Log_File", "Source_Log_File"])?,
                 row.required_number(&["Read_Master_Log_Pos", "Read_Source_Log_Pos"])?,

@@ -113,6 +113,38 @@ pub(crate) fn lab_repoint_sql(host: &str) -> String {
     }
 }
 
+/// Commits `statement` on `host` as a local write that is binlogged (an
+/// errant transaction), and returns the GTID it got, as check-repl prints
+/// it. MariaDB: in a domain of its own (9), as DBAs keep local changes, so
+/// that `gtid_strict_mode` does not stop replication on the next master
+/// GTID; MySQL: the host's own `server_uuid:N`.
+pub(crate) fn lab_errant_write(host: &str, statement: &str) -> String {
+    if lab_is_mysql() {
+        sql(host, statement);
+        let uuid = sql(host, "SELECT @@server_uuid").trim().to_owned();
+        // `-B` prints the server's newlines as `\n`.
+        let executed = sql(host, "SELECT @@gtid_executed")
+            .replace("\\n", "")
+            .replace('\n', "");
+        let mine = executed
+            .split(',')
+            .map(str::trim)
+            .find(|e| e.starts_with(&uuid))
+            .unwrap_or_else(|| panic!("{host}: no GTID of {uuid} in {executed}"))
+            .to_owned();
+        mine
+    } else {
+        sql(host, &format!("SET SESSION gtid_domain_id=9; {statement}"));
+        let state = sql(host, "SELECT @@gtid_binlog_state");
+        state
+            .trim()
+            .split(',')
+            .find(|g| g.starts_with("9-"))
+            .unwrap_or_else(|| panic!("{host}: no domain-9 GTID in {state}"))
+            .to_owned()
+    }
+}
+
 /// A fresh lab (about 3 s); the cluster counts as changed until the next rebuild.
 pub(crate) fn rebuild_lab(mode: &str) {
     let server = lab_server();

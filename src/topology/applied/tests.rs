@@ -15,6 +15,7 @@ fn maria(slave_pos: &str) -> GtidFacts {
         binlog_pos: p.clone(),
         slave_pos: p.clone(),
         current_pos: p,
+        binlog_state: Default::default(),
     }
 }
 

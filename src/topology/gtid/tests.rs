@@ -349,3 +349,24 @@ fn tagged_set_from_a_real_mysql_97() {
     // Printed back, it parses to the same set (MySQL accepts the per-tag form).
     assert_eq!(set(&got.to_string()), got);
 }
+
+#[test]
+fn mariadb_binlog_state_keeps_every_server_id_of_a_domain() {
+    // As `SELECT @@gtid_binlog_state` answers after a failover and a local write.
+    let state = MariaGtidState::parse("0-1-100,0-2-150, 0-3-7,1-3-2").expect("parses");
+    assert_eq!(state.seq(0, 1), Some(100));
+    assert_eq!(state.seq(0, 2), Some(150));
+    assert_eq!(state.seq(0, 3), Some(7));
+    assert_eq!(state.seq(1, 3), Some(2));
+    assert_eq!(state.seq(1, 1), None);
+    assert_eq!(state.to_string(), "0-1-100,0-2-150,0-3-7,1-3-2");
+    let mut s = MariaGtidState::parse("").expect("empty");
+    s.extend_pos(&MariaGtidPos::parse("0-2-160,2-9-1").expect("pos"));
+    s.insert(MariaGtid::parse("0-2-10").expect("gtid"));
+    assert_eq!(
+        s.to_string(),
+        "0-2-160,2-9-1",
+        "the higher sequence is kept"
+    );
+    assert!(MariaGtidState::parse("0-1").is_err());
+}

@@ -26,6 +26,12 @@ impl fmt::Display for Reason {
                  from a newer major version",
                 version.major, version.minor, oldest.major, oldest.minor
             ),
+            Reason::Errant { gtids, count } => write!(
+                f,
+                "it has {count} errant GTID(s), transactions its master lacks ({gtids}): \
+                 promoted, it would send them to every slave (check-repl says how to remove \
+                 them; allow_errant_promotion=1 promotes it anyway)"
+            ),
             Reason::TooFarBehind {
                 exec,
                 latest_read,

@@ -33,6 +33,45 @@ struct Row {
     refusal: Option<&'static str>,
 }
 
+/// MariaDB `gtid_binlog_state` (and the positions it implies) of a server.
+fn maria_at(node: Node, state: &str) -> Node {
+    use crate::topology::gtid::{MariaGtidPos, MariaGtidState};
+    use crate::topology::status::GtidFacts;
+    let pos = MariaGtidPos::parse(state).expect("pos");
+    let binlog_state = MariaGtidState::parse(state).expect("state");
+    node.with_facts(move |f| {
+        f.gtid = GtidFacts::MariaDb {
+            binlog_pos: pos.clone(),
+            slave_pos: pos.clone(),
+            current_pos: pos,
+            binlog_state,
+        }
+    })
+}
+
+const UM: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+const US: &str = "8a94f357-aab4-11df-86ab-c80aa9429563";
+
+/// A MySQL 8.4 server with `gtid_executed` = `executed` (`M`/`S` are UUIDs).
+fn mysql_at(node: Node, executed: &str) -> Node {
+    use crate::topology::gtid::GtidSet;
+    use crate::topology::status::GtidFacts;
+    let set = GtidSet::parse(&executed.replace('M', UM).replace('S', US)).expect("set");
+    node.mysql("8.4.0").with_facts(move |f| {
+        f.gtid = GtidFacts::MySql {
+            enabled: true,
+            executed: set,
+        }
+    })
+}
+
+fn allow_errant() -> ElectionRules {
+    ElectionRules {
+        allow_errant: true,
+        ..ElectionRules::default()
+    }
+}
+
 fn rules() -> ElectionRules {
     ElectionRules::default()
 }
@@ -284,6 +323,54 @@ fn table() -> Vec<Row> {
             chosen: None, rule: None,
             verdicts: vec![(2, "no_master"), (3, "binary logging is off"), (4, "unreachable")],
             refusal: Some("none of the slaves can be the new master"),
+        },
+        Row {
+            case: "errant candidate (live master): passed over with its GTIDs, the latest slave chosen",
+            nodes: vec![maria_at(master(1), "0-1-100"), maria_at(cand(s(2, LATEST)), "0-1-100,0-2-3"), maria_at(s(3, LATEST), "0-1-100")],
+            rules: rules(),
+            chosen: Some(3), rule: Some(Latest),
+            verdicts: vec![(2, "cannot be master: it has 1 errant GTID(s), transactions its master lacks (0-2-3)"), (2, "allow_errant_promotion=1")],
+            refusal: None,
+        },
+        Row {
+            case: "allow_errant_promotion=1: the errant candidate is promoted",
+            nodes: vec![maria_at(master(1), "0-1-100"), maria_at(cand(s(2, LATEST)), "0-1-100,0-2-3"), maria_at(s(3, LATEST), "0-1-100")],
+            rules: allow_errant(),
+            chosen: Some(2), rule: Some(LatestCandidate),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
+            case: "dead master: an errant candidate, told by its peer, is passed over",
+            nodes: vec![down(1, "dead"), maria_at(cand(s(2, LATEST)), "0-1-120,0-2-3"), maria_at(s(3, BEHIND), "0-1-100")],
+            rules: rules(),
+            chosen: Some(3), rule: Some(ConfigOrder),
+            verdicts: vec![(2, "errant GTID(s), transactions its master lacks (0-2-3)")],
+            refusal: None,
+        },
+        Row {
+            case: "dead master: the latest candidate has more of the master's own GTIDs, not errant",
+            nodes: vec![down(1, "dead"), maria_at(cand(s(2, LATEST)), "0-1-120"), maria_at(s(3, BEHIND), "0-1-100")],
+            rules: rules(),
+            chosen: Some(2), rule: Some(LatestCandidate),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
+            case: "MySQL: a lagging slave is not errant; the errant latest one is passed over",
+            nodes: vec![mysql_at(master(1), "M:1-100"), mysql_at(s(2, LATEST), "M:1-100,S:1-2"), mysql_at(s(3, BEHIND), "M:1-90")],
+            rules: rules(),
+            chosen: Some(3), rule: Some(ConfigOrder),
+            verdicts: vec![(2, "it has 2 errant GTID(s), transactions its master lacks (8a94f357-aab4-11df-86ab-c80aa9429563:1-2)")],
+            refusal: None,
+        },
+        Row {
+            case: "MySQL: --new-master-host names an errant slave: refused with the GTIDs",
+            nodes: vec![mysql_at(master(1), "M:1-100"), mysql_at(s(2, LATEST), "M:1-100,S:1-2"), mysql_at(s(3, LATEST), "M:1-100")],
+            rules: forced("198.18.0.12"),
+            chosen: None, rule: None,
+            verdicts: vec![],
+            refusal: Some("--new-master-host 198.18.0.12(198.18.0.12:3306) cannot be the new master: it has 2 errant GTID(s)"),
         },
         Row {
             case: "dead master (unreachable) is excluded, not judged",
