@@ -1,0 +1,146 @@
+//! MHA's command-line options and tools on the real lab: `masterha_secondary_check`
+//! (our `secondary-check`) on its own and as `secondary_check_script`, and the
+//! failover options `--skip-change-master`, `--skip-disable-read-only`.
+
+use std::time::Duration;
+
+use crate::lab_failover::{checksum, fresh_lab, start_writer, HOSTS};
+use crate::manager::Manager;
+use crate::util::{fault, ha_manager, lab_conf, lab_dir, lab_lock, sql, variant, Restore};
+
+/// `--options` for ssh from the manager to the lab's hosts (key, host keys checked).
+fn ssh_options() -> String {
+    let dir = lab_dir();
+    format!(
+        "-i {}/id_ed25519 -o UserKnownHostsFile={}/known_hosts",
+        dir.display(),
+        dir.display()
+    )
+}
+
+/// `ha-manager secondary-check` from `hosts` to db1, as MHA's users call it.
+fn secondary_check(hosts: &[&str]) -> crate::util::Run {
+    let options = format!("--options={}", ssh_options());
+    let mut args = vec!["masterha_secondary_check"];
+    for h in hosts {
+        args.extend(["-s", h]);
+    }
+    args.extend([
+        "--user=root",
+        &options,
+        "--master_host=198.18.0.11",
+        "--master_ip=198.18.0.11",
+        "--master_port=3306",
+        "--timeout=2",
+    ]);
+    ha_manager(&args)
+}
+
+/// MHA's `masterha_secondary_check` exit codes against real routes: 3 when a
+/// secondary host reaches the master (also with only the manager's path cut),
+/// 2 when a secondary host itself cannot be reached, 0 when no route reaches it.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn masterha_secondary_check_exit_codes_on_real_routes() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let both = [HOSTS[1], HOSTS[2]];
+    let r = secondary_check(&both);
+    assert_eq!(r.code, 3, "healthy master: {}", r.all());
+    assert!(
+        r.stdout.contains("Master is reachable from 198.18.0.12!"),
+        "{}",
+        r.all()
+    );
+
+    fault("cut-manager", "db1");
+    let _heal = Restore(|| fault("heal-manager", "db1"));
+    let r = secondary_check(&both);
+    assert_eq!(r.code, 3, "only the manager's path is cut: {}", r.all());
+    fault("heal-manager", "db1");
+
+    fault("stop-sshd", "db2");
+    let r = secondary_check(&both);
+    fault("start-sshd", "db2");
+    assert_eq!(r.code, 2, "db2's sshd is down: {}", r.all());
+    assert!(
+        r.stdout
+            .contains("Monitoring server 198.18.0.12 is NOT reachable!"),
+        "{}",
+        r.all()
+    );
+
+    fault("link-down", "db1");
+    let _up = Restore(|| fault("link-up", "db1"));
+    let r = secondary_check(&both);
+    assert_eq!(r.code, 0, "db1 isolated: {}", r.all());
+    assert!(
+        r.stdout
+            .contains("Master is not reachable from 198.18.0.12. OK.")
+            && r.stdout
+                .contains("Master is not reachable from 198.18.0.13. OK."),
+        "{}",
+        r.all()
+    );
+}
+
+/// `secondary_check_script = masterha_secondary_check -s db2 -s db3 ...` pointed
+/// at us: the master's host isolated (link cut), both secondary routes fail to
+/// reach it, the check exits 0 and the failover runs with no acknowledged row lost.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn secondary_check_script_masterha_secondary_check_link_cut_fails_over() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "secondary_check_script={} secondary-check -s {} -s {} --timeout=2 --options=\"{}\"\n",
+        env!("CARGO_BIN_EXE_ha-manager"),
+        HOSTS[1],
+        HOSTS[2],
+        ssh_options()
+    );
+    let conf = variant(&lab_conf(), dir.path(), |t| {
+        t.replacen(
+            "[server default]\n",
+            &format!("[server default]\n{line}"),
+            1,
+        )
+    });
+    let conf = conf.to_string_lossy().into_owned();
+    let writer = start_writer();
+    let mut m = Manager::start(&conf, &["--exit-after-failover"]);
+    fault("link-down", "db1");
+    let _up = Restore(|| fault("link-up", "db1"));
+    m.wait_log("completed successfully", 90);
+    let log = m.text();
+    assert!(
+        log.contains("secondary check says the master is down"),
+        "the secondary check decided:\n{log}"
+    );
+    crate::util::wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    let present = crate::lab_failover::ids_on(HOSTS[1]);
+    let on_new: Vec<u64> = acks
+        .rows
+        .iter()
+        .filter(|r| r.1 == HOSTS[1])
+        .map(|r| r.0)
+        .collect();
+    assert!(
+        on_new.iter().all(|id| present.contains(id)),
+        "rows acknowledged by the new master are on it"
+    );
+    assert_eq!(m.wait_exit(30), 0, "{log}");
+    crate::util::wait_until("db3 to hold what the new master holds", 30, || {
+        checksum(HOSTS[2]).split('\t').nth(1) == checksum(HOSTS[1]).split('\t').nth(1)
+    });
+    assert_eq!(
+        sql("db2", "SELECT @@read_only").trim(),
+        "0",
+        "db2 is the writable master"
+    );
+}
