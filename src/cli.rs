@@ -131,6 +131,27 @@ pub struct StartArgs {
     /// (without it, start refuses, as MHA does).
     #[arg(long = "ignore-fail-on-start", alias = "ignore_fail_on_start")]
     pub ignore_fail_on_start: bool,
+    #[command(flatten)]
+    pub failover: FailoverArgs,
+}
+
+/// MHA's failover options, taken by `start` and `switch --master-state dead`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FailoverArgs {
+    /// Give the slaves what they lack but do not point them at the new master
+    /// (left stopped), and keep the new master's replication settings.
+    #[arg(long = "skip-change-master", alias = "skip_change_master")]
+    pub skip_change_master: bool,
+    /// Leave the new master read-only (`read_only=1`) after the failover.
+    #[arg(long = "skip-disable-read-only", alias = "skip_disable_read_only")]
+    pub skip_disable_read_only: bool,
+    /// When every binlog server fails to give the dead master's binlog tail,
+    /// warn and go on (without it, the failover stops before any change).
+    #[arg(
+        long = "ignore-binlog-server-error",
+        alias = "ignore_binlog_server_error"
+    )]
+    pub ignore_binlog_server_error: bool,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +234,8 @@ pub struct SwitchArgs {
     /// Do not try to copy the dead master's binlog (dead only).
     #[arg(long = "skip-save-master-binlog", alias = "skip_save_master_binlog")]
     pub skip_save_master_binlog: bool,
+    #[command(flatten)]
+    pub failover: FailoverArgs,
     /// alive: make the old master a slave of the new one (needs repl_password in the config).
     #[arg(long = "orig-master-is-new-slave", alias = "orig_master_is_new_slave")]
     pub orig_master_is_new_slave: bool,
@@ -383,6 +406,32 @@ mod tests {
             ]),
             9
         );
+    }
+
+    #[test]
+    fn mhas_failover_options_on_start_and_switch() {
+        let flags = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Start(a) => a.failover,
+            Command::Switch(a) => a.failover,
+            other => panic!("parsed as {other:?}"),
+        };
+        let f = flags(&[
+            "ha-manager",
+            "manager",
+            "--conf=x",
+            "--skip_change_master",
+            "--skip_disable_read_only",
+            "--ignore_binlog_server_error",
+        ]);
+        assert!(f.skip_change_master && f.skip_disable_read_only && f.ignore_binlog_server_error);
+        let f = flags(&[
+            "ha-manager",
+            "switch",
+            "--conf=x",
+            "--master-state=dead",
+            "--skip-change-master",
+        ]);
+        assert!(f.skip_change_master && !f.skip_disable_read_only && !f.ignore_binlog_server_error);
     }
 
     #[test]

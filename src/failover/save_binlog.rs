@@ -122,7 +122,7 @@ pub(super) fn from_file(ctx: &Ctx, path: &std::path::Path) -> Result<Saved, Step
 
 /// Keeps the tail in `manager_workdir` before anything applies it, so that it
 /// outlives this process (a failover that stops later can be finished from it).
-fn keep(ctx: &Ctx, master: &ServerSpec, tail: &[u8]) {
+pub(super) fn keep(ctx: &Ctx, master: &ServerSpec, tail: &[u8]) {
     if ctx.options.dry_run {
         return;
     }

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use crate::lab_failover::{checksum, fresh_lab, start_writer, HOSTS};
+use crate::lab_failover::{checksum, conf, fresh_lab, ids_on, lag, start_writer, HOSTS};
 use crate::manager::Manager;
-use crate::util::{fault, ha_manager, lab_conf, lab_dir, lab_lock, sql, variant, Restore};
+use crate::util::{
+    fault, ha_manager, lab_conf, lab_dir, lab_lock, slave_status, sql, variant, wait_until, Restore,
+};
 
 /// `--options` for ssh from the manager to the lab's hosts (key, host keys checked).
 fn ssh_options() -> String {
@@ -143,4 +145,105 @@ fn secondary_check_script_masterha_secondary_check_link_cut_fails_over() {
         "0",
         "db2 is the writable master"
     );
+}
+
+/// `switch --master-state dead` after a crash, with `extra` options.
+fn dead_switch(conf: &str, extra: &[&str]) -> crate::util::Run {
+    let mut args = vec!["switch", "--conf", conf, "--master-state", "dead", "--yes"];
+    args.extend_from_slice(extra);
+    ha_manager(&args)
+}
+
+/// MHA's `t_needsync_1_nocm` (file/position): db3 lags, db1 crashes with rows
+/// only in its binlog; `--skip_change_master --skip_disable_read_only`: the
+/// slaves are given everything but left stopped on their old settings, the new
+/// master stays read-only and keeps its replication settings (no phase 5).
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn t_needsync_1_nocm_skip_change_master_and_skip_disable_read_only_filepos() {
+    let _lab = lab_lock();
+    fresh_lab("filepos");
+    let writer = start_writer();
+    lag(&writer, &["db3"], 100);
+    fault("kill-mysqld", "db1");
+    let acks = writer.finish();
+    let run = dead_switch(
+        &conf(),
+        &["--skip_change_master", "--skip_disable_read_only"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        sql("db2", "SELECT @@read_only").trim(),
+        "1",
+        "--skip-disable-read-only: the new master stays read-only\n{}",
+        run.all()
+    );
+    for host in ["db2", "db3"] {
+        let status = slave_status(host);
+        assert!(
+            status.contains("Master_Host: 198.18.0.11"),
+            "{host} keeps its replication settings (not repointed, no RESET SLAVE):\n{status}\n{}",
+            run.all()
+        );
+    }
+    let db3 = slave_status("db3");
+    assert!(
+        db3.contains("Slave_IO_Running: No") && db3.contains("Slave_SQL_Running: No"),
+        "db3 is left stopped:\n{db3}"
+    );
+    // Every acknowledged row reached both: db3 by the relay-log difference and the tail.
+    for host in [HOSTS[1], HOSTS[2]] {
+        let present = ids_on(host);
+        let missing = acks
+            .ids()
+            .into_iter()
+            .filter(|id| !present.contains(id))
+            .count();
+        assert_eq!(
+            missing,
+            0,
+            "{missing} acknowledged rows missing on {host}\n{}",
+            run.all()
+        );
+    }
+    assert_eq!(
+        checksum(HOSTS[1]).split('\t').nth(1),
+        checksum(HOSTS[2]).split('\t').nth(1)
+    );
+}
+
+/// MHA's `skip_reset_slave=1` (a server parameter, not an option; MHA's
+/// `mha_test_reset.cnf`): after a GTID failover the new master keeps its old
+/// replication settings, the other slave follows it, no acknowledged row is lost.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn t_reset_skip_reset_slave_keeps_the_new_masters_settings_gtid() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = variant(&lab_conf(), dir.path(), |t| {
+        t.replacen(
+            "[server default]\n",
+            "[server default]\nskip_reset_slave=1\n",
+            1,
+        )
+    });
+    let conf = conf.to_string_lossy().into_owned();
+    let writer = start_writer();
+    fault("kill-mysqld", "db1");
+    let run = dead_switch(&conf, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let acks = writer.finish();
+    crate::lab_failover::assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
+    let db2 = slave_status("db2");
+    assert!(
+        db2.contains("Master_Host: 198.18.0.11"),
+        "skip_reset_slave=1: no RESET SLAVE ALL on the new master:\n{db2}\n{}",
+        run.all()
+    );
+    assert!(slave_status("db3").contains("Master_Host: 198.18.0.12"));
 }
