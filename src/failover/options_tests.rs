@@ -131,7 +131,10 @@ async fn ignore_binlog_server_error_makes_their_failure_a_warning() {
     let Outcome::Complete(summary) = outcome else {
         panic!("{outcome:?}\n{:#?}", cluster.log())
     };
-    assert!(summary.possibly_lost.is_some(), "the loss is still reported");
+    assert!(
+        summary.possibly_lost.is_some(),
+        "the loss is still reported"
+    );
     let journal = ctx.kit.log.journal();
     assert!(
         journal

@@ -1,6 +1,7 @@
 //! MHA's command-line options and tools on the real lab: `masterha_secondary_check`
 //! (our `secondary-check`) on its own and as `secondary_check_script`, and the
-//! failover options `--skip-change-master`, `--skip-disable-read-only`.
+//! failover options `--skip-change-master`, `--skip-disable-read-only`,
+//! `--ignore-binlog-server-error`, and binlog servers (`[binlogN]`).
 
 use std::time::Duration;
 
@@ -246,4 +247,145 @@ fn t_reset_skip_reset_slave_keeps_the_new_masters_settings_gtid() {
         run.all()
     );
     assert!(slave_status("db3").contains("Master_Host: 198.18.0.12"));
+}
+
+/// Starts a binlog server on db3 copying db1's binlogs (scripts/lab/binlog-server.sh).
+fn binlog_server(action: &str) {
+    let out = std::process::Command::new("bash")
+        .arg(crate::util::repo().join("scripts/lab/binlog-server.sh"))
+        .arg("--dir")
+        .arg(lab_dir())
+        .args([action, "db3"])
+        .output()
+        .expect("run binlog-server.sh");
+    assert!(
+        out.status.success(),
+        "binlog-server.sh {action}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What the binlog server on db3 holds: `name size` lines.
+fn binlog_server_files() -> String {
+    let out = std::process::Command::new("bash")
+        .arg(crate::util::repo().join("scripts/lab/binlog-server.sh"))
+        .arg("--dir")
+        .arg(lab_dir())
+        .args(["files", "db3"])
+        .output()
+        .expect("run binlog-server.sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The lab's config with `[binlog1]` on db3 (where binlog-server.sh keeps its copies).
+fn binlog_server_conf(dir: &std::path::Path) -> String {
+    let conf = variant(&lab_conf(), dir, |t| {
+        format!(
+            "{t}\n[binlog1]\nhostname={}\nmaster_binlog_dir=/tmp/binlogsrv\n",
+            HOSTS[2]
+        )
+    });
+    conf.to_string_lossy().into_owned()
+}
+
+/// db1's current binlog position (`file\tpos`).
+fn master_pos() -> String {
+    let status = sql("db1", "SHOW MASTER STATUS");
+    let mut f = status.split('\t');
+    format!(
+        "{}\t{}",
+        f.next().unwrap_or(""),
+        f.next().unwrap_or("").trim()
+    )
+}
+
+/// Binlog server (MHA's `[binlogN]`): both slaves stop receiving, the master
+/// writes on (the binlog server copies it), then the master's host is cut off
+/// (no SSH, no mysqld). Only the binlog server has those rows: the failover
+/// saves the tail from it and every acknowledged row is on the new master.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn binlog_server_saves_the_tail_when_the_masters_host_is_cut_gtid() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    binlog_server("start");
+    let _stop = Restore(|| binlog_server("stop"));
+    let dir = tempfile::tempdir().unwrap();
+    let conf = binlog_server_conf(dir.path());
+    let writer = start_writer();
+    let before = lag(&writer, &["db2", "db3"], 200);
+    let acks = writer.finish();
+    let only_there = acks.rows.len() - before;
+    // The binlog server has everything the master wrote (it copies as it goes).
+    let pos = master_pos();
+    let (file, size) = pos.split_once('\t').unwrap();
+    wait_until("the binlog server to hold all of db1's binlog", 20, || {
+        binlog_server_files().contains(&format!("{file} {size}\n"))
+    });
+    fault("link-down", "db1");
+    let _up = Restore(|| fault("link-up", "db1"));
+    let run = dead_switch(&conf, &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("from binlog server 198.18.0.13"),
+        "the tail came from the binlog server:\n{}",
+        run.all()
+    );
+    assert!(only_there >= 200, "{only_there} rows reached no slave");
+    crate::lab_failover::assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
+    eprintln!(
+        "binlog server: {} rows acknowledged, {only_there} of them only on the master and the binlog server",
+        acks.rows.len()
+    );
+}
+
+/// `--ignore-binlog-server-error`: the master's host is cut and the only
+/// binlog server (db3, running no binlog client) holds no copies. Without the option the failover stops before
+/// promoting anyone; with it the failover goes on and reports what may be lost.
+#[test]
+#[ignore = "needs the lab: run scripts/test.sh"]
+fn ignore_binlog_server_error_fails_over_without_a_dead_binlog_server() {
+    let _lab = lab_lock();
+    fresh_lab("gtid");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = variant(&lab_conf(), dir.path(), |t| {
+        format!(
+            "{t}\n[binlog1]\nhostname={}\nmaster_binlog_dir=/tmp/binlogsrv\n",
+            HOSTS[2]
+        )
+    });
+    let conf = conf.to_string_lossy().into_owned();
+    let writer = start_writer();
+    fault("link-down", "db1");
+    let _up = Restore(|| fault("link-up", "db1"));
+    let run = dead_switch(&conf, &[]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("--ignore-binlog-server-error"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        sql("db2", "SELECT @@read_only").trim(),
+        "1",
+        "no one promoted"
+    );
+    let run = dead_switch(
+        &conf,
+        &["--ignore-binlog-server-error", "--ignore-last-failover"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("may be lost"), "{}", run.all());
+    wait_until("writes on the new master", 30, || {
+        writer.acks().first_on(HOSTS[1]).is_some()
+    });
+    let acks = writer.finish();
+    let present = ids_on(HOSTS[1]);
+    assert!(
+        acks.rows
+            .iter()
+            .filter(|r| r.1 == HOSTS[1])
+            .all(|r| present.contains(&r.0)),
+        "rows the new master acknowledged are on it"
+    );
 }
