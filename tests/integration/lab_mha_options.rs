@@ -290,7 +290,12 @@ fn binlog_server_conf(dir: &std::path::Path) -> String {
 
 /// db1's current binlog position (`file\tpos`).
 fn master_pos() -> String {
-    let status = sql("db1", "SHOW MASTER STATUS");
+    let statement = if crate::util::lab_is_mysql() {
+        "SHOW BINARY LOG STATUS"
+    } else {
+        "SHOW MASTER STATUS"
+    };
+    let status = sql("db1", statement);
     let mut f = status.split('\t');
     format!(
         "{}\t{}",
