@@ -33,6 +33,70 @@ pub enum Command {
     /// Manual failover of a dead master (`--master-state dead`), or a planned online
     /// switchover of a healthy one (`--master-state alive`).
     Switch(SwitchArgs),
+    /// MHA's `masterha_secondary_check`: from each `-s` host, over SSH, does the
+    /// master's port answer? Exit 0: unreachable from all; 3: reachable from one;
+    /// 2: a secondary host could not be reached; 1: any other error.
+    #[command(
+        name = "secondary-check",
+        aliases = ["secondary_check", "masterha_secondary_check"]
+    )]
+    SecondaryCheck(SecondaryCheckArgs),
+}
+
+/// `masterha_secondary_check`'s arguments, under MHA's names (the manager
+/// appends `--user`, `--master_host`, `--master_ip`, `--master_port`,
+/// `--master_user` and `--ping_type` to a `secondary_check_script` line).
+#[derive(Debug, Args)]
+pub struct SecondaryCheckArgs {
+    /// A host to check from (repeat: `-s db2 -s db3`).
+    #[arg(
+        short = 's',
+        long = "secondary_host",
+        alias = "secondary-host",
+        value_name = "HOST"
+    )]
+    pub secondary_host: Vec<String>,
+    /// SSH user on the secondary hosts.
+    #[arg(long, default_value = "root")]
+    pub user: String,
+    /// SSH port of the secondary hosts.
+    #[arg(long, default_value_t = 22)]
+    pub port: u16,
+    /// SSH options (shell-like words, e.g. `-i KEY -o UserKnownHostsFile=FILE`);
+    /// they come before ours, so they win (host keys are checked unless they say otherwise).
+    #[arg(long, value_name = "SSH_OPTIONS", allow_hyphen_values = true)]
+    pub options: Option<String>,
+    /// The master's hostname or IP, connected to from each secondary host.
+    #[arg(long = "master_host", alias = "master-host", value_name = "HOST")]
+    pub master_host: Option<String>,
+    /// The master's IP (accepted for MHA's argument list; the probe connects to --master_host).
+    #[arg(long = "master_ip", alias = "master-ip", value_name = "IP")]
+    pub master_ip: Option<String>,
+    /// The master's port.
+    #[arg(
+        long = "master_port",
+        alias = "master-port",
+        value_name = "PORT",
+        default_value_t = 3306
+    )]
+    pub master_port: u16,
+    /// `ping_type=INSERT`: the MySQL user for the write check.
+    #[arg(long = "master_user", alias = "master-user", value_name = "USER")]
+    pub master_user: Option<String>,
+    /// `ping_type=INSERT`: the password (better: `HA_MASTER_PASSWORD` in the
+    /// environment, which the manager sets; a command line is readable by every user).
+    #[arg(
+        long = "master_password",
+        alias = "master-password",
+        value_name = "PASSWORD"
+    )]
+    pub master_password: Option<String>,
+    /// `INSERT`: when the port answers, also try a write from that host.
+    #[arg(long = "ping_type", alias = "ping-type", value_name = "TYPE")]
+    pub ping_type: Option<String>,
+    /// Seconds for each SSH connect and each probe.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +131,27 @@ pub struct StartArgs {
     /// (without it, start refuses, as MHA does).
     #[arg(long = "ignore-fail-on-start", alias = "ignore_fail_on_start")]
     pub ignore_fail_on_start: bool,
+    #[command(flatten)]
+    pub failover: FailoverArgs,
+}
+
+/// MHA's failover options, taken by `start` and `switch --master-state dead`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FailoverArgs {
+    /// Give the slaves what they lack but do not point them at the new master
+    /// (left stopped), and keep the new master's replication settings.
+    #[arg(long = "skip-change-master", alias = "skip_change_master")]
+    pub skip_change_master: bool,
+    /// Leave the new master read-only (`read_only=1`) after the failover.
+    #[arg(long = "skip-disable-read-only", alias = "skip_disable_read_only")]
+    pub skip_disable_read_only: bool,
+    /// When every binlog server fails to give the dead master's binlog tail,
+    /// warn and go on (without it, the failover stops before any change).
+    #[arg(
+        long = "ignore-binlog-server-error",
+        alias = "ignore_binlog_server_error"
+    )]
+    pub ignore_binlog_server_error: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +239,8 @@ pub struct SwitchArgs {
     /// Do not try to copy the dead master's binlog (dead only).
     #[arg(long = "skip-save-master-binlog", alias = "skip_save_master_binlog")]
     pub skip_save_master_binlog: bool,
+    #[command(flatten)]
+    pub failover: FailoverArgs,
     /// alive: make the old master a slave of the new one (needs repl_password in the config).
     #[arg(long = "orig-master-is-new-slave", alias = "orig_master_is_new_slave")]
     pub orig_master_is_new_slave: bool,
@@ -324,6 +411,32 @@ mod tests {
             ]),
             9
         );
+    }
+
+    #[test]
+    fn mhas_failover_options_on_start_and_switch() {
+        let flags = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Start(a) => a.failover,
+            Command::Switch(a) => a.failover,
+            other => panic!("parsed as {other:?}"),
+        };
+        let f = flags(&[
+            "ha-manager",
+            "manager",
+            "--conf=x",
+            "--skip_change_master",
+            "--skip_disable_read_only",
+            "--ignore_binlog_server_error",
+        ]);
+        assert!(f.skip_change_master && f.skip_disable_read_only && f.ignore_binlog_server_error);
+        let f = flags(&[
+            "ha-manager",
+            "switch",
+            "--conf=x",
+            "--master-state=dead",
+            "--skip-change-master",
+        ]);
+        assert!(f.skip_change_master && !f.skip_disable_read_only && !f.ignore_binlog_server_error);
     }
 
     #[test]

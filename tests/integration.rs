@@ -50,3 +50,5 @@ mod lab_applied;
 mod lab_errant;
 #[path = "integration/lab_topologies.rs"]
 mod lab_topologies;
+#[path = "integration/lab_mha_options.rs"]
+mod lab_mha_options;

@@ -6,6 +6,7 @@ mod check_repl;
 mod check_ssh;
 mod pid;
 mod record;
+mod secondary_check;
 mod start;
 mod status;
 mod stop;
@@ -24,7 +25,14 @@ use crate::logging::{self, Sink};
 
 /// Runs one command to completion and says how it ended.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
-    let Some(config) = load(conf_args(&cli.command), log_to(&cli.command)) else {
+    // MHA's secondary check reads no configuration.
+    let Some(conf) = conf_args(&cli.command) else {
+        return Ok(match &cli.command {
+            Command::SecondaryCheck(args) => secondary_check::run(args).await,
+            _ => Exit::Usage,
+        });
+    };
+    let Some(config) = load(conf, log_to(&cli.command)) else {
         return Ok(Exit::Config);
     };
     match cli.command {
@@ -34,19 +42,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(args) => status::run(&config, &args).await,
         Command::Stop(args) => stop::run(config, args).await,
         Command::Switch(args) => switch::run(config, args).await,
+        Command::SecondaryCheck(args) => Ok(secondary_check::run(&args).await),
     }
 }
 
-/// The configuration options of any command.
-fn conf_args(command: &Command) -> &ConfArgs {
-    match command {
+/// The configuration options of any command that reads one.
+fn conf_args(command: &Command) -> Option<&ConfArgs> {
+    Some(match command {
         Command::CheckSsh(conf) => conf,
         Command::CheckRepl(args) => &args.conf,
         Command::Start(args) => &args.conf,
         Command::Status(args) => &args.conf,
         Command::Stop(args) => &args.conf,
         Command::Switch(args) => &args.conf,
-    }
+        Command::SecondaryCheck(_) => return None,
+    })
 }
 
 /// Where a command's log lines go.

@@ -372,6 +372,7 @@ impl Daemon {
             &self.remote,
             true,
             Journal::default(),
+            &self.args.failover,
         );
         let outcome = failover::run(&ctx, dead.clone()).await;
         tracing::info!("--dry-run: nothing was changed.");
@@ -406,7 +407,14 @@ impl Daemon {
             return ControlFlow::Break(Exit::Failed);
         }
         let journal = record::journal(&self.workdir);
-        let ctx = failover_ctx(config, &self.connector, &self.remote, false, journal);
+        let ctx = failover_ctx(
+            config,
+            &self.connector,
+            &self.remote,
+            false,
+            journal,
+            &self.args.failover,
+        );
         let outcome = failover::run(&ctx, dead.clone()).await;
         record::report(config, &ctx).await;
         record::end(&self.workdir, &outcome, master_label);
@@ -446,6 +454,7 @@ fn failover_ctx(
     remote: &Arc<dyn Remote>,
     dry_run: bool,
     journal: Journal,
+    flags: &crate::cli::FailoverArgs,
 ) -> Ctx {
     Ctx {
         kit: crate::recovery::Kit {
@@ -457,6 +466,9 @@ fn failover_ctx(
         options: Options {
             dry_run,
             mode: Mode::Automatic,
+            skip_change_master: flags.skip_change_master,
+            skip_disable_read_only: flags.skip_disable_read_only,
+            ignore_binlog_server_error: flags.ignore_binlog_server_error,
             ..Options::default()
         },
     }

@@ -96,6 +96,9 @@ async fn dead(config: Config, args: SwitchArgs) -> anyhow::Result<Exit> {
         dry_run,
         new_master_host: args.new_master_host.clone(),
         skip_save_master_binlog: args.skip_save_master_binlog,
+        skip_change_master: args.failover.skip_change_master,
+        skip_disable_read_only: args.failover.skip_disable_read_only,
+        ignore_binlog_server_error: args.failover.ignore_binlog_server_error,
         mode: crate::journal::Mode::Manual,
         resume: None,
     };
@@ -275,6 +278,9 @@ async fn resume(
             dry_run: false,
             new_master_host: None,
             skip_save_master_binlog: args.skip_save_master_binlog,
+            skip_change_master: args.failover.skip_change_master,
+            skip_disable_read_only: args.failover.skip_disable_read_only,
+            ignore_binlog_server_error: args.failover.ignore_binlog_server_error,
             mode,
             resume: Some(plan),
         },
@@ -355,13 +361,18 @@ pub(super) fn report(outcome: &Outcome) -> Exit {
 /// operator to stop it first and start it again afterwards; while the switch
 /// runs it holds the lock itself, so no manager can start in the middle.
 async fn alive(config: Config, args: SwitchArgs, signals: Shutdown) -> anyhow::Result<Exit> {
+    let f = &args.failover;
     if args.dead_master_host.is_some()
         || args.dead_master_port.is_some()
         || args.skip_save_master_binlog
+        || f.skip_change_master
+        || f.skip_disable_read_only
+        || f.ignore_binlog_server_error
     {
         anyhow::bail!(
-            "--dead-master-host, --dead-master-port and --skip-save-master-binlog apply to \
-             --master-state dead only"
+            "--dead-master-host, --dead-master-port, --skip-save-master-binlog, \
+             --skip-change-master, --skip-disable-read-only and --ignore-binlog-server-error \
+             apply to --master-state dead only"
         );
     }
     let conf = args.conf.conf.display().to_string();

@@ -1,4 +1,5 @@
-//! Phase 5, new master cleanup: forget the old replication source on the new master.
+//! Phase 5, new master cleanup: forget the old replication source on the new master
+//! (not with `skip_reset_slave=1` in its block, nor with `--skip-change-master`, as MHA).
 
 use super::{Ctx, Phase};
 use crate::config::ServerSpec;
@@ -7,6 +8,13 @@ use crate::recovery::StepError;
 pub(super) async fn cleanup(ctx: &Ctx, spec: &ServerSpec) {
     let log = ctx.log(Phase::Cleanup);
     let label = spec.label();
+    if ctx.options.skip_change_master {
+        log.info(
+            Some(&label),
+            "--skip-change-master: phase 5 skipped, the new master keeps its replication settings",
+        );
+        return;
+    }
     if spec.skip_reset_slave {
         log.info(
             Some(&label),

@@ -6,6 +6,7 @@
 //! (`topology::select`, `binlog`); the machinery that acts on servers is the
 //! shared [`crate::recovery`] toolkit; these files hold the phase sequence.
 
+mod binlog_server;
 mod catch_up;
 mod check;
 mod cleanup;
@@ -45,6 +46,13 @@ pub(crate) struct Options {
     pub new_master_host: Option<String>,
     /// MHA `--skip_save_master_binlog`.
     pub skip_save_master_binlog: bool,
+    /// MHA `--skip_change_master`: slaves get what they lack but are not
+    /// repointed; phase 5 is skipped.
+    pub skip_change_master: bool,
+    /// MHA `--skip_disable_read_only`: the new master stays `read_only=1`.
+    pub skip_disable_read_only: bool,
+    /// MHA `--ignore_binlog_server_error`: failed binlog servers are a warning.
+    pub ignore_binlog_server_error: bool,
     /// Automatic (by the monitor) or manual (by an operator).
     pub mode: Mode,
     /// Finishing an interrupted failover from its record.
@@ -260,3 +268,6 @@ fn detection(dead: &DeadMaster) -> Detection {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod options_tests;

@@ -1,6 +1,7 @@
 //! Phase 3.5, opening the new master for writes: stop its replication, apply
 //! the dead master's saved binlog, move the master IP to it
-//! (`master_ip_failover_script --command=start`), then `read_only=0`.
+//! (`master_ip_failover_script --command=start`), then `read_only=0`
+//! (unless `--skip-disable-read-only`).
 
 use super::catch_up::apply_tail;
 use super::{Ctx, Phase};
@@ -35,9 +36,11 @@ pub(super) async fn open(
             .facts()
             .await
             .map_err(|e| StepError::db(&label, "reading its binlog position", e))?;
-        db.set_read_only(false)
-            .await
-            .map_err(|e| StepError::db(&label, "setting read_only=0", e))?;
+        if !ctx.options.skip_disable_read_only {
+            db.set_read_only(false)
+                .await
+                .map_err(|e| StepError::db(&label, "setting read_only=0", e))?;
+        }
         Ok(facts.binlog)
     }
     .await;
@@ -48,15 +51,23 @@ pub(super) async fn open(
         f.new_master_recovered = true;
         f.positions.new_master = text;
     });
-    log.ok(
-        Some(&label),
-        &format!(
-            "read_only=0: the new master accepts writes{}",
-            position
-                .as_ref()
-                .map(|p| format!(" (binlog at {p})"))
-                .unwrap_or_default()
-        ),
-    );
+    let at = position
+        .as_ref()
+        .map(|p| format!(" (binlog at {p})"))
+        .unwrap_or_default();
+    if ctx.options.skip_disable_read_only {
+        log.warn(
+            Some(&label),
+            &format!(
+                "--skip-disable-read-only: read_only left as it was{at}; the new master takes \
+                 no writes until you SET GLOBAL read_only=0 on it"
+            ),
+        );
+    } else {
+        log.ok(
+            Some(&label),
+            &format!("read_only=0: the new master accepts writes{at}"),
+        );
+    }
     Ok(position)
 }

@@ -7,7 +7,7 @@ use super::check::Checked;
 use super::fence::Fenced;
 use super::latest::{self, Latest};
 use super::save_binlog::{self, Saved};
-use super::{elect, open, Ctx, Phase, Stop};
+use super::{binlog_server, elect, open, Ctx, Phase, Stop};
 use crate::config::ServerId;
 use crate::topology::position::BinlogPos;
 use crate::topology::validate::ReplMode;
@@ -40,7 +40,12 @@ pub(super) async fn recover(
         .and_then(|r| r.saved_binlog.as_deref());
     let saved = match kept {
         Some(path) => save_binlog::from_file(ctx, path).map_err(&stop)?,
-        None => save_binlog::save(ctx, master_spec, fenced, &latest).await,
+        None => {
+            let saved = save_binlog::save(ctx, master_spec, fenced, &latest).await;
+            binlog_server::rescue(ctx, master_spec, &latest, saved)
+                .await
+                .map_err(&stop)?
+        }
     };
     if checked.recovered {
         return resumed(ctx, checked, latest, saved).map_err(&stop);

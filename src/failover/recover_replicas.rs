@@ -216,6 +216,9 @@ async fn recover_one(
         }
     };
 
+    if ctx.options.skip_change_master {
+        return left_unpointed(ctx, spec, &new_label, &from, checked.mode).await;
+    }
     let db = ctx.kit.connect(spec).await?;
     let to = Repoint {
         source: new_spec,
@@ -237,4 +240,32 @@ async fn recover_one(
             START_CHECK,
         )),
     }
+}
+
+/// `--skip-change-master` (MHA's option): the slave got what it lacked
+/// (file/position mode) and is left stopped, not pointed at the new master.
+/// In GTID mode nothing is applied to it (it would get the rest by
+/// replicating from the new master), so it is left where it stopped.
+async fn left_unpointed(
+    ctx: &Ctx,
+    spec: &crate::config::ServerSpec,
+    new_label: &str,
+    from: &ReplicateFrom,
+    mode: ReplMode,
+) -> Result<String, StepError> {
+    let host = spec.label();
+    let db = ctx.kit.connect(spec).await?;
+    let r = db.stop_replica().await;
+    db.close().await;
+    r.map_err(|e| StepError::db(&host, "STOP SLAVE failed", e))?;
+    Ok(match (mode, from) {
+        (ReplMode::FilePos, ReplicateFrom::Position(p)) => format!(
+            "OK: Applying all logs succeeded. Not repointed (--skip-change-master): replication \
+             stopped; to follow the new master, CHANGE MASTER TO {new_label} at {p}"
+        ),
+        _ => format!(
+            "Not repointed (--skip-change-master): replication stopped where it was; to follow \
+             the new master and get the rest, CHANGE MASTER TO {new_label} by GTID"
+        ),
+    })
 }

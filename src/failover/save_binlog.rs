@@ -128,7 +128,7 @@ pub(super) fn from_file(ctx: &Ctx, path: &std::path::Path) -> Result<Saved, Step
 /// The tail was written to `manager_workdir` before anything applies it, so
 /// that it outlives this process (a failover that stops later can be
 /// finished from it): say where, and journal it (not in a dry run).
-fn keep(ctx: &Ctx, path: &std::path::Path) {
+pub(super) fn keep(ctx: &Ctx, path: &std::path::Path) {
     let log = ctx.log(Phase::MasterRecovery);
     let path = path.display().to_string();
     log.ok(None, &format!("the binlog tail is kept in {path}"));
@@ -139,8 +139,9 @@ fn keep(ctx: &Ctx, path: &std::path::Path) {
 
 /// Copies the dead master's binlog from `start` on (its first file's
 /// header and the bytes after `start.pos`, then the later files) and cuts
-/// the tail after `start` into a file in `manager_workdir`.
-async fn tail(
+/// the tail after `start` into a file in `manager_workdir`. Binlog servers
+/// (`[binlogN]`) hold the master's files under the same names and are read the same way.
+pub(super) async fn tail(
     ctx: &Ctx,
     spec: &ServerSpec,
     start: &BinlogPos,

@@ -28,7 +28,7 @@ fn hook(dir: &Path, stop: i32, start: i32) -> String {
 }
 
 /// Three servers, GTID mode, the master refusing connections.
-fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
+pub(super) fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
     let text = format!(
         "[server default]\nuser=root\npassword=secret\n{extra}\n\
          [server1]\nhostname=198.18.0.11\n[server2]\nhostname=198.18.0.12\ncandidate_master=1\n\
@@ -57,14 +57,14 @@ fn setup(extra: &str, remote: FakeRemote) -> (Ctx, FakeCluster) {
     (ctx, cluster)
 }
 
-fn dead() -> DeadMaster {
+pub(super) fn dead() -> DeadMaster {
     DeadMaster::declared(
         crate::topology::fixture::id(0),
         std::time::SystemTime::UNIX_EPOCH,
     )
 }
 
-fn made_writable(cluster: &FakeCluster) -> Vec<String> {
+pub(super) fn made_writable(cluster: &FakeCluster) -> Vec<String> {
     cluster
         .log()
         .into_iter()
@@ -153,7 +153,7 @@ async fn hook_failing_on_start_leaves_the_new_master_read_only() {
 
 /// File/position mode: db2 (candidate_master) behind db3 (the latest), so
 /// promoting db2 means applying db3's relay-log difference on db2 over SSH.
-fn setup_filepos(remote: FakeRemote) -> (Ctx, FakeCluster) {
+pub(super) fn setup_filepos(remote: FakeRemote) -> (Ctx, FakeCluster) {
     let (ctx, cluster) = setup("", remote);
     for (n, read) in [(2, "mysql-bin.000010:900"), (3, "mysql-bin.000010:1000")] {
         let mut facts = slave_facts(n, 1, read);
