@@ -473,6 +473,53 @@ pub(crate) async fn apply_on(
     })
 }
 
+/// The longest one apply may run while the server's position keeps moving.
+const APPLY_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
+/// How often a running apply's progress is read.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// What moves on a server while a client applies transactions to it: its
+/// own binlog position and its GTID state. `None` when it has neither
+/// (no binlog, no GTIDs): then nothing can show progress.
+fn progress_mark(facts: &ServerFacts) -> Option<(Option<BinlogPos>, GtidFacts)> {
+    let has_gtid = !matches!(facts.gtid, GtidFacts::MySql { enabled: false, .. });
+    (facts.binlog.is_some() || has_gtid).then(|| (facts.binlog.clone(), facts.gtid.clone()))
+}
+
+/// Whether an apply whose server position has not moved for `unmoved` is
+/// stuck: after `stall` once it has moved, and after three times that before
+/// its first move (the file is uploaded and converted to SQL first).
+fn stuck(unmoved: Duration, moved_once: bool, stall: Duration) -> bool {
+    unmoved > if moved_once { stall } else { stall * 3 }
+}
+
+/// Returns (with what it saw) once the server's position stops moving, as
+/// [`stuck`] decides; a read that fails counts as no movement.
+async fn watch_progress(db: &dyn Db, stall: Duration) -> String {
+    let mut last = db.facts().await.ok().and_then(|f| progress_mark(&f));
+    let mut moved_at = Instant::now();
+    let mut moved_once = false;
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let now = db.facts().await.ok().and_then(|f| progress_mark(&f));
+        if now.is_some() && now != last {
+            last = now;
+            moved_at = Instant::now();
+            moved_once = true;
+        } else if stuck(moved_at.elapsed(), moved_once, stall) {
+            let at = match &last {
+                Some((Some(pos), _)) => format!(" (its binlog at {pos})"),
+                _ => String::new(),
+            };
+            return format!(
+                "the apply made no progress for {} s{at}: stopped",
+                moved_at.elapsed().as_secs()
+            );
+        }
+    }
+}
+
 /// Keeps a relay-log difference in `manager_workdir` before it is applied,
 /// and journals where: what each slave was given stays on record.
 fn keep_diff(kit: &Kit, spec: &ServerSpec, bytes: &[u8]) {
@@ -535,17 +582,33 @@ async fn apply_with(
     };
     if applied.applied > 0 {
         let name = format!("ha-manager-{}-{what}", kit.config.app);
-        kit.node(spec)
-            .apply_binlog(&name, filtered.bytes, tools)
-            .await
-            .map_err(|e| {
-                let op = match what {
-                    "relay-diff" => "applying the relay-log diff failed",
-                    "binlog-tail" => "applying the dead master's binlog failed",
-                    _ => "applying a binlog failed",
-                };
-                ApplyError::Step(StepError::remote(&host, op, e))
-            })?;
+        let mut node = kit.node(spec);
+        let stall = node.timeout;
+        let watched = progress_mark(&facts).is_some();
+        if watched {
+            // Bounded by progress instead (below): a big tail takes minutes
+            // (MySQL 9.7 in the lab: 30 000 one-row transactions in 200 s).
+            node.timeout = APPLY_LIMIT;
+        }
+        let apply = node.apply_binlog(&name, filtered.bytes, tools);
+        let result = if watched {
+            tokio::select! {
+                r = apply => r,
+                stuck = watch_progress(db, stall) => {
+                    return Err(ApplyError::Step(StepError::timeout(&host, stuck, stall)));
+                }
+            }
+        } else {
+            apply.await
+        };
+        result.map_err(|e| {
+            let op = match what {
+                "relay-diff" => "applying the relay-log diff failed",
+                "binlog-tail" => "applying the dead master's binlog failed",
+                _ => "applying a binlog failed",
+            };
+            ApplyError::Step(StepError::remote(&host, op, e))
+        })?;
     }
     if let GtidFacts::MariaDb { slave_pos, .. } = &facts.gtid {
         let after = db.facts().await.map_err(read)?;
@@ -611,6 +674,27 @@ mod tests {
         };
         assert!(set.has(&m(5)) && !set.has(&m(6)));
         assert!(!Has::Unknown.has(&m(1)), "without GTIDs nothing is skipped");
+    }
+
+    #[test]
+    fn an_apply_is_stuck_only_when_the_server_stops_moving() {
+        let s = Duration::from_secs;
+        // (unmoved for, moved once, stuck) with a 60 s stall bound
+        let cases = [
+            (s(30), true, false),
+            (s(61), true, true),
+            // Before its first move: upload and conversion get three bounds.
+            (s(61), false, false),
+            (s(179), false, false),
+            (s(181), false, true),
+        ];
+        for (unmoved, moved_once, want) in cases {
+            assert_eq!(
+                stuck(unmoved, moved_once, s(60)),
+                want,
+                "{unmoved:?} {moved_once}"
+            );
+        }
     }
 
     #[test]
