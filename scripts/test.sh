@@ -26,22 +26,7 @@ for server in $servers; do
 	echo "== tier 3: the lab on $server ($HA_LAB_DIR; root ready in $((t1 - t0))s)"
 	bash scripts/lab/up.sh --hosts 3 --mode gtid --server "$server" --dir "$HA_LAB_DIR"
 	# Lab tests share one cluster and change it: one at a time.
-	skip=()
-	if [[ $server == mysql-8.4 ]]; then
-		# Known to fail on MySQL 9.7 (issue 12, open): the GTID failover with a saved tail
-		# (STOP SLAVE / the tail apply time out after the kill), the resume tests built on it,
-		# the MariaDB-only gtid_slave_pos switch back, and the MySQL wording of the
-		# slow-detection warning, and two start-up tests whose set-up SQL is MariaDB's
-		# (SET GLOBAL replicate_ignore_db, RESET SLAVE ALL). Everything else runs on MySQL too.
-		for t in lab_auto::kill9_master_gtid_no_acknowledged_row_lost \
-			lab_checks::slow_detection_settings_are_named_with_the_fix \
-			lab_start::t_filter_incorrect \
-			lab_start::t_slave_incorrect \
-			lab_resume::; do
-			skip+=(--skip "$t")
-		done
-	fi
-	cargo test --quiet --test integration -- --ignored --test-threads=1 "${skip[@]}"
+	cargo test --quiet --test integration -- --ignored --test-threads=1
 	echo "== lab on $server passed in $(($(date +%s) - t1))s"
 done
 echo "== all tests passed in $(( $(date +%s) - start ))s"

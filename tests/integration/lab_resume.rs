@@ -171,6 +171,21 @@ fn killed_then_resumed(mode: &str, at: KillAt) {
     let argv = finish_command(&refusal);
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let run = ha_manager(&argv);
+    if mode == "filepos" && lab_is_mysql() {
+        // MySQL with gtid_mode=OFF: nothing tells which tail transactions the
+        // killed apply had committed, so the resume refuses before changing
+        // anything and says how to finish by hand (MariaDB keeps GTIDs in
+        // file/position mode too, so it resumes exactly).
+        let out = run.all();
+        assert_ne!(run.code, 0, "{out}");
+        assert!(
+            out.contains("cannot be resumed exactly; nothing was changed by this run")
+                && out.contains("mysqlbinlog --start-position="),
+            "{out}"
+        );
+        writer.finish();
+        return;
+    }
     assert_eq!(run.code, 0, "{}", run.all());
     let out = run.all();
     assert!(out.contains("Resuming an interrupted failover"), "{out}");
