@@ -698,6 +698,28 @@ mod tests {
     }
 
     #[test]
+    fn progress_is_watched_where_the_server_shows_it() {
+        use crate::topology::fixture::master_facts;
+        // A binlog (MariaDB, or MySQL in file/position mode): watched.
+        assert!(progress_mark(&master_facts(2)).is_some());
+        let mut f = master_facts(2);
+        f.binlog = None;
+        f.gtid = GtidFacts::MySql {
+            enabled: true,
+            executed: GtidSet::default(),
+        };
+        assert!(progress_mark(&f).is_some(), "gtid_executed moves");
+        f.gtid = GtidFacts::MySql {
+            enabled: false,
+            executed: GtidSet::default(),
+        };
+        assert!(
+            progress_mark(&f).is_none(),
+            "no binlog, no GTIDs: nothing moves, command_timeout bounds it"
+        );
+    }
+
+    #[test]
     fn log_files_are_ordered_numerically_and_filtered() {
         let names: Vec<String> = [
             "relay-bin.000010",
