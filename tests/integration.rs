@@ -48,7 +48,7 @@ mod lab_applied;
 
 #[path = "integration/lab_errant.rs"]
 mod lab_errant;
-#[path = "integration/lab_topologies.rs"]
-mod lab_topologies;
 #[path = "integration/lab_mha_options.rs"]
 mod lab_mha_options;
+#[path = "integration/lab_topologies.rs"]
+mod lab_topologies;

@@ -491,6 +491,60 @@ pub(crate) async fn apply_on(
     })
 }
 
+/// The longest one apply may run while the server's position keeps moving.
+const APPLY_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
+/// How often a running apply's progress is read.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// What moves on a server while a client applies transactions to it: its
+/// own binlog position and its GTID state. `None` when it has neither
+/// (no binlog, no GTIDs): then nothing can show progress.
+fn progress_mark(facts: &ServerFacts) -> Option<(Option<BinlogPos>, GtidFacts)> {
+    let has_gtid = !matches!(facts.gtid, GtidFacts::MySql { enabled: false, .. });
+    (facts.binlog.is_some() || has_gtid).then(|| (facts.binlog.clone(), facts.gtid.clone()))
+}
+
+/// Whether an apply whose server position has not moved for `unmoved` is
+/// stuck: after `stall` once it has moved, and after `first` before its
+/// first move (the file is uploaded and converted to SQL first).
+fn stuck(unmoved: Duration, moved_once: bool, stall: Duration, first: Duration) -> bool {
+    unmoved > if moved_once { stall } else { first }
+}
+
+/// How long an apply of `size` bytes may show no progress before its first
+/// move: three times the stall bound, plus the upload at the slowest rate
+/// allowed for a transfer.
+fn first_move_bound(stall: Duration, size: u64) -> Duration {
+    crate::transport::node::transfer_timeout(stall * 3, size)
+}
+
+/// Returns (with what it saw) once the server's position stops moving, as
+/// [`stuck`] decides; a read that fails counts as no movement.
+async fn watch_progress(db: &dyn Db, stall: Duration, first: Duration) -> String {
+    let mut last = db.facts().await.ok().and_then(|f| progress_mark(&f));
+    let mut moved_at = Instant::now();
+    let mut moved_once = false;
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let now = db.facts().await.ok().and_then(|f| progress_mark(&f));
+        if now.is_some() && now != last {
+            last = now;
+            moved_at = Instant::now();
+            moved_once = true;
+        } else if stuck(moved_at.elapsed(), moved_once, stall, first) {
+            let at = match &last {
+                Some((Some(pos), _)) => format!(" (its binlog at {pos})"),
+                _ => String::new(),
+            };
+            return format!(
+                "the apply made no progress for {} s{at}: stopped",
+                moved_at.elapsed().as_secs()
+            );
+        }
+    }
+}
+
 enum ApplyError {
     Step(StepError),
     Db(&'static str, DbError),
@@ -562,17 +616,34 @@ async fn apply_with(
     };
     if applied.applied > 0 {
         let name = format!("ha-manager-{}-{what}", kit.config.app);
-        kit.node(spec)
-            .apply_binlog(&name, &kept_path, kept_size, tools)
-            .await
-            .map_err(|e| {
-                let op = match what {
-                    "relay-diff" => "applying the relay-log diff failed",
-                    "binlog-tail" => "applying the dead master's binlog failed",
-                    _ => "applying a binlog failed",
-                };
-                ApplyError::Step(StepError::remote(&host, op, e))
-            })?;
+        let mut node = kit.node(spec);
+        let stall = node.timeout;
+        let watched = progress_mark(&facts).is_some();
+        if watched {
+            // Bounded by progress instead (below): a big tail takes minutes
+            // (MySQL 9.7 in the lab: 30 000 one-row transactions in 200 s).
+            node.timeout = APPLY_LIMIT;
+        }
+        let apply = node.apply_binlog(&name, &kept_path, kept_size, tools);
+        let result = if watched {
+            let first = first_move_bound(stall, kept_size);
+            tokio::select! {
+                r = apply => r,
+                stuck = watch_progress(db, stall, first) => {
+                    return Err(ApplyError::Step(StepError::timeout(&host, stuck, stall)));
+                }
+            }
+        } else {
+            apply.await
+        };
+        result.map_err(|e| {
+            let op = match what {
+                "relay-diff" => "applying the relay-log diff failed",
+                "binlog-tail" => "applying the dead master's binlog failed",
+                _ => "applying a binlog failed",
+            };
+            ApplyError::Step(StepError::remote(&host, op, e))
+        })?;
     }
     if let GtidFacts::MariaDb { slave_pos, .. } = &facts.gtid {
         let after = db.facts().await.map_err(read)?;
@@ -670,5 +741,55 @@ mod tests {
         assert!(
             replication_stopped(&io).is_some_and(|t| t.contains("IO thread stopped on error 1236"))
         );
+    }
+
+    #[test]
+    fn an_apply_is_stuck_only_when_the_server_stops_moving() {
+        let s = Duration::from_secs;
+        // (unmoved for, moved once, stuck) with a 60 s stall bound
+        let cases = [
+            (s(30), true, false),
+            (s(61), true, true),
+            // Before its first move: upload and conversion get three bounds.
+            (s(61), false, false),
+            (s(179), false, false),
+            (s(181), false, true),
+        ];
+        for (unmoved, moved_once, want) in cases {
+            assert_eq!(
+                stuck(unmoved, moved_once, s(60), s(180)),
+                want,
+                "{unmoved:?} {moved_once}"
+            );
+        }
+    }
+
+    #[test]
+    fn progress_is_watched_where_the_server_shows_it() {
+        use crate::topology::fixture::master_facts;
+        // A binlog (MariaDB, or MySQL in file/position mode): watched.
+        assert!(progress_mark(&master_facts(2)).is_some());
+        let mut f = master_facts(2);
+        f.binlog = None;
+        f.gtid = GtidFacts::MySql {
+            enabled: true,
+            executed: GtidSet::default(),
+        };
+        assert!(progress_mark(&f).is_some(), "gtid_executed moves");
+        f.gtid = GtidFacts::MySql {
+            enabled: false,
+            executed: GtidSet::default(),
+        };
+        assert!(
+            progress_mark(&f).is_none(),
+            "no binlog, no GTIDs: nothing moves, command_timeout bounds it"
+        );
+    }
+
+    #[test]
+    fn the_first_move_may_wait_for_the_upload() {
+        let s = Duration::from_secs;
+        assert_eq!(first_move_bound(s(60), 0), s(180));
+        assert_eq!(first_move_bound(s(60), 1 << 30), s(180 + 512));
     }
 }

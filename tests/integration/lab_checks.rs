@@ -2,7 +2,8 @@
 //! each broken cluster fails with the right host and reason named.
 
 use crate::util::{
-    fault, ha_manager, lab_binlog_tool, lab_conf, lab_gtid_variable, lab_repoint_sql, pristine_lab,
+    fault, ha_manager, lab_binlog_tool, lab_conf, lab_gtid_variable, lab_heartbeat_sql,
+    lab_net_timeout_variable, lab_repoint_sql, lab_start_replica, lab_stop_replica, pristine_lab,
     slave_status, sql, ssh_masters, variant, wait_until, Restore,
 };
 
@@ -293,14 +294,18 @@ fn slow_detection_settings_are_named_with_the_fix() {
             .collect();
         assert_eq!(warned.len(), 1, "{host}: {}", repl.all());
         let line = warned[0];
+        // In the server's own words (MySQL: replica_net_timeout, CHANGE REPLICATION SOURCE).
+        let var = lab_net_timeout_variable();
+        let fix = format!(
+            "Fix: SET GLOBAL {var}=5; put {var}=5 under [mysqld] in its my.cnf; then {}; {}; {}",
+            lab_stop_replica(),
+            lab_heartbeat_sql(2.5),
+            lab_start_replica()
+        );
         assert!(
-            line.contains("slave_net_timeout=60s")
+            line.contains(&format!("{var}=60s"))
                 && line.contains("heartbeat period is 30s")
-                && line.contains(
-                    "Fix: SET GLOBAL slave_net_timeout=5; put slave_net_timeout=5 under \
-                     [mysqld] in its my.cnf; then STOP SLAVE; CHANGE MASTER TO \
-                     MASTER_HEARTBEAT_PERIOD=2.5; START SLAVE"
-                ),
+                && line.contains(&fix),
             "{line}"
         );
     }
@@ -318,8 +323,11 @@ fn slow_detection_settings_are_named_with_the_fix() {
             sql(
                 host,
                 &format!(
-                    "STOP SLAVE; SET GLOBAL slave_net_timeout={timeout}; \
-                     CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD={heartbeat}; START SLAVE"
+                    "{}; SET GLOBAL {}={timeout}; {}; {}",
+                    lab_stop_replica(),
+                    lab_net_timeout_variable(),
+                    lab_heartbeat_sql(heartbeat),
+                    lab_start_replica()
                 ),
             );
             wait_until(&format!("{host} replicating"), 20, || slave_running(host));

@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::lab_failover::{assert_no_loss, conf, fresh_lab, lag, start_writer, HOSTS};
 use crate::manager::Manager;
 use crate::util::{
-    fault, ha_manager, lab_conf, lab_dir, lab_lock, pristine_lab, slave_status, sql, variant,
-    wait_until, Restore,
+    fault, ha_manager, lab_conf, lab_dir, lab_ignore_db_sql, lab_lock, lab_reset_replica_all,
+    lab_start_replica, lab_stop_replica, pristine_lab, slave_status, sql, variant, wait_until,
+    Restore,
 };
 
 const DB2: &str = "198.18.0.12(198.18.0.12:3306)";
@@ -183,7 +184,12 @@ fn t_filter_incorrect() {
     let set = |value: &str| {
         sql(
             "db3",
-            &format!("STOP SLAVE; SET GLOBAL replicate_ignore_db='{value}'; START SLAVE"),
+            &format!(
+                "{}; {}; {}",
+                lab_stop_replica(),
+                lab_ignore_db_sql(value),
+                lab_start_replica()
+            ),
         );
     };
     let _restore = Restore(|| set(""));
@@ -211,7 +217,10 @@ fn t_filter_incorrect() {
 fn t_slave_incorrect() {
     let _lab = lab_lock();
     fresh_lab("gtid");
-    sql("db3", "STOP SLAVE; RESET SLAVE ALL");
+    sql(
+        "db3",
+        &format!("{}; {}", lab_stop_replica(), lab_reset_replica_all()),
+    );
     let named = |text: &str| {
         text.lines().any(|l| {
             l.contains("[error]")

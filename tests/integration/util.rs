@@ -145,6 +145,62 @@ pub(crate) fn lab_errant_write(host: &str, statement: &str) -> String {
     }
 }
 
+/// `STOP SLAVE` / `STOP REPLICA`, in the lab server's syntax.
+pub(crate) fn lab_stop_replica() -> &'static str {
+    if lab_is_mysql() {
+        "STOP REPLICA"
+    } else {
+        "STOP SLAVE"
+    }
+}
+
+/// `START SLAVE` / `START REPLICA`, in the lab server's syntax.
+pub(crate) fn lab_start_replica() -> &'static str {
+    if lab_is_mysql() {
+        "START REPLICA"
+    } else {
+        "START SLAVE"
+    }
+}
+
+/// `RESET SLAVE ALL` / `RESET REPLICA ALL`, in the lab server's syntax.
+pub(crate) fn lab_reset_replica_all() -> &'static str {
+    if lab_is_mysql() {
+        "RESET REPLICA ALL"
+    } else {
+        "RESET SLAVE ALL"
+    }
+}
+
+/// The replica's network timeout variable (`replica_net_timeout` on MySQL 8.0.26+).
+pub(crate) fn lab_net_timeout_variable() -> &'static str {
+    if lab_is_mysql() {
+        "replica_net_timeout"
+    } else {
+        "slave_net_timeout"
+    }
+}
+
+/// Sets the replication heartbeat period (replication must be stopped).
+pub(crate) fn lab_heartbeat_sql(period: f64) -> String {
+    if lab_is_mysql() {
+        format!("CHANGE REPLICATION SOURCE TO SOURCE_HEARTBEAT_PERIOD={period}")
+    } else {
+        format!("CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD={period}")
+    }
+}
+
+/// Sets the `Replicate_Ignore_DB` filter to `db` (empty: no filter);
+/// replication must be stopped. MariaDB has a global variable, MySQL
+/// `CHANGE REPLICATION FILTER`.
+pub(crate) fn lab_ignore_db_sql(db: &str) -> String {
+    match (lab_is_mysql(), db.is_empty()) {
+        (true, true) => "CHANGE REPLICATION FILTER REPLICATE_IGNORE_DB=()".into(),
+        (true, false) => format!("CHANGE REPLICATION FILTER REPLICATE_IGNORE_DB=({db})"),
+        (false, _) => format!("SET GLOBAL replicate_ignore_db='{db}'"),
+    }
+}
+
 /// A fresh lab (about 3 s); the cluster counts as changed until the next rebuild.
 pub(crate) fn rebuild_lab(mode: &str) {
     let server = lab_server();
