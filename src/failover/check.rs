@@ -5,6 +5,7 @@ use super::{Ctx, DeadMaster, Phase, Stop};
 use crate::config::ServerId;
 use crate::mysql::gather;
 use crate::recovery::StepError;
+use crate::topology::semisync::SemiSyncWatch;
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::{self, Discovery, ReplMode};
 
@@ -63,6 +64,8 @@ pub(super) struct Checked {
     pub repointed: Vec<ServerId>,
     /// Resuming: the new master was already opened for writes.
     pub recovered: bool,
+    /// What the monitor saw of the dead master's semi-sync (`None`: not watched).
+    pub semi_sync: Option<SemiSyncWatch>,
 }
 
 pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
@@ -191,5 +194,6 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         new_master: pinned,
         repointed,
         recovered: resume.is_some_and(|r| r.recovered),
+        semi_sync: dead.semi_sync.as_deref().cloned(),
     })
 }

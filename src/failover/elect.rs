@@ -15,6 +15,7 @@ use super::{Ctx, Phase};
 use crate::config::ServerId;
 use crate::recovery::{self, apply, host_ref, StepError};
 use crate::topology::select::{self, Election};
+use crate::topology::semisync::{self, SemiSyncWatch};
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::ReplMode;
 
@@ -47,10 +48,18 @@ pub(super) async fn elect(
             .facts(|f| f.new_master = Some(host_ref(latest.current.spec(n))));
         return Ok(n);
     }
-    let rules = recovery::election_rules(&ctx.kit.config, ctx.options.new_master_host.clone());
+    let mut rules = recovery::election_rules(&ctx.kit.config, ctx.options.new_master_host.clone());
     // The slaves as the election sees them; one that failed the check is
     // marked unreachable here, with why.
     let mut seen = latest.current.clone();
+    let watched = checked.semi_sync.clone().unwrap_or_default();
+    if watched
+        .last
+        .as_ref()
+        .is_some_and(|(_, s)| s.source_enabled())
+    {
+        rules.semi_sync_ackers = semisync::acknowledging(&seen, master);
+    }
     let election = loop {
         let election = select::select_new_master(&seen, master, &rules);
         let Some(chosen) = election.chosen else {
@@ -72,7 +81,28 @@ pub(super) async fn elect(
             }
         }
     };
+    semi_sync_verdict(ctx, &seen, master, &watched);
     announce(ctx, &seen, master, election)
+}
+
+/// Logs and journals whether an acknowledged transaction could have been
+/// lost, from what the monitor saw of semi-sync and who acknowledges now.
+fn semi_sync_verdict(ctx: &Ctx, seen: &Topology, master: ServerId, watched: &SemiSyncWatch) {
+    let acked_by = semisync::acknowledging(seen, master)
+        .into_iter()
+        .map(|i| seen.label(i))
+        .collect();
+    let verdict = semisync::durability(watched, acked_by);
+    let Some(sentence) = verdict.sentence() else {
+        return;
+    };
+    let log = ctx.log(Phase::MasterRecovery);
+    if verdict.warns() {
+        log.warn(None, &sentence);
+    } else {
+        log.info(None, &sentence);
+    }
+    ctx.kit.log.facts(|f| f.semi_sync = Some(sentence));
 }
 
 /// Whether the plan can run on `candidate`: when it needs the relay-log

@@ -15,6 +15,7 @@ use super::sql::{self, ReplicaCmd};
 use super::{ChangeMaster, Connector, Db, Process, WaitTarget};
 use crate::config::ServerSpec;
 use crate::topology::gtid::MariaGtidPos;
+use crate::topology::semisync::SemiSync;
 use crate::topology::status::{Columns, Flavor, ServerFacts, Version};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -111,6 +112,18 @@ impl MysqlDb {
         Ok(())
     }
 
+    /// The semi-sync status counters; best-effort like the heartbeats.
+    async fn semi_sync_status(&self) -> Result<HashMap<String, String>, DbError> {
+        match self
+            .rows("reading the semi-sync status", sql::SEMI_SYNC_STATUS)
+            .await
+        {
+            Ok(rows) => Ok(name_value(rows)),
+            Err(DbError::Server { .. }) => Ok(HashMap::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn replica(&self, what: &'static str, cmd: ReplicaCmd) -> Result<(), DbError> {
         self.exec(what, &[sql::replica_cmd(self.flavor, self.version, cmd)])
             .await
@@ -150,13 +163,24 @@ impl Db for MysqlDb {
             Err(DbError::Server { .. }) => HashMap::new(),
             Err(e) => return Err(e),
         };
+        let semi_sync_status = self.semi_sync_status().await?;
         assemble_facts(RawFacts {
             version_text,
             variables,
             binlog,
             replica,
             heartbeats,
+            semi_sync_status,
         })
+    }
+
+    async fn semi_sync(&self) -> Result<SemiSync, DbError> {
+        let variables = name_value(
+            self.rows("reading the semi-sync settings", sql::FACT_VARIABLES)
+                .await?,
+        );
+        let status = self.semi_sync_status().await?;
+        Ok(SemiSync::from_maps(&variables, &status))
     }
 
     async fn has_repl_privilege(&self, user: &str) -> Result<bool, DbError> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::error::DbError;
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
+use crate::topology::semisync::SemiSync;
 use crate::topology::status::{
     Columns, Flavor, GtidFacts, ReplicaNet, ReplicaStatus, ServerFacts, Version,
 };
@@ -25,6 +26,9 @@ pub(crate) struct RawFacts {
     /// Lower-case name → value of the heartbeat status (`sql::replica_heartbeats`);
     /// empty when the server did not say.
     pub heartbeats: HashMap<String, String>,
+    /// Lower-case name → value of the semi-sync status (`sql::SEMI_SYNC_STATUS`);
+    /// empty when the server did not say.
+    pub semi_sync_status: HashMap<String, String>,
 }
 
 /// Flavor and version from `SELECT VERSION()`.
@@ -96,6 +100,7 @@ pub(crate) fn assemble_facts(raw: RawFacts) -> Result<ServerFacts, DbError> {
         datadir,
         replica,
         replica_net: replica_net(vars, &raw.heartbeats),
+        semi_sync: SemiSync::from_maps(vars, &raw.semi_sync_status),
     })
 }
 
@@ -213,6 +218,7 @@ mod tests {
                 ("slave_heartbeat_period", "30.000"),
                 ("slave_received_heartbeats", "17"),
             ]),
+            semi_sync_status: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MariaDb);
@@ -264,6 +270,7 @@ mod tests {
             binlog: None,
             replica: None,
             heartbeats: HashMap::new(),
+            semi_sync_status: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MySql);
@@ -317,6 +324,7 @@ mod tests {
             binlog: None,
             replica: Some(fixture("mysql-9.7-gtid.tsv")),
             heartbeats: HashMap::new(),
+            semi_sync_status: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MySql);
@@ -371,6 +379,7 @@ mod tests {
                 binlog: None,
                 replica: None,
                 heartbeats: HashMap::new(),
+                semi_sync_status: HashMap::new(),
             });
             assert!(result.is_err(), "{version}");
         }

@@ -104,6 +104,7 @@ pub(crate) fn master_facts(n: usize) -> ServerFacts {
         datadir: "/var/lib/mysql/".to_string(),
         replica: None,
         replica_net: ReplicaNet::default(),
+        semi_sync: crate::topology::semisync::SemiSync::default(),
     }
 }
 

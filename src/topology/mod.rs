@@ -9,6 +9,7 @@ pub(crate) mod fixture;
 pub(crate) mod gtid;
 pub(crate) mod position;
 pub(crate) mod select;
+pub(crate) mod semisync;
 pub(crate) mod snapshot;
 pub(crate) mod status;
 pub(crate) mod validate;
