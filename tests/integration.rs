@@ -42,3 +42,6 @@ mod lab_start;
 
 #[path = "integration/lab_applied.rs"]
 mod lab_applied;
+
+#[path = "integration/lab_semisync.rs"]
+mod lab_semisync;

@@ -52,13 +52,16 @@ pub(super) async fn elect(
     // The slaves as the election sees them; one that failed the check is
     // marked unreachable here, with why.
     let mut seen = latest.current.clone();
+    // Who acknowledged, as phase 1 read them: stopping the IO threads since
+    // turned their semi-sync status OFF.
     let watched = checked.semi_sync.clone().unwrap_or_default();
+    let ackers = semisync::acknowledging(&checked.topology, master);
     if watched
         .last
         .as_ref()
         .is_some_and(|(_, s)| s.source_enabled())
     {
-        rules.semi_sync_ackers = semisync::acknowledging(&seen, master);
+        rules.semi_sync_ackers = ackers.clone();
     }
     let election = loop {
         let election = select::select_new_master(&seen, master, &rules);
@@ -81,16 +84,18 @@ pub(super) async fn elect(
             }
         }
     };
-    semi_sync_verdict(ctx, &seen, master, &watched);
+    semi_sync_verdict(ctx, &seen, &ackers, &watched);
     announce(ctx, &seen, master, election)
 }
 
 /// Logs and journals whether an acknowledged transaction could have been
-/// lost, from what the monitor saw of semi-sync and who acknowledges now.
-fn semi_sync_verdict(ctx: &Ctx, seen: &Topology, master: ServerId, watched: &SemiSyncWatch) {
-    let acked_by = semisync::acknowledging(seen, master)
-        .into_iter()
-        .map(|i| seen.label(i))
+/// lost, from what the monitor saw of semi-sync and which of `ackers` are
+/// still reachable (not passed over by the election's checks).
+fn semi_sync_verdict(ctx: &Ctx, seen: &Topology, ackers: &[ServerId], watched: &SemiSyncWatch) {
+    let acked_by = ackers
+        .iter()
+        .filter(|&&i| seen.node(i).is_reachable())
+        .map(|&i| seen.label(i))
         .collect();
     let verdict = semisync::durability(watched, acked_by);
     let Some(sentence) = verdict.sentence() else {
