@@ -45,3 +45,6 @@ mod lab_applied;
 
 #[path = "integration/lab_semisync.rs"]
 mod lab_semisync;
+
+#[path = "integration/lab_tls.rs"]
+mod lab_tls;

@@ -76,6 +76,7 @@ pub(crate) fn spec(n: usize) -> ServerSpec {
         remote_workdir: "/var/tmp".to_string(),
         master_binlog_dir: vec!["/var/lib/mysql".to_string(), "/var/log/mysql".to_string()],
         use_gtid_auto_pos: true,
+        tls: crate::config::model::TlsSpec::default(),
     }
 }
 
