@@ -307,6 +307,9 @@ pub(crate) struct Facts {
     pub new_master_reset: Option<bool>,
     pub positions: SwitchPositions,
     pub possibly_lost: Option<LostRange>,
+    /// What semi-sync says of acknowledged transactions (`topology::semisync`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semi_sync: Option<String>,
     /// Where the dead master's saved binlog tail was kept (manager_workdir).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved_binlog: Option<String>,

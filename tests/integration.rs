@@ -50,5 +50,10 @@ mod lab_applied;
 mod lab_errant;
 #[path = "integration/lab_mha_options.rs"]
 mod lab_mha_options;
+#[path = "integration/lab_semisync.rs"]
+mod lab_semisync;
 #[path = "integration/lab_topologies.rs"]
 mod lab_topologies;
+
+#[path = "integration/lab_tls.rs"]
+mod lab_tls;

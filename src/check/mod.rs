@@ -3,6 +3,7 @@
 
 pub(crate) mod detection;
 pub(crate) mod repl;
+pub(crate) mod semisync;
 pub(crate) mod ssh;
 
 /// A finished check: lines to show the user and whether everything passed.

@@ -106,6 +106,7 @@ pub(crate) fn render(
                 .into_iter()
                 .map(|l| format!("[info] {l}")),
         );
+        lines.extend(super::semisync::lines(topology, master));
     }
     if let Some(election) = election {
         lines.extend(election_lines(topology, election));

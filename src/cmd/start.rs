@@ -98,6 +98,8 @@ struct Start {
     master_label: String,
     /// Unreachable at start, every slave replicating from it (see `start_dead`).
     already_dead: bool,
+    /// Semi-sync was enabled on it at start: the monitor watches it.
+    semi_sync: bool,
 }
 
 /// How monitoring ended.
@@ -130,12 +132,15 @@ impl Daemon {
                 master,
                 master_label,
                 mut already_dead,
+                semi_sync,
             }) = self.check(&config).await
             else {
                 return Ok(Exit::Failed);
             };
             let (dead, code) = loop {
-                let watched = self.monitor(&config, master, &fenced, already_dead).await?;
+                let watched = self
+                    .monitor(&config, master, &fenced, already_dead, semi_sync)
+                    .await?;
                 already_dead = false;
                 let dead = match watched {
                     Watched::Exit(MonitorExit::Shutdown) => return Ok(self.stopped()),
@@ -301,10 +306,14 @@ impl Daemon {
             "Monitoring {master_label} every {}s.",
             config.settings.ping_interval.as_secs_f64()
         );
+        let semi_sync = topology
+            .facts(master)
+            .is_some_and(|f| f.semi_sync.source_enabled());
         Some(Start {
             master,
             master_label,
             already_dead,
+            semi_sync,
         })
     }
 
@@ -318,6 +327,7 @@ impl Daemon {
         master: ServerId,
         fenced: &[ServerSpec],
         already_dead: bool,
+        semi_sync: bool,
     ) -> anyhow::Result<Watched> {
         let first = start_dead::FirstVerdict::new(self.health.0.clone());
         let sink: Arc<dyn StateSink> = if already_dead {
@@ -334,6 +344,9 @@ impl Daemon {
         )?;
         if let Some(secondary) = HookSecondary::from_settings(&config.settings) {
             ctx = ctx.with_secondary(Arc::new(secondary));
+        }
+        if semi_sync {
+            ctx = ctx.with_semi_sync_watch();
         }
         let watcher = tokio::spawn(old_masters::watch(
             fenced.to_vec(),

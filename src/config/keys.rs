@@ -94,6 +94,15 @@ pub(crate) const HOST_KEY_CHECKS: &[&str] = &["strict", "accept-new"];
 /// `smtp_tls` values.
 pub(crate) const SMTP_TLS: &[&str] = &["none", "starttls", "tls"];
 
+/// `ssl_mode`: the MySQL client's `--ssl-mode` words.
+pub(crate) const SSL_MODES: &[&str] = &[
+    "disabled",
+    "preferred",
+    "required",
+    "verify_ca",
+    "verify_identity",
+];
+
 const fn k(
     name: &'static str,
     scope: Scope,
@@ -161,6 +170,10 @@ pub(crate) const KEYS: &[KeyInfo] = &[
     k("client_bindir", AppOnly, "(none)", "directory of mysql/mysqlbinlog on the database hosts", Mha, AbsPath),
     k("client_libdir", AppOnly, "(none)", "MySQL client library directory on the database hosts", Mha, AbsPath),
     k("use_gtid_auto_pos", Any, "1", "with GTID on everywhere, repoint slaves by GTID auto-position", Mha, Bool),
+    k("ssl_mode", Any, "disabled", "TLS to the MySQL servers: disabled, preferred, required, verify_ca or verify_identity", Ours, Enum(SSL_MODES)),
+    k("ssl_ca", Any, "(none)", "PEM file of the CA that signed the servers' certificates (verify_ca, verify_identity)", Ours, AbsPath),
+    k("ssl_cert", Any, "(none)", "PEM client certificate chain, for accounts that REQUIRE X509", Ours, AbsPath),
+    k("ssl_key", Any, "(none)", "PEM private key of ssl_cert", Ours, AbsPath),
     k("ping_misses", AppOnly, "3", "consecutive missed pings before the master's death is confirmed", Ours, PositiveInt),
     k("allow_errant_promotion", AppOnly, "0", "let a slave with errant GTIDs (transactions its master lacks) be promoted", Ours, Bool),
     k("known_hosts_file", AppOnly, "(ssh default)", "known_hosts file used to check host keys", Ours, AbsPath),

@@ -211,6 +211,34 @@ pub(crate) struct ServerSpec {
     pub master_binlog_dir: Vec<String>,
     /// Default true.
     pub use_gtid_auto_pos: bool,
+    /// TLS of the manager's MySQL connections to this server.
+    pub tls: TlsSpec,
+}
+
+/// `ssl_mode`, as the MySQL client's `--ssl-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SslMode {
+    /// Plain TCP (the default, as before TLS support).
+    #[default]
+    Disabled,
+    /// TLS when the server offers it, plain otherwise; the certificate is not checked.
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    Required,
+    /// TLS with a certificate signed by `ssl_ca`; the name is not checked.
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate names the address connected to.
+    VerifyIdentity,
+}
+
+/// `ssl_mode`, `ssl_ca`, `ssl_cert`, `ssl_key` of one server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct TlsSpec {
+    pub mode: SslMode,
+    pub ca: Option<PathBuf>,
+    /// Client certificate chain and its key (both or neither).
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
 }
 
 impl ServerSpec {

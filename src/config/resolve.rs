@@ -16,7 +16,7 @@ use super::layers::{self, check_section, Defaults, Found, Kind, Layer, Role};
 use super::model::Secret;
 use super::model::{
     AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, LogLevel, Origin, PingType,
-    ServerSpec, SmtpSettings, SmtpTls, SshSpec,
+    ServerSpec, SmtpSettings, SmtpTls, SshSpec, SslMode, TlsSpec,
 };
 use super::raw::RawFile;
 use super::secrets::{SecretLookup, Secrets};
@@ -331,7 +331,58 @@ fn server(
         remote_workdir: text(get("remote_workdir")).unwrap_or_else(|| "/var/tmp".to_string()),
         master_binlog_dir,
         use_gtid_auto_pos: boolean(get("use_gtid_auto_pos"), true)?,
+        tls: tls(&get)?,
     })
+}
+
+/// `ssl_mode` and its files; a mode that checks the certificate needs
+/// `ssl_ca`, and `ssl_cert`/`ssl_key` go together.
+fn tls<'a>(get: &impl Fn(&str) -> Option<Found<'a>>) -> Result<TlsSpec, ConfigError> {
+    let path = |key: &str| text(get(key)).map(PathBuf::from);
+    // As the mysql client: ssl_ca alone means verify_ca.
+    let mode = match enumerated(get("ssl_mode"), keys::SSL_MODES)? {
+        Some("preferred") => SslMode::Preferred,
+        Some("required") => SslMode::Required,
+        Some("verify_ca") => SslMode::VerifyCa,
+        Some("verify_identity") => SslMode::VerifyIdentity,
+        Some(_) => SslMode::Disabled,
+        None if path("ssl_ca").is_some() => SslMode::VerifyCa,
+        None => SslMode::Disabled,
+    };
+    let spec = TlsSpec {
+        mode,
+        ca: path("ssl_ca"),
+        cert: path("ssl_cert"),
+        key: path("ssl_key"),
+    };
+    let needs = |key: &str, missing: &str| {
+        let origin = get(key).map(|f| f.origin()).unwrap_or_default();
+        ConfigError::MissingKey {
+            origin,
+            key: key.to_string(),
+            missing: missing.to_string(),
+        }
+    };
+    if matches!(mode, SslMode::VerifyCa | SslMode::VerifyIdentity) && spec.ca.is_none() {
+        return Err(needs("ssl_mode", "ssl_ca"));
+    }
+    match (&spec.cert, &spec.key) {
+        (Some(_), None) => return Err(needs("ssl_cert", "ssl_key")),
+        (None, Some(_)) => return Err(needs("ssl_key", "ssl_cert")),
+        _ => {}
+    }
+    if mode == SslMode::Disabled && (spec.ca.is_some() || spec.cert.is_some()) {
+        let f = get("ssl_mode").or_else(|| get("ssl_cert"));
+        return Err(ConfigError::BadValue {
+            origin: f.as_ref().map(|f| f.origin()).unwrap_or_default(),
+            key: "ssl_mode".into(),
+            value: "disabled".into(),
+            expected: "a mode that uses TLS (preferred, required, verify_ca, verify_identity) \
+                       since ssl_ca/ssl_cert are set; or remove them"
+                .into(),
+        });
+    }
+    Ok(spec)
 }
 
 /// MHA's config order: by name; then, if every name is `server<non-digits><digits>...`,
@@ -499,6 +550,94 @@ mod tests {
             Ok(_) => panic!("expected an error for\n{text}"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn ssl_keys_per_server_and_default_in_both_formats() {
+        let cnf = ini_ok(
+            "[server default]\nuser=u\nssl_mode=verify_identity\nssl_ca=/etc/ha/ca.pem\n\
+             [server1]\nhostname=h1\n\
+             [server2]\nhostname=h2\nssl_mode=required\nssl_cert=/etc/ha/c.pem\nssl_key=/etc/ha/c.key\n\
+             [server3]\nhostname=h3\nssl_mode=DISABLED\nssl_ca=\n",
+        );
+        let ca = Some(PathBuf::from("/etc/ha/ca.pem"));
+        assert_eq!(
+            cnf.servers[0].tls,
+            TlsSpec {
+                mode: SslMode::VerifyIdentity,
+                ca: ca.clone(),
+                ..TlsSpec::default()
+            }
+        );
+        assert_eq!(
+            cnf.servers[1].tls,
+            TlsSpec {
+                mode: SslMode::Required,
+                ca: ca.clone(),
+                cert: Some("/etc/ha/c.pem".into()),
+                key: Some("/etc/ha/c.key".into()),
+            }
+        );
+        assert_eq!(
+            cnf.servers[2].tls,
+            TlsSpec::default(),
+            "empty ssl_ca unsets it"
+        );
+        let t = toml(
+            "[default]\nuser = \"u\"\nssl_ca = \"/etc/ha/ca.pem\"\n\
+             [servers.server1]\nhostname = \"h1\"\n\
+             [servers.server2]\nhostname = \"h2\"\nssl_mode = \"preferred\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            t.servers[0].tls.mode,
+            SslMode::VerifyCa,
+            "ssl_ca alone means verify_ca"
+        );
+        assert_eq!(t.servers[1].tls.mode, SslMode::Preferred);
+        // Without any key: plain, as before.
+        let plain = ini_ok("[server1]\nhostname=h1\n");
+        assert_eq!(plain.servers[0].tls, TlsSpec::default());
+    }
+
+    #[test]
+    fn bad_ssl_settings_name_the_file_and_line() {
+        let cases = [
+            (
+                "[server1]\nhostname=h1\nssl_mode=verify\n",
+                "app1.cnf:3: bad value 'verify' for 'ssl_mode'",
+            ),
+            (
+                "[server1]\nhostname=h1\nssl_mode=verify_ca\n",
+                "app1.cnf:3: 'ssl_mode' is set but 'ssl_ca' is not",
+            ),
+            (
+                "[server1]\nhostname=h1\nssl_mode=required\nssl_cert=/c.pem\n",
+                "app1.cnf:4: 'ssl_cert' is set but 'ssl_key' is not",
+            ),
+            (
+                "[server1]\nhostname=h1\nssl_mode=required\nssl_key=/c.key\n",
+                "app1.cnf:4: 'ssl_key' is set but 'ssl_cert' is not",
+            ),
+            (
+                "[server1]\nhostname=h1\nssl_ca=ca.pem\n",
+                "app1.cnf:3: bad value 'ca.pem' for 'ssl_ca'",
+            ),
+            (
+                "[server1]\nhostname=h1\nssl_mode=disabled\nssl_ca=/ca.pem\n",
+                "app1.cnf:3: bad value 'disabled' for 'ssl_mode'",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = ini_err(text);
+            assert!(got.starts_with(want), "{got}\n--- wanted ---\n{want}");
+        }
+        let got =
+            toml_err("[servers.server1]\nhostname = \"h1\"\nssl_mode = \"verify_identity\"\n");
+        assert!(
+            got.contains("app1.toml:3:") && got.contains("'ssl_ca' is not"),
+            "{got}"
+        );
     }
 
     fn toml_err(text: &str) -> String {

@@ -7,6 +7,7 @@ use super::{Ctx, DeadMaster, Phase, Stop};
 use crate::config::ServerId;
 use crate::mysql::gather;
 use crate::recovery::StepError;
+use crate::topology::semisync::SemiSyncWatch;
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::tiers;
 use crate::topology::validate::{self, Discovery, ReplMode};
@@ -69,6 +70,8 @@ pub(super) struct Checked {
     /// Third-tier slaves left under their intermediate master (`multi_tier_slave=1`):
     /// (slave, the server it replicates from), config order.
     pub unmanaged: Vec<(ServerId, ServerId)>,
+    /// What the monitor saw of the dead master's semi-sync (`None`: not watched).
+    pub semi_sync: Option<SemiSyncWatch>,
 }
 
 pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop> {
@@ -219,5 +222,6 @@ pub(super) async fn check(ctx: &Ctx, dead: &DeadMaster) -> Result<Checked, Stop>
         repointed,
         recovered: resume.is_some_and(|r| r.recovered),
         unmanaged,
+        semi_sync: dead.semi_sync.as_deref().cloned(),
     })
 }

@@ -25,6 +25,7 @@ use crate::config::ServerId;
 use crate::recovery::apply::CatchUpError;
 use crate::recovery::{self, apply, host_ref, ReplicaResult, StepError};
 use crate::topology::select::{self, Election, Reason, Verdict};
+use crate::topology::semisync::{self, SemiSyncWatch};
 use crate::topology::snapshot::{NodeState, Topology};
 use crate::topology::validate::ReplMode;
 
@@ -159,7 +160,7 @@ async fn elect_without(
             .facts(|f| f.new_master = Some(host_ref(latest.current.spec(n))));
         return Ok(n);
     }
-    let rules = recovery::election_rules(&ctx.kit.config, ctx.options.new_master_host.clone());
+    let mut rules = recovery::election_rules(&ctx.kit.config, ctx.options.new_master_host.clone());
     // The slaves as the election sees them; one that failed the check is
     // marked unreachable here, with why.
     let mut seen = latest.current.clone();
@@ -167,6 +168,17 @@ async fn elect_without(
         seen.node_mut(*i).state = NodeState::Unreachable {
             reason: format!("passed over: {}", e.detail()),
         };
+    }
+    // Who acknowledged, as phase 1 read them: stopping the IO threads since
+    // turned their semi-sync status OFF.
+    let watched = checked.semi_sync.clone().unwrap_or_default();
+    let ackers = semisync::acknowledging(&checked.topology, master);
+    if watched
+        .last
+        .as_ref()
+        .is_some_and(|(_, s)| s.source_enabled())
+    {
+        rules.semi_sync_ackers = ackers.clone();
     }
     let election = loop {
         let election = select::select_new_master(&seen, master, &rules);
@@ -189,7 +201,30 @@ async fn elect_without(
             }
         }
     };
+    semi_sync_verdict(ctx, &seen, &ackers, &watched);
     announce(ctx, &seen, master, election)
+}
+
+/// Logs and journals whether an acknowledged transaction could have been
+/// lost, from what the monitor saw of semi-sync and which of `ackers` are
+/// still reachable (not passed over by the election's checks).
+fn semi_sync_verdict(ctx: &Ctx, seen: &Topology, ackers: &[ServerId], watched: &SemiSyncWatch) {
+    let acked_by = ackers
+        .iter()
+        .filter(|&&i| seen.node(i).is_reachable())
+        .map(|&i| seen.label(i))
+        .collect();
+    let verdict = semisync::durability(watched, acked_by);
+    let Some(sentence) = verdict.sentence() else {
+        return;
+    };
+    let log = ctx.log(Phase::MasterRecovery);
+    if verdict.warns() {
+        log.warn(None, &sentence);
+    } else {
+        log.info(None, &sentence);
+    }
+    ctx.kit.log.facts(|f| f.semi_sync = Some(sentence));
 }
 
 /// Whether the plan can run on `candidate`: when it needs the relay-log

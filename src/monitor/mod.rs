@@ -24,6 +24,7 @@
 pub(crate) mod old_masters;
 pub(crate) mod probe;
 pub(crate) mod secondary;
+pub(crate) mod semisync;
 
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,8 @@ pub(crate) struct MonitorCtx {
     remote: Arc<dyn Remote>,
     secondary: Option<Arc<dyn SecondaryCheck>>,
     sink: Arc<dyn StateSink>,
+    /// Read the master's semi-sync while monitoring (it was enabled at start).
+    watch_semi_sync: bool,
 }
 
 /// Why a monitor could not be set up.
@@ -102,7 +105,15 @@ impl MonitorCtx {
             remote,
             secondary: None,
             sink,
+            watch_semi_sync: false,
         })
+    }
+
+    /// Reads the master's semi-sync status every ping interval (at least
+    /// 1 s), for the failover's election and report.
+    pub(crate) fn with_semi_sync_watch(mut self) -> MonitorCtx {
+        self.watch_semi_sync = true;
+        self
     }
 
     /// Adds the secondary check (from `secondary_check_script`).
@@ -151,6 +162,14 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
     let mut background: Option<BackgroundChecks> = None;
     let mut baseline: Option<BaselineState> = None;
     let mut probes: Option<Probes> = None;
+    let semi_sync = ctx.watch_semi_sync.then(|| {
+        semisync::Watcher::start(
+            master_spec.clone(),
+            ctx.connector.clone(),
+            interval.max(Duration::from_secs(1)),
+            settings.mysql_timeout,
+        )
+    });
 
     let report = |state: MonitorState, detector: &Detector, counters: &Counters| {
         ctx.sink.update(&HealthUpdate {
@@ -285,6 +304,7 @@ pub(crate) async fn run(ctx: MonitorCtx, shutdown: impl Future<Output = ()>) -> 
                         since_first_miss,
                         replica_views: input.replicas,
                         evidence,
+                        semi_sync: semi_sync.as_ref().map(|w| Box::new(w.seen())),
                     });
                 }
                 Verdict::Alive { reason } => {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row, Value};
+use mysql_async::{ClientIdentity, Conn, OptsBuilder, Row, SslOpts, Value};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,8 +13,10 @@ use super::error::DbError;
 use super::facts::{assemble_facts, flavor_and_version, RawFacts};
 use super::sql::{self, ReplicaCmd};
 use super::{ChangeMaster, Connector, Db, Process, WaitTarget};
+use crate::config::model::{SslMode, TlsSpec};
 use crate::config::ServerSpec;
 use crate::topology::gtid::MariaGtidPos;
+use crate::topology::semisync::SemiSync;
 use crate::topology::status::{Columns, Flavor, ServerFacts, Version};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -35,7 +37,22 @@ impl Connector for MysqlConnector {
             // mysql_async switches to the Unix socket for local addresses unless told not to.
             .prefer_socket(false)
             .stmt_cache_size(0);
-        let mut conn = bounded(timeout, "connecting", Conn::new(opts)).await?;
+        let tls = ssl_opts(&spec.tls);
+        let attempt = bounded(
+            timeout,
+            "connecting",
+            Conn::new(opts.clone().ssl_opts(tls.clone())),
+        )
+        .await;
+        let mut conn = match attempt {
+            // ssl_mode=preferred: a server that offers no TLS gets a plain connection.
+            Err(DbError::Connect(why))
+                if spec.tls.mode == SslMode::Preferred && why.contains(NO_SERVER_TLS) =>
+            {
+                bounded(timeout, "connecting", Conn::new(opts)).await?
+            }
+            other => other?,
+        };
         bounded(
             timeout,
             "setting up the session",
@@ -55,6 +72,39 @@ impl Connector for MysqlConnector {
             flavor,
             version,
         }))
+    }
+}
+
+/// How mysql_async says the server offers no TLS (`DriverError::NoClientSslFlagFromServer`).
+const NO_SERVER_TLS: &str = "server does not have this capability";
+
+/// The driver's TLS options for `ssl_mode` (as the mysql client's `--ssl-mode`):
+/// `required` and `preferred` encrypt without checking the certificate,
+/// `verify_ca` checks it against `ssl_ca` only, `verify_identity` also
+/// checks that it names the address connected to.
+fn ssl_opts(tls: &TlsSpec) -> Option<SslOpts> {
+    let roots = || tls.ca.iter().map(|p| p.clone().into()).collect::<Vec<_>>();
+    let base = SslOpts::default().with_client_identity(
+        tls.cert
+            .as_ref()
+            .zip(tls.key.as_ref())
+            .map(|(c, k)| ClientIdentity::new(c.clone().into(), k.clone().into())),
+    );
+    match tls.mode {
+        SslMode::Disabled => None,
+        SslMode::Preferred | SslMode::Required => Some(
+            base.with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyCa => Some(
+            base.with_root_certs(roots())
+                .with_disable_built_in_roots(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyIdentity => Some(
+            base.with_root_certs(roots())
+                .with_disable_built_in_roots(true),
+        ),
     }
 }
 
@@ -111,6 +161,18 @@ impl MysqlDb {
         Ok(())
     }
 
+    /// The semi-sync status counters; best-effort like the heartbeats.
+    async fn semi_sync_status(&self) -> Result<HashMap<String, String>, DbError> {
+        match self
+            .rows("reading the semi-sync status", sql::SEMI_SYNC_STATUS)
+            .await
+        {
+            Ok(rows) => Ok(name_value(rows)),
+            Err(DbError::Server { .. }) => Ok(HashMap::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn replica(&self, what: &'static str, cmd: ReplicaCmd) -> Result<(), DbError> {
         self.exec(what, &[sql::replica_cmd(self.flavor, self.version, cmd)])
             .await
@@ -150,13 +212,24 @@ impl Db for MysqlDb {
             Err(DbError::Server { .. }) => HashMap::new(),
             Err(e) => return Err(e),
         };
+        let semi_sync_status = self.semi_sync_status().await?;
         assemble_facts(RawFacts {
             version_text,
             variables,
             binlog,
             replica,
             heartbeats,
+            semi_sync_status,
         })
+    }
+
+    async fn semi_sync(&self) -> Result<SemiSync, DbError> {
+        let variables = name_value(
+            self.rows("reading the semi-sync settings", sql::FACT_VARIABLES)
+                .await?,
+        );
+        let status = self.semi_sync_status().await?;
+        Ok(SemiSync::from_maps(&variables, &status))
     }
 
     async fn has_repl_privilege(&self, user: &str) -> Result<bool, DbError> {
@@ -405,4 +478,45 @@ fn name_value(rows: Vec<Columns>) -> HashMap<String, String> {
             Some((name.to_ascii_lowercase(), value))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn ssl_mode_maps_to_the_drivers_checks() {
+        let ca = Some(PathBuf::from("/etc/mysql/ca.pem"));
+        let spec = |mode| TlsSpec {
+            mode,
+            ca: ca.clone(),
+            ..TlsSpec::default()
+        };
+        assert_eq!(ssl_opts(&spec(SslMode::Disabled)), None);
+        // (mode, accepts any certificate, skips the name, trusts only ssl_ca)
+        let cases = [
+            (SslMode::Preferred, true, true, false),
+            (SslMode::Required, true, true, false),
+            (SslMode::VerifyCa, false, true, true),
+            (SslMode::VerifyIdentity, false, false, true),
+        ];
+        for (mode, any_cert, any_name, only_ca) in cases {
+            let opts = ssl_opts(&spec(mode)).expect("TLS");
+            assert_eq!(opts.accept_invalid_certs(), any_cert, "{mode:?}");
+            assert_eq!(opts.skip_domain_validation(), any_name, "{mode:?}");
+            assert_eq!(opts.disable_built_in_roots(), only_ca, "{mode:?}");
+            assert_eq!(opts.root_certs().len(), usize::from(only_ca), "{mode:?}");
+        }
+        let with_cert = TlsSpec {
+            cert: Some("/etc/ha/client.pem".into()),
+            key: Some("/etc/ha/client.key".into()),
+            ..spec(SslMode::Required)
+        };
+        assert!(ssl_opts(&with_cert).unwrap().client_identity().is_some());
+        assert!(ssl_opts(&spec(SslMode::Required))
+            .unwrap()
+            .client_identity()
+            .is_none());
+    }
 }

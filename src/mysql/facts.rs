@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::error::DbError;
 use crate::topology::gtid::{GtidSet, MariaGtidPos, MariaGtidState};
 use crate::topology::position::BinlogPos;
+use crate::topology::semisync::SemiSync;
 use crate::topology::status::{
     Columns, Flavor, GtidFacts, ReplicaNet, ReplicaStatus, ServerFacts, Version,
 };
@@ -25,6 +26,9 @@ pub(crate) struct RawFacts {
     /// Lower-case name → value of the heartbeat status (`sql::replica_heartbeats`);
     /// empty when the server did not say.
     pub heartbeats: HashMap<String, String>,
+    /// Lower-case name → value of the semi-sync status (`sql::SEMI_SYNC_STATUS`);
+    /// empty when the server did not say.
+    pub semi_sync_status: HashMap<String, String>,
 }
 
 /// Flavor and version from `SELECT VERSION()`.
@@ -102,6 +106,7 @@ pub(crate) fn assemble_facts(raw: RawFacts) -> Result<ServerFacts, DbError> {
         datadir,
         replica,
         replica_net: replica_net(vars, &raw.heartbeats),
+        semi_sync: SemiSync::from_maps(vars, &raw.semi_sync_status),
     })
 }
 
@@ -219,6 +224,7 @@ mod tests {
                 ("slave_heartbeat_period", "30.000"),
                 ("slave_received_heartbeats", "17"),
             ]),
+            semi_sync_status: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MariaDb);
@@ -270,6 +276,7 @@ mod tests {
             binlog: None,
             replica: None,
             heartbeats: HashMap::new(),
+            semi_sync_status: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MySql);
@@ -323,6 +330,7 @@ mod tests {
             binlog: None,
             replica: Some(fixture("mysql-9.7-gtid.tsv")),
             heartbeats: HashMap::new(),
+            semi_sync_status: HashMap::new(),
         })
         .unwrap();
         assert_eq!(facts.flavor, Flavor::MySql);
@@ -377,6 +385,7 @@ mod tests {
                 binlog: None,
                 replica: None,
                 heartbeats: HashMap::new(),
+                semi_sync_status: HashMap::new(),
             });
             assert!(result.is_err(), "{version}");
         }

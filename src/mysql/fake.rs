@@ -171,6 +171,11 @@ impl Db for FakeDb {
         Ok(self.cluster.facts(&self.addr))
     }
 
+    async fn semi_sync(&self) -> Result<crate::topology::semisync::SemiSync, DbError> {
+        self.call("semi_sync", String::new())?;
+        Ok(self.cluster.facts(&self.addr).semi_sync)
+    }
+
     async fn has_repl_privilege(&self, user: &str) -> Result<bool, DbError> {
         self.call("has_repl_privilege", user.to_owned())?;
         Ok(true)

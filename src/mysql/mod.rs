@@ -64,6 +64,8 @@ pub(crate) struct Process {
 pub(crate) trait Db: Send + Sync {
     /// Everything `check-repl` and the failover need to know about the server.
     async fn facts(&self) -> Result<ServerFacts, DbError>;
+    /// The semi-sync settings and counters only (what the monitor reads of the master).
+    async fn semi_sync(&self) -> Result<crate::topology::semisync::SemiSync, DbError>;
     /// Does some account named `user` hold REPLICATION SLAVE on this server?
     async fn has_repl_privilege(&self, user: &str) -> Result<bool, DbError>;
     /// `SELECT 1`.

@@ -13,7 +13,17 @@ pub(crate) const FACT_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_na
 'server_id','log_bin','log_slave_updates','log_replica_updates','read_only',\
 'super_read_only','relay_log_purge','binlog_format','datadir','relay_log_basename',\
 'relay_log','gtid_binlog_pos','gtid_binlog_state','gtid_slave_pos','gtid_current_pos','gtid_mode',\
-'gtid_executed','gtid_strict_mode','slave_net_timeout','replica_net_timeout')";
+'gtid_executed','gtid_strict_mode','slave_net_timeout','replica_net_timeout',\
+'rpl_semi_sync_master_enabled','rpl_semi_sync_source_enabled','rpl_semi_sync_slave_enabled',\
+'rpl_semi_sync_replica_enabled','rpl_semi_sync_master_timeout','rpl_semi_sync_source_timeout')";
+
+/// The semi-sync status counters, both the MySQL 8.0.26+ names and the older
+/// ones MariaDB keeps; a server without semi-sync answers no rows.
+pub(crate) const SEMI_SYNC_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN (\
+'Rpl_semi_sync_source_status','Rpl_semi_sync_master_status','Rpl_semi_sync_source_clients',\
+'Rpl_semi_sync_master_clients','Rpl_semi_sync_source_yes_tx','Rpl_semi_sync_master_yes_tx',\
+'Rpl_semi_sync_source_no_tx','Rpl_semi_sync_master_no_tx','Rpl_semi_sync_source_no_times',\
+'Rpl_semi_sync_master_no_times','Rpl_semi_sync_replica_status','Rpl_semi_sync_slave_status')";
 
 /// The replication connection's heartbeat period and count, as
 /// (name, value) rows: MariaDB keeps them in global status (for the default

@@ -483,6 +483,8 @@ pub(crate) struct DeadMaster {
     pub replica_views: Vec<ReplicaView>,
     /// Who agreed that it is dead, as one line for the log and the report.
     pub evidence: String,
+    /// What the monitor saw of its semi-sync (`None`: not watched).
+    pub semi_sync: Option<Box<crate::topology::semisync::SemiSyncWatch>>,
 }
 
 impl DeadMaster {
@@ -497,6 +499,7 @@ impl DeadMaster {
             since_first_miss: Duration::ZERO,
             replica_views: Vec::new(),
             evidence: "declared dead by an operator (switch --master-state dead)".into(),
+            semi_sync: None,
         }
     }
 

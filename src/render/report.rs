@@ -337,6 +337,10 @@ fn body(facts: &Facts, entries: &[Entry], stop: Option<&StoppedAt>) -> String {
     }
 
     push_positions(&mut out, facts);
+    if let Some(semi_sync) = &facts.semi_sync {
+        out.push(String::new());
+        out.push(semi_sync.clone());
+    }
     if let Some(lost) = &facts.possibly_lost {
         out.push(String::new());
         out.push(lost_line(lost, facts));

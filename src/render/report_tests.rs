@@ -53,6 +53,7 @@ fn success_facts() -> Facts {
         },
         possibly_lost: None,
         errant_left: Vec::new(),
+        semi_sync: None,
         finished: true,
         stopped_at: None,
         resumed: Vec::new(),
@@ -363,6 +364,18 @@ fn a_journal_cut_short_by_a_crash_reports_its_last_step() {
     assert!(report.body.contains(
         "Stopped at: Phase 5: New master cleanup phase, step: RESET SLAVE ALL (the journal ends here)."
     ));
+}
+
+#[test]
+fn the_semi_sync_verdict_is_in_the_body() {
+    let mut facts = success_facts();
+    let line = "Semi-sync had fallen back to asynchronous replication on the dead master since \
+                2026-03-01 11:59:00 UTC";
+    facts.semi_sync = Some(line.into());
+    let report = render(&journal(facts, Vec::new()));
+    assert!(report.body.contains(line), "{}", report.body);
+    let without = render(&journal(success_facts(), Vec::new()));
+    assert!(!without.body.contains("Semi-sync"), "{}", without.body);
 }
 
 #[test]

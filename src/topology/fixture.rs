@@ -76,6 +76,7 @@ pub(crate) fn spec(n: usize) -> ServerSpec {
         remote_workdir: "/var/tmp".to_string(),
         master_binlog_dir: vec!["/var/lib/mysql".to_string(), "/var/log/mysql".to_string()],
         use_gtid_auto_pos: true,
+        tls: crate::config::model::TlsSpec::default(),
     }
 }
 
@@ -105,6 +106,7 @@ pub(crate) fn master_facts(n: usize) -> ServerFacts {
         datadir: "/var/lib/mysql/".to_string(),
         replica: None,
         replica_net: ReplicaNet::default(),
+        semi_sync: crate::topology::semisync::SemiSync::default(),
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod gtid;
 pub(crate) mod position;
 pub(crate) mod roles;
 pub(crate) mod select;
+pub(crate) mod semisync;
 pub(crate) mod snapshot;
 pub(crate) mod status;
 pub(crate) mod tiers;

@@ -12,6 +12,12 @@
 //!    candidate_master in config order, then any latest slave, then any slave
 //!    in config order; without it the two "latest" steps are skipped.
 //!
+//! Within each of the steps of 3, the replicas that acknowledged semi-sync
+//! ([`ElectionRules::semi_sync_ackers`], set by a failover whose master had
+//! semi-sync on) come first, then config order: the candidate flag is the
+//! operator's word and freshness is what recovery needs, so semi-sync only
+//! breaks the ties that config order broke before (see `topology::semisync`).
+//!
 //! Like MHA, slaves whose SQL thread failed are not "alive slaves": they are
 //! bad and take no part in finding the latest slave or the oldest version.
 
@@ -39,6 +45,9 @@ pub(crate) struct ElectionRules {
     pub forced: Option<String>,
     /// A slave with errant GTIDs may be chosen (`allow_errant_promotion`).
     pub allow_errant: bool,
+    /// Replicas that acknowledged the dead master's semi-sync: each step
+    /// prefers them over config order.
+    pub semi_sync_ackers: Vec<ServerId>,
 }
 
 /// Why a slave can never be the new master.
@@ -142,6 +151,7 @@ impl Default for ElectionRules {
             max_delay_bytes: MAX_DELAY_BYTES,
             forced: None,
             allow_errant: false,
+            semi_sync_ackers: Vec::new(),
         }
     }
 }
@@ -261,10 +271,16 @@ fn ranked_choice(
     latest: &[ServerId],
     is_good: impl Fn(ServerId) -> bool,
 ) -> Option<(ServerId, ChosenBy)> {
+    let fits = |i: ServerId, want_candidate: bool| {
+        is_good(i) && (!want_candidate || is_candidate(topo, i))
+    };
     let first = |set: &[ServerId], want_candidate: bool| {
-        set.iter()
+        let mut fitting = set.iter().copied().filter(|&i| fits(i, want_candidate));
+        let acked = set
+            .iter()
             .copied()
-            .find(|&i| is_good(i) && (!want_candidate || is_candidate(topo, i)))
+            .find(|&i| fits(i, want_candidate) && rules.semi_sync_ackers.contains(&i));
+        acked.or_else(|| fitting.next())
     };
     let steps: [(bool, &[ServerId], bool, ChosenBy); 4] = [
         (

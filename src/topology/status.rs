@@ -139,6 +139,8 @@ pub(crate) struct ServerFacts {
     pub replica: Option<ReplicaStatus>,
     /// What bounds how fast this server, as a replica, notices a vanished source.
     pub replica_net: ReplicaNet,
+    /// Semi-sync settings and status, as a master and as a replica.
+    pub semi_sync: crate::topology::semisync::SemiSync,
 }
 
 /// How a replica keeps in touch with its source: the settings that bound how

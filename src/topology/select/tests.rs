@@ -90,6 +90,14 @@ fn forced(host: &str) -> ElectionRules {
     }
 }
 
+/// Servers `ns` (numbers) acknowledged the dead master's semi-sync.
+fn acked(ns: &[usize]) -> ElectionRules {
+    ElectionRules {
+        semi_sync_ackers: ns.iter().map(|&n| id(n - 1)).collect(),
+        ..ElectionRules::default()
+    }
+}
+
 fn no_delay_check() -> ElectionRules {
     ElectionRules {
         check_repl_delay: false,
@@ -341,6 +349,14 @@ fn table() -> Vec<Row> {
             refusal: None,
         },
         Row {
+            case: "semi-sync: among equally latest slaves the acknowledging one beats config order",
+            nodes: vec![down(1, "dead"), s(2, LATEST), s(3, LATEST)],
+            rules: acked(&[3]),
+            chosen: Some(3), rule: Some(Latest),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
             case: "dead master: an errant candidate, told by its peer, is passed over",
             nodes: vec![down(1, "dead"), maria_at(cand(s(2, LATEST)), "0-1-120,0-2-3"), maria_at(s(3, BEHIND), "0-1-100")],
             rules: rules(),
@@ -353,6 +369,38 @@ fn table() -> Vec<Row> {
             nodes: vec![down(1, "dead"), maria_at(cand(s(2, LATEST)), "0-1-120"), maria_at(s(3, BEHIND), "0-1-100")],
             rules: rules(),
             chosen: Some(2), rule: Some(LatestCandidate),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
+            case: "semi-sync: among candidates the acknowledging one comes first",
+            nodes: vec![down(1, "dead"), cand(s(2, LATEST)), cand(s(3, LATEST))],
+            rules: acked(&[3]),
+            chosen: Some(3), rule: Some(LatestCandidate),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
+            case: "semi-sync does not outrank the candidate flag",
+            nodes: vec![down(1, "dead"), s(2, LATEST), cand(s(3, LATEST))],
+            rules: acked(&[2]),
+            chosen: Some(3), rule: Some(LatestCandidate),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
+            case: "semi-sync does not outrank freshness",
+            nodes: vec![down(1, "dead"), s(2, LATEST), s(3, BEHIND)],
+            rules: acked(&[3]),
+            chosen: Some(2), rule: Some(Latest),
+            verdicts: vec![],
+            refusal: None,
+        },
+        Row {
+            case: "semi-sync without latest_priority: the acknowledging one beats config order",
+            nodes: vec![down(1, "dead"), s(2, LATEST), s(3, BEHIND)],
+            rules: ElectionRules { semi_sync_ackers: vec![id(2)], ..no_latest_priority() },
+            chosen: Some(3), rule: Some(ConfigOrder),
             verdicts: vec![],
             refusal: None,
         },
@@ -371,6 +419,14 @@ fn table() -> Vec<Row> {
             chosen: None, rule: None,
             verdicts: vec![],
             refusal: Some("--new-master-host 198.18.0.12(198.18.0.12:3306) cannot be the new master: it has 2 errant GTID(s)"),
+        },
+        Row {
+            case: "semi-sync: a bad acknowledging slave is still bad",
+            nodes: vec![down(1, "dead"), s(2, LATEST), no_master(s(3, LATEST))],
+            rules: acked(&[3]),
+            chosen: Some(2), rule: Some(Latest),
+            verdicts: vec![(3, "no_master")],
+            refusal: None,
         },
         Row {
             case: "dead master (unreachable) is excluded, not judged",
