@@ -6,14 +6,16 @@
 #
 #   --runs N            runs per scenario and tool (default 5); the tools alternate run by run
 #   --ping-interval S   ping_interval for both tools (1 or 3, default 1)
-#   --scenarios LIST    comma-separated, from: kill9,linkdown,lag-gtid,lag-filepos,switch (default: all)
+#   --scenarios LIST    comma-separated, from: kill9,linkdown,lag-gtid,lag-filepos,switch,
+#                       binlog1g,relaylog-filepos,bigtx,sqlstop-filepos (default: all)
 #   --idle-seconds S    window for the resource measurement while monitoring (default 60; 0 = skip)
 #   --work DIR          scratch: logs, per-run JSON, MHA's patched modules (default /var/tmp/ha-bench)
 #   --results DIR       where latest.md / latest.json / latest.png go (default scripts/bench/results)
 #   --no-build          use the existing release binary (HA_MANAGER_BIN or $CARGO_TARGET_DIR/release)
 #
 # Every run rebuilds the lab (scripts/lab/up.sh, ~3 s) and holds `flock /run/ha-lab.lock` only
-# for that run (at most 5 minutes), so other users of the lab can run in between.
+# for that run (at most 5 minutes; 9 for binlog1g and relaylog-filepos, which write ~1 GB and
+# ~500 MB first), so other users of the lab can run in between.
 # Needs root, Debian 12 (apt: mha4mysql-manager, mha4mysql-node), python3 with pip (PyMySQL,
 # matplotlib), cargo. Traffic stays on loopback and the lab's 198.18.0.0/24.
 set -euo pipefail
@@ -25,7 +27,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 runs=5
 ping=1
-scenarios=kill9,linkdown,lag-gtid,lag-filepos,switch
+ALL_SCENARIOS=kill9,linkdown,lag-gtid,lag-filepos,switch,binlog1g,relaylog-filepos,bigtx,sqlstop-filepos
+scenarios=$ALL_SCENARIOS
 idle=60
 work=/var/tmp/ha-bench
 results=$HERE/results
@@ -52,7 +55,7 @@ done
 [[ $idle =~ ^[0-9]+$ ]] || { echo "--idle-seconds must be a whole number" >&2; exit 2; }
 IFS=, read -r -a scen <<<"$scenarios"
 for s in "${scen[@]}"; do
-	case "$s" in kill9 | linkdown | lag-gtid | lag-filepos | switch) ;; *) echo "unknown scenario '$s'" >&2; exit 2 ;; esac
+	[[ ,$ALL_SCENARIOS, == *",$s,"* ]] || { echo "unknown scenario '$s' (known: $ALL_SCENARIOS)" >&2; exit 2; }
 done
 ((EUID == 0)) || { echo "run.sh must run as root (the lab needs it)" >&2; exit 1; }
 
@@ -64,6 +67,11 @@ if ! command -v masterha_manager >/dev/null || ! command -v apply_diff_relay_log
 	DEBIAN_FRONTEND=noninteractive apt-get install -y mha4mysql-manager mha4mysql-node >/dev/null
 fi
 PY=${PYTHON:-python3}
+# A python3 ahead of the system's on PATH (pyenv) may lack the modules Debian's python3 has.
+if [[ -z ${PYTHON:-} ]] && ! "$PY" -c 'import pymysql, matplotlib' 2>/dev/null &&
+	/usr/bin/python3 -c 'import pymysql, matplotlib' 2>/dev/null; then
+	PY=/usr/bin/python3
+fi
 if ! "$PY" -c 'import pymysql, matplotlib' 2>/dev/null; then
 	say "installing PyMySQL and matplotlib from PyPI"
 	"$PY" -m pip install --quiet pymysql matplotlib
@@ -131,8 +139,8 @@ json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 
 # ------------------------------------------------------------------ runs
-locked() { # one lab session: exclusive, bounded
-	BENCH_QUEUED_AT=$(date +%s.%N) flock "$LOCK" timeout -k 10 300 "$PY" "$BENCH" "$@"
+locked() { # one lab session: exclusive, bounded (RUN_LIMIT seconds)
+	BENCH_QUEUED_AT=$(date +%s.%N) flock "$LOCK" timeout -k 10 "${RUN_LIMIT:-300}" "$PY" "$BENCH" "$@"
 }
 t_start=$(date +%s)
 for s in "${scen[@]}"; do
@@ -141,8 +149,16 @@ for s in "${scen[@]}"; do
 		if ((i % 2)); then order=(ha mha); else order=(mha ha); fi
 		for tool in "${order[@]}"; do
 			say "$s run $i/$runs: $tool"
-			locked run-one --tool "$tool" --scenario "$s" --run "$i" --ping-interval "$ping" --work "$work" ||
-				say "$s run $i $tool: the run itself failed (exit $?); see $work/runs"
+			case "$s" in binlog1g | relaylog-filepos) RUN_LIMIT=540 ;; *) RUN_LIMIT=300 ;; esac
+			rc=0
+			RUN_LIMIT=$RUN_LIMIT locked run-one --tool "$tool" --scenario "$s" --run "$i" --ping-interval "$ping" --work "$work" || rc=$?
+			res=$work/runs/$s-$(printf %02d "$i")-$tool/result.json
+			if [[ ! -s $res ]]; then # killed before it could write one: recorded as a failed run
+				mkdir -p "${res%/*}"
+				printf '{"tool": "%s", "scenario": "%s", "run": %d, "ok": false, "error": "the run ended without a result (exit %d; %d s limit)"}\n' \
+					"$tool" "$s" "$i" "$rc" "$RUN_LIMIT" >"$res"
+			fi
+			((rc == 0)) || say "$s run $i $tool: the run itself failed (exit $rc); see $work/runs"
 		done
 	done
 done
