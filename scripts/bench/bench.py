@@ -240,9 +240,10 @@ class Proc:
         self.rc = None
         # Peak memory, two ways: the kernel's high-water mark of the manager process (wait4's
         # ru_maxrss: the largest of it and the descendants it reaped), exact, known at exit; and
-        # the sum of VmRSS over its live process tree, sampled every 0.25 s.
+        # the sum of PSS over its live process tree (forked children's shared pages counted
+        # once), sampled every 0.25 s.
         self.maxrss_kb = None
-        self.tree_rss_kb_max = 0
+        self.tree_pss_kb_max = 0
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.sampler = threading.Thread(target=self._sample, daemon=True)
@@ -250,8 +251,8 @@ class Proc:
 
     def _sample(self):
         while self.rc is None:
-            total = sum(proc_rss_kb(p) for p in proc_tree(self.pid))
-            self.tree_rss_kb_max = max(self.tree_rss_kb_max, total)
+            total = sum(proc_pss_kb(p) for p in proc_tree(self.pid))
+            self.tree_pss_kb_max = max(self.tree_pss_kb_max, total)
             time.sleep(0.25)
 
     def poll(self):
@@ -305,7 +306,7 @@ class Proc:
     def memory(self):
         """Peak memory of the manager, in MiB (see __init__); None where not known."""
         return {"peak_rss_mib": None if self.maxrss_kb is None else round(self.maxrss_kb / 1024, 1),
-                "peak_tree_rss_mib": round(self.tree_rss_kb_max / 1024, 1)}
+                "peak_tree_pss_mib": round(self.tree_pss_kb_max / 1024, 1)}
 
     def tree(self):
         return proc_tree(self.pid)
@@ -769,7 +770,7 @@ def big_transaction(master, rows):
         with c.cursor() as cur:
             t0 = time.monotonic()
             cur.execute(f"INSERT INTO test.bigtx (id, v) SELECT seq, REPEAT(CHAR(65 + seq % 26), 1000) "
-                        f"FROM seq_1_to_{int(rows)}")
+                        f"FROM test.seq_1_to_{int(rows)}")
             t1 = time.monotonic()
     finally:
         c.close()
@@ -792,10 +793,16 @@ def server_facts(host):
     """The server and the settings that matter here, as the lab left them (its defaults)."""
     row = query(host, "SELECT VERSION(), @@slave_net_timeout, @@max_binlog_size, @@max_relay_log_size, "
                       "@@binlog_format, @@relay_log_purge", timeout=10)[0]
-    st = slave_status(host)
-    return {"server": row[0], "slave_net_timeout": int(row[1]), "max_binlog_size": int(row[2]),
-            "max_relay_log_size": int(row[3]), "binlog_format": row[4], "relay_log_purge": int(row[5]),
-            "slave_heartbeat_period": st.get("Slave_Heartbeat_Period")}
+    return {"server": server_name(row[0]), "slave_net_timeout": int(row[1]),
+            "max_binlog_size": int(row[2]), "max_relay_log_size": int(row[3]), "binlog_format": row[4],
+            "relay_log_purge": int(row[5])}
+
+
+def server_name(version):
+    """'10.11.19-MariaDB-0+deb12u1-log' -> 'MariaDB 10.11.19'; '9.7.0' -> 'MySQL 9.7.0'."""
+    m = re.match(r"(\d+\.\d+\.\d+)", version or "")
+    num = m.group(1) if m else (version or "?")
+    return f"{'MariaDB' if 'mariadb' in (version or '').lower() else 'MySQL'} {num}"
 
 
 def find_new_master(candidates):
@@ -934,7 +941,7 @@ def run_failover(args, res, mgr, writer, poller):
     if res["t_repointed"] is None:
         problems.append("not every remaining slave replicates from the new master")
     elif not res["slaves_consistent"]:
-        problems.append("a remaining slave's test.t differs from the new master's (CHECKSUM TABLE, 15 s)")
+        problems.append("a remaining slave's test.t, test.big or test.bigtx differs from the new master's (CHECKSUM TABLE, 15 s)")
     if problems:
         res["error"] = "; ".join(problems) + (f" | {tail_errors(mgr.text())}" if code != 0 else "")
     res["ok"] = not problems
@@ -985,7 +992,7 @@ def run_switch(args, res, conf, rundir, writer, poller):
     if res["t_repointed"] is None:
         problems.append("db1 and db3 do not both replicate from db2")
     elif not res.get("slaves_consistent"):
-        problems.append("db1 or db3 has a test.t different from db2's (CHECKSUM TABLE, 15 s)")
+        problems.append("db1 or db3 has a test.t, test.big or test.bigtx different from db2's (CHECKSUM TABLE, 15 s)")
     if problems:
         res["error"] = "; ".join(problems) + f" | {tail_errors(proc.text())}"
     res["ok"] = not problems
@@ -1078,14 +1085,14 @@ def idle(args):
 
 METRICS_MEM = [
     ("peak_rss_mib", "manager peak RSS (MiB, kernel high-water mark)"),
-    ("peak_tree_rss_mib", "manager's process tree, peak RSS sampled every 0.25 s (MiB)"),
+    ("peak_tree_pss_mib", "manager's process tree, peak PSS sampled every 0.25 s (MiB)"),
 ]
 METRICS_FAIL = [
     ("t_detect", "fault → death declared (s)"),
     ("t_writable", "fault → first insert on new master (s)"),
     ("t_repointed", "fault → all slaves replicate from it (s)"),
     ("lost", "acknowledged rows lost"),
-] + METRICS_MEM
+]
 METRICS_SWITCH = [
     ("write_gap", "longest write gap (s)"),
     ("t_writable", "start → first insert on new master (s)"),
@@ -1124,6 +1131,16 @@ def fmt_stat(s, integer=False, digits=2):
     return f"{f(s['median'])} ({f(s['min'])}–{f(s['max'])})"
 
 
+def runs_text(meta):
+    """'3' or, when scenarios ran different numbers of times, 'kill9 3, binlog1g 1'."""
+    per = meta.get("runs_per_scenario") or {}
+    if not per:
+        return str(meta.get("runs", "?"))
+    if len(set(per.values())) == 1:
+        return str(next(iter(per.values())))
+    return ", ".join(f"{k} {v}" for k, v in per.items())
+
+
 def ratio(a, b):
     if a is None or b is None:
         return None
@@ -1153,7 +1170,7 @@ def report(args):
 
     summary = {}
     for sc in scen_order:
-        metrics = METRICS_SWITCH if sc == "switch" else METRICS_FAIL
+        metrics = METRICS_SWITCH if sc == "switch" else METRICS_FAIL + METRICS_MEM
         summary[sc] = {"description": SCENARIOS[sc][1], "lab_mode": SCENARIOS[sc][0], "tools": {}}
         for tool in TOOLS:
             rs = [r for r in runs if r["scenario"] == sc and r["tool"] == tool]
@@ -1186,7 +1203,7 @@ def report(args):
     md.append(f"Run {meta.get('started', '?')} on `{meta.get('host', '?')}`; "
               f"ha-manager `{meta.get('ha_version', '?')}` (commit `{meta.get('ha_commit', '?')}`) vs "
               f"MHA `{meta.get('mha_version', '0.58')}`; ping_interval={meta.get('ping_interval', '?')} s; "
-              f"runs per scenario and tool: {meta.get('runs', '?')}, alternating the tools. "
+              f"runs per scenario and tool: {runs_text(meta)}, alternating the tools. "
               f"Values: median (min–max) in seconds; ratio = ha-manager median / MHA median.")
     walls = [r["wall_s"] for r in runs if r.get("wall_s") is not None]
     waits = [r["lock_wait_s"] for r in runs if r.get("lock_wait_s") is not None]
@@ -1248,7 +1265,7 @@ def report(args):
         md.append("|---|---|---|---|")
         ha, mh = s["tools"]["ha"], s["tools"]["mha"]
         for key, label in metrics + ([("t_recover", "death declared → all slaves replicate (s)")]
-                                      if sc != "switch" else []):
+                                      + METRICS_MEM if sc != "switch" else []):
             integer = key == "lost"
             digits = 1 if key.endswith("_mib") else 2
             r = s["ratio_ha_over_mha"].get(key)
@@ -1411,7 +1428,7 @@ def chart(summary, scen_order, path, meta):
                 lbls.append(ll)
     fig.legend(handles, lbls, loc="lower center", fontsize=8, ncol=3)
     fig.suptitle(f"ha-manager vs MHA 0.58 on the lab (ping_interval={meta.get('ping_interval', '?')} s, "
-                 f"medians of {meta.get('runs', '?')} runs each)", fontsize=10, x=0.01, ha="left")
+                 f"medians; runs per tool: {runs_text(meta)})", fontsize=10, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     fig.savefig(path, dpi=110)
 

@@ -7,7 +7,8 @@
 #   --runs N            runs per scenario and tool (default 5); the tools alternate run by run
 #   --ping-interval S   ping_interval for both tools (1 or 3, default 1)
 #   --scenarios LIST    comma-separated, from: kill9,linkdown,lag-gtid,lag-filepos,switch,
-#                       binlog1g,relaylog-filepos,bigtx,sqlstop-filepos (default: all)
+#                       binlog1g,relaylog-filepos,bigtx,sqlstop-filepos (default: all);
+#                       NAME:N runs that scenario N times instead of --runs
 #   --idle-seconds S    window for the resource measurement while monitoring (default 60; 0 = skip)
 #   --work DIR          scratch: logs, per-run JSON, MHA's patched modules (default /var/tmp/ha-bench)
 #   --results DIR       where latest.md / latest.json / latest.png go (default scripts/bench/results)
@@ -53,10 +54,20 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "--runs must be a positive integer" >&2; exit 2; }
 [[ $ping == 1 || $ping == 3 ]] || { echo "--ping-interval must be 1 or 3" >&2; exit 2; }
 [[ $idle =~ ^[0-9]+$ ]] || { echo "--idle-seconds must be a whole number" >&2; exit 2; }
-IFS=, read -r -a scen <<<"$scenarios"
-for s in "${scen[@]}"; do
+IFS=, read -r -a items <<<"$scenarios"
+scen=()
+declare -A nruns=()
+for item in "${items[@]}"; do
+	s=${item%%:*}
+	n=$runs
+	[[ $item == *:* ]] && n=${item#*:}
 	[[ ,$ALL_SCENARIOS, == *",$s,"* ]] || { echo "unknown scenario '$s' (known: $ALL_SCENARIOS)" >&2; exit 2; }
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "runs of '$s' must be a positive integer (got '$n')" >&2; exit 2; }
+	scen+=("$s")
+	nruns[$s]=$n
 done
+runs_json=$(for s in "${scen[@]}"; do printf '"%s": %d, ' "$s" "${nruns[$s]}"; done)
+scen_csv=$(IFS=,; echo "${scen[*]}")
 ((EUID == 0)) || { echo "run.sh must run as root (the lab needs it)" >&2; exit 1; }
 
 say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -125,8 +136,9 @@ meta = {
     "host": socket.gethostname(),
     "cpus": out("nproc"),
     "runs": $runs,
+    "runs_per_scenario": {${runs_json%, }},
     "ping_interval": $ping,
-    "scenarios": "$scenarios".split(","),
+    "scenarios": "$scen_csv".split(","),
     "idle_seconds": $idle,
     "ha_version": out("$HA_MANAGER_BIN", "--version"),
     "ha_commit": out("git", "-C", "$REPO", "log", "-1", "--format=%h", "--", "src", "Cargo.toml", "Cargo.lock"),
@@ -144,11 +156,11 @@ locked() { # one lab session: exclusive, bounded (RUN_LIMIT seconds)
 }
 t_start=$(date +%s)
 for s in "${scen[@]}"; do
-	for ((i = 1; i <= runs; i++)); do
+	for ((i = 1; i <= nruns[$s]; i++)); do
 		# alternate: odd runs ha-manager first, even runs MHA first
 		if ((i % 2)); then order=(ha mha); else order=(mha ha); fi
 		for tool in "${order[@]}"; do
-			say "$s run $i/$runs: $tool"
+			say "$s run $i/${nruns[$s]}: $tool"
 			case "$s" in binlog1g | relaylog-filepos) RUN_LIMIT=540 ;; *) RUN_LIMIT=300 ;; esac
 			rc=0
 			RUN_LIMIT=$RUN_LIMIT locked run-one --tool "$tool" --scenario "$s" --run "$i" --ping-interval "$ping" --work "$work" || rc=$?
