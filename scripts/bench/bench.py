@@ -1101,6 +1101,7 @@ METRICS_SWITCH = [
     ("gap_start", "start → the write gap begins (s)"),
     ("lost", "acknowledged rows lost"),
 ] + METRICS_MEM
+MEM_KEYS = {k for k, _ in METRICS_MEM}
 # What a scenario's runs made (both tools' runs; median (min–max)).
 FACTS = [
     ("lag_rows", "rows db3 did not receive (IO stopped) or execute (SQL stopped) before the fault", 0),
@@ -1129,6 +1130,15 @@ def fmt_stat(s, integer=False, digits=2):
     if s["min"] == s["max"]:
         return f"{f(s['median'])}"
     return f"{f(s['median'])} ({f(s['min'])}–{f(s['max'])})"
+
+
+def short_error(err, limit=500):
+    """A failed run's reason for the tables: the manager's own 'Stopped at:' line where it
+    printed one, cut to `limit` characters (latest.json keeps the whole text)."""
+    m = re.search(r"Stopped at: (.*?)(?:\(remote command error\)|To finish by hand|['\"],|$)", err)
+    head = err.split(" | ", 1)[0].split(": [", 1)[0]
+    text = f"{head} — stopped at: {m.group(1).strip()}" if m else err
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def runs_text(meta):
@@ -1179,7 +1189,8 @@ def report(args):
                      "unavailable": any(r.get("unavailable") for r in rs),
                      "errors": sorted({r["error"] for r in rs if r.get("error") and not r.get("unavailable")})}
             for key, _ in metrics:
-                entry[key] = agg([r.get(key) for r in ok])
+                # memory is measured in failed runs too (a failed run's peak still happened)
+                entry[key] = agg([r.get(key) for r in (rs if key in MEM_KEYS else ok)])
             if sc != "switch":
                 rec = [r["t_repointed"] - r["t_detect"] for r in ok
                        if r.get("t_repointed") is not None and r.get("t_detect") is not None]
@@ -1227,12 +1238,23 @@ def report(args):
             e = summary[sc]["tools"][tool]
             if e["unavailable"]:
                 cells.append("n/a")
+            elif not e["runs"]:
+                cells.append("not run")
             elif not e["ok"]:
                 cells.append("failed")
             elif e.get(key) is None:
                 cells.append("—")
             else:
                 cells.append(f"{e[key]['median']:.{digits}f}")
+        return " / ".join(cells)
+
+    def pair_mem(sc):
+        cells = []
+        for tool in TOOLS:
+            e = summary[sc]["tools"][tool]
+            v = e.get("peak_rss_mib")
+            cells.append("n/a" if e["unavailable"] else "—" if v is None else
+                         f"{v['median']:.1f}" + ("" if e["ok"] else " (failed run)"))
         return " / ".join(cells)
 
     for sc in scen_order:
@@ -1243,7 +1265,7 @@ def report(args):
                   f"| {', '.join(s['servers']) or '?'} | {s['lab_mode']} "
                   f"| {pair(sc, 'write_gap' if sc == 'switch' else first, 2)} "
                   f"| {pair(sc, 't_repointed', 2)} | {pair(sc, 'lost', 0)} "
-                  f"| {pair(sc, 'peak_rss_mib', 1)} | {oks} |")
+                  f"| {pair_mem(sc)} | {oks} |")
     md.append("")
     settings = sorted({x for sc in scen_order for x in summary[sc]["settings"]})
     if settings:
@@ -1281,7 +1303,7 @@ def report(args):
                          "does not list `--master-state alive`)")
         for tool, e in (("ha", ha), ("mha", mh)):
             for err in e["errors"]:
-                notes.append(f"- {TOOLS[tool]}, failed run: {err}")
+                notes.append(f"- {TOOLS[tool]}, failed run: {short_error(err)}")
         if notes:
             md.extend(notes)
             md.append("")
@@ -1374,9 +1396,17 @@ def chart(summary, scen_order, path, meta):
             if e["unavailable"]:
                 ax.text(0.02 * xmax, y, "not available in this build", va="center", fontsize=9, color="#555")
                 continue
-            if not e["ok"]:
-                ax.text(0.02 * xmax, y, "no successful run", va="center", fontsize=9, color="#a00")
+            if not e["runs"]:
+                ax.text(0.02 * xmax, y, "not run", va="center", fontsize=9, color="#555")
                 continue
+            if not e["ok"]:
+                why = short_error(e["errors"][0]) if e["errors"] else "no successful run"
+                why = why.split("stopped at: ", 1)[-1]
+                ax.text(0.02 * xmax, y, "failed: " + (why if len(why) <= 110 else "…" + why[-109:]),
+                        va="center", fontsize=7.5, color="#a00")
+                continue
+            mem = e.get("peak_rss_mib")
+            mem_txt = f", peak RSS {mem['median']:.0f} MiB" if mem else ""
             if sc == "switch":
                 g = e["write_gap"]["median"]
                 g0 = e["gap_start"]["median"] if e.get("gap_start") else 0.0
@@ -1411,7 +1441,7 @@ def chart(summary, scen_order, path, meta):
                             label="first insert on new master" if "w" not in seen else None)
                     seen.add("w")
                 ax.text(max(rp, w or 0) + 0.01 * xmax, y,
-                        f"dead at {d:.2f}s, all repointed at {rp:.2f}s", va="center", fontsize=8)
+                        f"dead at {d:.2f}s, all repointed at {rp:.2f}s{mem_txt}", va="center", fontsize=8)
         ax.set_ylim(-0.6, 1.6)
         ax.set_yticks([0, 1])
         ax.set_yticklabels(labels)
