@@ -1164,17 +1164,40 @@ def report(args):
     outdir = Path(args.results)
     outdir.mkdir(parents=True, exist_ok=True)
     runs = []
-    for p in sorted((work / "runs").glob("*/result.json")):
-        r = json.loads(p.read_text())
-        if "scenario" in r:
-            r.pop("poll_changes", None)
-            runs.append(r)
+    for w in [work] + [Path(x).resolve() for x in args.more_work or []]:
+        for p in sorted((w / "runs").glob("*/result.json")):
+            r = json.loads(p.read_text())
+            if "scenario" in r:
+                r.pop("poll_changes", None)
+                runs.append(r)
     idle_res = {}
     for tool in TOOLS:
         p = work / "runs" / f"idle-{tool}" / "result.json"
         if p.exists():
             idle_res[tool] = json.loads(p.read_text())
     meta = json.loads((work / "meta.json").read_text()) if (work / "meta.json").exists() else {}
+    if args.more_work:
+        # one report over several run.sh invocations of the same build: say so, and which ran what
+        parts = [meta]
+        for x in args.more_work:
+            mp = Path(x).resolve() / "meta.json"
+            parts.append(json.loads(mp.read_text()) if mp.exists() else {})
+        seen = {r["scenario"] for r in runs}
+        meta = dict(meta)
+        meta["scenarios"] = [sc for m in parts for sc in m.get("scenarios", []) if sc in seen]
+        meta["scenarios"] = list(dict.fromkeys(meta["scenarios"]))
+        meta["runs_per_scenario"] = {sc: sum(1 for r in runs if r["scenario"] == sc and r["tool"] == "ha")
+                                     for sc in meta["scenarios"]}
+        commits = {m.get("ha_commit") for m in parts}
+        if len(commits) > 1:
+            raise SystemExit(f"the work dirs hold runs of different ha-manager commits: {commits}")
+        meta["notes"] = ("runs from " + str(len(parts)) + " invocations of run.sh with the same build: "
+                         + "; ".join(f"started {m.get('started', '?')}: "
+                                     + ", ".join(sc for sc in m.get("scenarios", [])
+                                                 if any(r["scenario"] == sc and r.get("rundir", "").startswith(
+                                                     str(Path(w).resolve())) for r in runs))
+                                     for m, w in zip(parts, [work] + [Path(x) for x in args.more_work]))
+                         + (". " + meta["notes"] if meta.get("notes") else ""))
     fixes = json.loads((mha_lib(work) / "FIXES.json").read_text()) if (mha_lib(work) / "FIXES.json").exists() else []
     scen_order = [s for s in meta.get("scenarios", list(SCENARIOS)) if s in SCENARIOS]
 
@@ -1486,6 +1509,8 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
     p.add_argument("--readme", help="also put the tables into this README, between the markers")
+    p.add_argument("--more-work", action="append",
+                   help="also the runs in this work dir (another run.sh invocation of the same build)")
     args = ap.parse_args()
     # SIGTERM (timeout, Ctrl-C of run.sh) → normal exit path, so `finally` cleans up.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
