@@ -1169,6 +1169,9 @@ def report(args):
             r = json.loads(p.read_text())
             if "scenario" in r:
                 r.pop("poll_changes", None)
+                r["work"] = str(w)
+                if r.get("server") and not r["server"].startswith(("MariaDB ", "MySQL ")):
+                    r["server"] = server_name(r["server"])  # runs recorded before server_name
                 runs.append(r)
     idle_res = {}
     for tool in TOOLS:
@@ -1194,9 +1197,9 @@ def report(args):
         meta["notes"] = ("runs from " + str(len(parts)) + " invocations of run.sh with the same build: "
                          + "; ".join(f"started {m.get('started', '?')}: "
                                      + ", ".join(sc for sc in m.get("scenarios", [])
-                                                 if any(r["scenario"] == sc and r.get("rundir", "").startswith(
-                                                     str(Path(w).resolve())) for r in runs))
-                                     for m, w in zip(parts, [work] + [Path(x) for x in args.more_work]))
+                                                 if any(r["scenario"] == sc and r["work"] == str(w)
+                                                        for r in runs))
+                                     for m, w in zip(parts, [work] + [Path(x).resolve() for x in args.more_work]))
                          + (". " + meta["notes"] if meta.get("notes") else ""))
     fixes = json.loads((mha_lib(work) / "FIXES.json").read_text()) if (mha_lib(work) / "FIXES.json").exists() else []
     scen_order = [s for s in meta.get("scenarios", list(SCENARIOS)) if s in SCENARIOS]
@@ -1222,7 +1225,8 @@ def report(args):
             summary[sc]["tools"][tool] = entry
         scr = [r for r in runs if r["scenario"] == sc]
         summary[sc]["servers"] = sorted({r["server"] for r in scr if r.get("server")})
-        summary[sc]["settings"] = sorted({json.dumps(r["settings"], sort_keys=True)
+        summary[sc]["settings"] = sorted({json.dumps({k: v for k, v in r["settings"].items() if v is not None},
+                                                     sort_keys=True)
                                           for r in scr if r.get("settings")})
         summary[sc]["facts"] = {k: agg([r.get(k) for r in scr]) for k, _, _ in FACTS
                                 if any(r.get(k) is not None for r in scr)}
