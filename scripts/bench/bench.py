@@ -43,11 +43,29 @@ ADMIN = ("hauser", "hapass")
 SCENARIOS = {
     # name: (lab mode, description)
     "kill9": ("gtid", "mysqld kill -9 on the master (host reachable)"),
-    "linkdown": ("gtid", "master host's link down"),
+    "linkdown": ("gtid", "master host's link down (server defaults: slave_net_timeout=60)"),
     "lag-gtid": ("gtid", "lagging slave (db3 IO thread stopped 3 s before the kill), GTID mode"),
     "lag-filepos": ("filepos", "lagging slave (db3 IO thread stopped 3 s before the kill), file/position mode"),
     "switch": ("gtid", "online switchover db1 -> db2 under writes"),
+    "binlog1g": ("gtid", "kill -9 of a master whose binlog file holds ~1 GB (slaves caught up)"),
+    "relaylog-filepos": ("filepos", "file/position, db3 IO thread stopped while ~500 MB are written "
+                                    "(db2's relay log holds them), then kill -9"),
+    "bigtx": ("gtid", "kill -9 right after a ~50 MB transaction commits on the master "
+                      "(the slaves still receive and apply it)"),
+    "sqlstop-filepos": ("filepos", "file/position, db3 SQL thread stopped 5 s before the kill "
+                                   "(received everything, applied little)"),
 }
+# Scenarios that move hundreds of MB: bigger tmpfs limits for the hosts' datadir and /tmp
+# (up.sh's LAB_DATA_SIZE / LAB_TMP_SIZE; limits, not reservations) and longer bounds.
+BIG_BINLOG_MIB = 1000   # stays below max_binlog_size (1 GiB, the default): one file
+BIG_RELAY_MIB = 500
+BIGTX_ROWS = 50_000     # x ~1 KB = ~50 MB in one transaction
+HEAVY = {
+    "binlog1g": {"LAB_DATA_SIZE": "4g", "LAB_TMP_SIZE": "2g"},
+    "relaylog-filepos": {"LAB_DATA_SIZE": "3g", "LAB_TMP_SIZE": "2g"},
+}
+# Bound on the manager's run after the fault (s); run.sh bounds the whole run (RUN_LIMIT).
+AFTER_FAULT_LIMIT = {"binlog1g": 240, "relaylog-filepos": 300}
 TOOLS = {"ha": "ha-manager", "mha": "MHA 0.58"}
 
 # Log lines: when the tool declares the master dead, and when it says it is done.
@@ -64,18 +82,20 @@ def log(msg):
 
 # ----------------------------------------------------------------------------- lab helpers
 
-def lab(script, *args, check=True, timeout=120):
+def lab(script, *args, check=True, timeout=120, env=None):
     r = subprocess.run(["bash", str(LAB / script), "--dir", str(LAB_DIR), *args],
-                       capture_output=True, text=True, timeout=timeout)
+                       capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, **env) if env else None)
     if check and r.returncode != 0:
         raise RuntimeError(f"{script} {' '.join(args)} failed ({r.returncode}): {r.stdout}{r.stderr}")
     return r.stdout
 
 
-def lab_up(mode):
+def lab_up(mode, env=None):
     t = time.monotonic()
-    lab("up.sh", "--hosts", "3", "--mode", mode, timeout=180)
-    log(f"lab up ({mode}) in {time.monotonic() - t:.1f}s")
+    lab("up.sh", "--hosts", "3", "--mode", mode, timeout=180, env=env)
+    log(f"lab up ({mode}{''.join(f', {k}={v}' for k, v in (env or {}).items())}) "
+        f"in {time.monotonic() - t:.1f}s")
 
 
 def root_sql(host_name, q):
@@ -102,13 +122,19 @@ def query(host, q, timeout=2.0):
 def lab_setup_common(work):
     """After up.sh: the application user, and PERL5LIB for MHA's node tools on every host."""
     root_sql("db1", "CREATE USER IF NOT EXISTS 'app'@'198.18.0.%' IDENTIFIED BY 'apppass'; "
-                    "GRANT SELECT, INSERT ON test.* TO 'app'@'198.18.0.%'")
-    # The user replicates; wait until the slaves have it (the writer may go there later).
+                    "GRANT SELECT, INSERT ON test.* TO 'app'@'198.18.0.%'; "
+                    # the big-data scenarios' tables (empty elsewhere; every run compares them)
+                    "CREATE TABLE IF NOT EXISTS test.big (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB; "
+                    "CREATE TABLE IF NOT EXISTS test.bigtx (id INT PRIMARY KEY, v VARCHAR(1000)) "
+                    "ENGINE=InnoDB")
+    # The user and tables replicate; wait until the slaves have them (the writer may go there later).
     deadline = time.monotonic() + 20
     for name in ("db2", "db3"):
-        while root_sql(name, "SELECT COUNT(*) FROM mysql.user WHERE user='app'").strip() != "1":
+        while root_sql(name, "SELECT (SELECT COUNT(*) FROM mysql.user WHERE user='app') + "
+                             "(SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='test' "
+                             "AND TABLE_NAME IN ('big', 'bigtx'))").strip() != "3":
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name}: the app user did not replicate")
+                raise RuntimeError(f"{name}: the app user or test.big/test.bigtx did not replicate")
             time.sleep(0.1)
     # MHA runs save_binary_logs / apply_diff_relay_logs over ssh as plain commands; the
     # hosts' root shell (bash, run by sshd) reads ~/.bashrc, which lives in each host's
@@ -211,8 +237,38 @@ class Proc:
                                   stdin=subprocess.DEVNULL, start_new_session=True, env=env)
         self.t_start = time.monotonic()
         self.pid = self.p.pid
+        self.rc = None
+        # Peak memory, two ways: the kernel's high-water mark of the manager process (wait4's
+        # ru_maxrss: the largest of it and the descendants it reaped), exact, known at exit; and
+        # the sum of PSS over its live process tree (forked children's shared pages counted
+        # once), sampled every 0.25 s.
+        self.maxrss_kb = None
+        self.tree_pss_kb_max = 0
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.sampler.start()
+
+    def _sample(self):
+        while self.rc is None:
+            total = sum(proc_pss_kb(p) for p in proc_tree(self.pid))
+            self.tree_pss_kb_max = max(self.tree_pss_kb_max, total)
+            time.sleep(0.25)
+
+    def poll(self):
+        """Reap the manager with wait4 (for its ru_maxrss) once it has exited; its exit code or None."""
+        if self.rc is None:
+            try:
+                pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+                if self.p.returncode is not None:
+                    self.rc = self.p.returncode
+            if pid == self.pid:
+                self.rc = os.waitstatus_to_exitcode(status)
+                self.maxrss_kb = ru.ru_maxrss
+                self.p.returncode = self.rc
+        return self.rc
 
     def _read(self):
         for raw in self.p.stdout:
@@ -233,17 +289,24 @@ class Proc:
             t = self.first(rx)
             if t is not None:
                 return t
-            if self.p.poll() is not None:
+            if self.poll() is not None:
                 time.sleep(0.2)
                 return self.first(rx)
             time.sleep(0.05)
         return None
 
     def wait(self, timeout):
-        try:
-            return self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        deadline = time.monotonic() + timeout
+        while True:
+            rc = self.poll()
+            if rc is not None or time.monotonic() >= deadline:
+                return rc
+            time.sleep(0.05)
+
+    def memory(self):
+        """Peak memory of the manager, in MiB (see __init__); None where not known."""
+        return {"peak_rss_mib": None if self.maxrss_kb is None else round(self.maxrss_kb / 1024, 1),
+                "peak_tree_pss_mib": round(self.tree_pss_kb_max / 1024, 1)}
 
     def tree(self):
         return proc_tree(self.pid)
@@ -251,7 +314,7 @@ class Proc:
     def stop(self):
         """SIGTERM the manager, then SIGKILL whatever is left of its tree (our processes only)."""
         pids = self.tree()
-        if self.p.poll() is None:
+        if self.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -591,8 +654,16 @@ def run_one(args):
     mode = SCENARIOS[args.scenario][0]
     writer = poller = mgr = None
     try:
-        lab_up(mode)
+        lab_up(mode, HEAVY.get(args.scenario))
         lab_setup_common(work)
+        facts = server_facts(IPS["db2"])
+        res["server"] = facts.pop("server")
+        res["settings"] = facts
+        if args.scenario == "binlog1g":
+            # Before the writer and the manager: the master's binlog file is ~1 GB at the kill,
+            # and every slave has executed all of it (the data to save is the last second's).
+            res.update(fill_binlog(IPS["db1"], BIG_BINLOG_MIB))
+            wait_caught_up([IPS["db2"], IPS["db3"]], IPS["db1"], 240)
         conf = (ha_conf if args.tool == "ha" else mha_conf)(rundir, args.ping_interval)
         writer = Writer(rundir / "acks.txt")
         if not writer.wait_rows(200, 30):
@@ -605,10 +676,14 @@ def run_one(args):
             run_failover(args, res, mgr, writer, poller)
     except Exception as e:  # recorded, not hidden
         res["error"] = f"{type(e).__name__}: {e}"
+    except KeyboardInterrupt:  # SIGTERM from run.sh's bound on the run (or Ctrl-C)
+        res["error"] = (f"stopped after {time.monotonic() - t_begin:.0f} s by the run's time limit "
+                        f"(run.sh) or an interrupt")
     finally:
         if mgr is not None:
             mgr.stop()
-            res["exit_code"] = mgr.p.returncode
+            res["exit_code"] = mgr.rc
+            res.update(mgr.memory())
         if poller is not None:
             poller.stop()
             res["poll_changes"] = {NAMES[h]: [(round(t, 3), st) for t, st in ch]
@@ -619,7 +694,7 @@ def run_one(args):
     out.write_text(json.dumps(res, indent=1, default=str))
     summary = {k: res.get(k) for k in ("tool", "scenario", "run", "ok", "t_detect", "t_writable",
                                         "t_repointed", "t_done", "write_gap", "lost", "lag_rows",
-                                        "slaves_consistent", "error")}
+                                        "slaves_consistent", "peak_rss_mib", "error")}
     print(json.dumps(summary))
     return 0
 
@@ -630,6 +705,104 @@ def lock_wait():
         return {"lock_wait_s": round(time.time() - float(os.environ["BENCH_QUEUED_AT"]), 1)}
     except (KeyError, ValueError):
         return {}
+
+
+MIB = 1024 * 1024
+
+
+def master_pos(host):
+    """(file, position) of SHOW MASTER STATUS on `host`."""
+    row = query(host, "SHOW MASTER STATUS", timeout=10)[0]
+    return row[0], int(row[1])
+
+
+def wait_caught_up(slaves, master, timeout):
+    """Every slave in `slaves` has executed the master's binlog up to its current position."""
+    f, pos = master_pos(master)
+    deadline = time.monotonic() + timeout
+    for h in slaves:
+        left = max(1, int(deadline - time.monotonic()))
+        r = query(h, f"SELECT MASTER_POS_WAIT('{f}', {pos}, {left})", timeout=left + 10)[0][0]
+        if r is None or int(r) < 0:
+            raise RuntimeError(f"{NAMES[h]} did not execute the master's binlog up to {f}:{pos} "
+                               f"within {timeout} s (MASTER_POS_WAIT returned {r})")
+    return f, pos
+
+
+def fill_binlog(master, mib, timeout=300):
+    """Grow the master's current binlog file by `mib` MiB: INSERT, then DELETE, 4 MiB rows of
+    test.big (row format logs the whole row both times), so the binlog (and every slave's relay
+    log and binlog) grows while the table stays empty. Returns what was written."""
+    t0 = time.monotonic()
+    f0, p0 = master_pos(master)
+    target = p0 + mib * MIB
+    c = db(master, timeout=60)
+    n = 0
+    try:
+        with c.cursor() as cur:
+            pos = p0
+            while pos < target:
+                if time.monotonic() - t0 > timeout:
+                    raise RuntimeError(f"filling the binlog: only {(pos - p0) / MIB:.0f} of {mib} MiB "
+                                       f"in {timeout} s")
+                n += 1
+                cur.execute("INSERT INTO test.big (id, b) VALUES (%s, REPEAT(MD5(%s), 131072))", (n, n))
+                cur.execute("DELETE FROM test.big WHERE id = %s", (n,))
+                cur.execute("SHOW MASTER STATUS")
+                f, pos = cur.fetchone()[:2]
+                if f != f0:
+                    raise RuntimeError(f"the binlog rotated from {f0} to {f} while filling it")
+    finally:
+        c.close()
+    dt = time.monotonic() - t0
+    log(f"binlog {f0} grew by {(pos - p0) / MIB:.0f} MiB to {pos / MIB:.0f} MiB ({n} rows of 4 MiB "
+        f"inserted and deleted) in {dt:.1f}s")
+    return {"binlog_file": f0, "binlog_mib": round(pos / MIB, 1), "written_mib": round((pos - p0) / MIB, 1),
+            "fill_s": round(dt, 1)}
+
+
+def big_transaction(master, rows):
+    """One transaction of `rows` rows of ~1 KB into test.bigtx (MariaDB's sequence engine makes
+    the rows); returns when the commit is acknowledged."""
+    f, p0 = master_pos(master)
+    c = db(master, timeout=300)
+    try:
+        with c.cursor() as cur:
+            t0 = time.monotonic()
+            cur.execute(f"INSERT INTO test.bigtx (id, v) SELECT seq, REPEAT(CHAR(65 + seq % 26), 1000) "
+                        f"FROM test.seq_1_to_{int(rows)}")
+            t1 = time.monotonic()
+    finally:
+        c.close()
+    return {"bigtx_rows": rows, "bigtx_commit_s": round(t1 - t0, 2), "t_bigtx_acked": t1,
+            "bigtx_binlog_mib": round((master_pos(master)[1] - p0) / MIB, 1)}
+
+
+def slave_status(host):
+    import pymysql
+    c = db(host, timeout=10)
+    try:
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            return cur.fetchone() or {}
+    finally:
+        c.close()
+
+
+def server_facts(host):
+    """The server and the settings that matter here, as the lab left them (its defaults)."""
+    row = query(host, "SELECT VERSION(), @@slave_net_timeout, @@max_binlog_size, @@max_relay_log_size, "
+                      "@@binlog_format, @@relay_log_purge", timeout=10)[0]
+    return {"server": server_name(row[0]), "slave_net_timeout": int(row[1]),
+            "max_binlog_size": int(row[2]), "max_relay_log_size": int(row[3]), "binlog_format": row[4],
+            "relay_log_purge": int(row[5])}
+
+
+def server_name(version):
+    """'10.11.19-MariaDB-0+deb12u1-log' -> 'MariaDB 10.11.19'; '9.7.0' -> 'MySQL 9.7.0'."""
+    m = re.match(r"(\d+\.\d+\.\d+)", version or "")
+    num = m.group(1) if m else (version or "?")
+    return f"{'MariaDB' if 'mariadb' in (version or '').lower() else 'MySQL'} {num}"
 
 
 def find_new_master(candidates):
@@ -649,13 +822,18 @@ def count_lost(acks, new_master):
     return lost
 
 
-def same_table(master, others, timeout=15):
-    """Every other server ends up with the new master's test.t (the writer has stopped)."""
+BENCH_TABLES = ("test.t", "test.big", "test.bigtx")
+
+
+def same_table(master, others, timeout=15, tables=BENCH_TABLES):
+    """Every other server ends up with the new master's tables (CHECKSUM TABLE; the writer has
+    stopped). A table the new master lacks is skipped (CHECKSUM TABLE gives NULL for it)."""
     deadline = time.monotonic() + timeout
+    q = "CHECKSUM TABLE " + ", ".join(tables)
     while True:
         try:
-            want = query(master, "CHECKSUM TABLE test.t", timeout=10)[0][1]
-            if all(query(o, "CHECKSUM TABLE test.t", timeout=10)[0][1] == want for o in others):
+            want = query(master, q, timeout=30)
+            if all(query(o, q, timeout=30) == want for o in others):
                 return True
         except Exception:
             pass
@@ -671,27 +849,52 @@ def run_failover(args, res, mgr, writer, poller):
         raise RuntimeError(f"{TOOLS[tool]} did not start monitoring: {tail_errors(mgr.text())}")
     res["t_start_to_monitoring"] = round(t_ready - mgr.t_start, 3)
     time.sleep(2.0)  # a few pings in steady state
-    if mgr.p.poll() is not None:
+    if mgr.poll() is not None:
         raise RuntimeError(f"{TOOLS[tool]} exited before the fault: {tail_errors(mgr.text())}")
 
-    if args.scenario.startswith("lag"):
+    sc = args.scenario
+    n_stop = None
+    if sc.startswith("lag") or sc == "relaylog-filepos":
         lab("fault.sh", "stop-io", "db3")
         n_stop = len(writer.acks())
-        time.sleep(3.0)
+        if sc == "relaylog-filepos":
+            # db2 receives (and executes) ~500 MB that db3 never gets: its relay log holds them
+            res.update(fill_binlog(IPS["db1"], BIG_RELAY_MIB))
+            wait_caught_up([IPS["db2"]], IPS["db1"], 240)
+            st2, st3 = slave_status(IPS["db2"]), slave_status(IPS["db3"])
+            res["relay_log_space_db2_mib"] = round(int(st2.get("Relay_Log_Space") or 0) / MIB, 1)
+            _, mpos = master_pos(IPS["db1"])
+            if st3.get("Master_Log_File") == res["binlog_file"]:
+                res["db3_behind_mib"] = round((mpos - int(st3["Read_Master_Log_Pos"])) / MIB, 1)
+        else:
+            time.sleep(3.0)
+    elif sc == "sqlstop-filepos":
+        lab("fault.sh", "stop-sql", "db3")
+        n_stop = len(writer.acks())
+        time.sleep(5.0)
+    elif sc == "bigtx":
+        res.update(big_transaction(IPS["db1"], BIGTX_ROWS))
+    if mgr.poll() is not None:
+        raise RuntimeError(f"{TOOLS[tool]} exited before the fault: {tail_errors(mgr.text())}")
     t_fault = time.monotonic()
-    action = "link-down" if args.scenario == "linkdown" else "kill-mysqld"
+    if "t_bigtx_acked" in res:
+        res["bigtx_acked_before_fault_s"] = round(t_fault - res.pop("t_bigtx_acked"), 3)
+    action = "link-down" if sc == "linkdown" else "kill-mysqld"
     lab("fault.sh", action, "db1")
     res["fault_cmd_s"] = round(time.monotonic() - t_fault, 3)
     res["fault"] = f"{action} db1"
-    if args.scenario.startswith("lag"):
-        # rows acknowledged while db3's IO thread was stopped: db3 never received them from db1
+    if n_stop is not None:
+        # rows acknowledged while db3's IO (SQL) thread was stopped: db3 never received
+        # (never executed) them
         res["lag_rows"] = sum(1 for _, _, t in writer.acks() if t < t_fault) - n_stop
 
-    code = mgr.wait(120)
+    limit = AFTER_FAULT_LIMIT.get(sc, 120)
+    code = mgr.wait(limit)
     t_exit = time.monotonic()
     res["manager_exit_s"] = round(t_exit - t_fault, 3) if code is not None else None
     if code is None:
-        raise RuntimeError(f"{TOOLS[tool]} still running 120 s after the fault: {tail_errors(mgr.text())}")
+        raise RuntimeError(f"{TOOLS[tool]} still running {limit} s after the fault: "
+                           f"{tail_errors(mgr.text())}")
     res["exit_code"] = code
     new = find_new_master([IPS["db2"], IPS["db3"]])
     res["new_master"] = new
@@ -723,6 +926,12 @@ def run_failover(args, res, mgr, writer, poller):
     res["write_gap"] = round(longest_gap(acks, t_fault - 1), 3)
     res["slaves_consistent"] = same_table(new, others)
     problems = []
+    if "bigtx_rows" in res:
+        # the big transaction was acknowledged before the kill: all of it, once, on the new master
+        res["bigtx_present"] = int(query(new, "SELECT COUNT(*) FROM test.bigtx", timeout=30)[0][0])
+        if res["bigtx_present"] != res["bigtx_rows"]:
+            problems.append(f"the acknowledged {res['bigtx_rows']}-row transaction has "
+                            f"{res['bigtx_present']} rows on the new master")
     if code != 0:
         problems.append(f"exit code {code}")
     if t_detect is None:
@@ -732,7 +941,7 @@ def run_failover(args, res, mgr, writer, poller):
     if res["t_repointed"] is None:
         problems.append("not every remaining slave replicates from the new master")
     elif not res["slaves_consistent"]:
-        problems.append("a remaining slave's test.t differs from the new master's (CHECKSUM TABLE, 15 s)")
+        problems.append("a remaining slave's test.t, test.big or test.bigtx differs from the new master's (CHECKSUM TABLE, 15 s)")
     if problems:
         res["error"] = "; ".join(problems) + (f" | {tail_errors(mgr.text())}" if code != 0 else "")
     res["ok"] = not problems
@@ -748,6 +957,7 @@ def run_switch(args, res, conf, rundir, writer, poller):
     code = proc.wait(120)
     t_end = time.monotonic()
     proc.stop()
+    res.update(proc.memory())
     res["exit_code"] = code
     res["t_cmd"] = round(t_end - t0, 3)
     others = [IPS["db1"], IPS["db3"]]
@@ -782,7 +992,7 @@ def run_switch(args, res, conf, rundir, writer, poller):
     if res["t_repointed"] is None:
         problems.append("db1 and db3 do not both replicate from db2")
     elif not res.get("slaves_consistent"):
-        problems.append("db1 or db3 has a test.t different from db2's (CHECKSUM TABLE, 15 s)")
+        problems.append("db1 or db3 has a test.t, test.big or test.bigtx different from db2's (CHECKSUM TABLE, 15 s)")
     if problems:
         res["error"] = "; ".join(problems) + f" | {tail_errors(proc.text())}"
     res["ok"] = not problems
@@ -838,7 +1048,7 @@ def idle(args):
             rss_total.append(sum(v[1] for v in snap.values()))  # PSS, see proc_pss_kb
             rss_main.append(proc_rss_kb(mgr.pid))
             nprocs.append(len(snap))
-            if mgr.p.poll() is not None:
+            if mgr.poll() is not None:
                 raise RuntimeError(f"{TOOLS[args.tool]} exited while monitoring")
         s1 = snapshot()
         t1 = time.monotonic()
@@ -873,6 +1083,10 @@ def idle(args):
 
 # ----------------------------------------------------------------------------- report
 
+METRICS_MEM = [
+    ("peak_rss_mib", "manager peak RSS (MiB, kernel high-water mark)"),
+    ("peak_tree_pss_mib", "manager's process tree, peak PSS sampled every 0.25 s (MiB)"),
+]
 METRICS_FAIL = [
     ("t_detect", "fault → death declared (s)"),
     ("t_writable", "fault → first insert on new master (s)"),
@@ -886,6 +1100,18 @@ METRICS_SWITCH = [
     ("t_cmd", "switch command wall time (s)"),
     ("gap_start", "start → the write gap begins (s)"),
     ("lost", "acknowledged rows lost"),
+] + METRICS_MEM
+MEM_KEYS = {k for k, _ in METRICS_MEM}
+# What a scenario's runs made (both tools' runs; median (min–max)).
+FACTS = [
+    ("lag_rows", "rows db3 did not receive (IO stopped) or execute (SQL stopped) before the fault", 0),
+    ("binlog_mib", "master's binlog file at the fault (MiB)", 0),
+    ("relay_log_space_db2_mib", "db2's relay logs at the fault (Relay_Log_Space, MiB)", 0),
+    ("db3_behind_mib", "db3 behind the master at the fault (MiB of binlog)", 0),
+    ("fill_s", "time to write the big data (s)", 1),
+    ("bigtx_binlog_mib", "the big transaction in the binlog (MiB)", 1),
+    ("bigtx_commit_s", "its commit on the master took (s)", 1),
+    ("bigtx_acked_before_fault_s", "its commit acknowledged → kill started (s)", 3),
 ]
 
 
@@ -897,13 +1123,32 @@ def agg(values):
             "max": round(max(v), 3), "n": len(v)}
 
 
-def fmt_stat(s, integer=False):
+def fmt_stat(s, integer=False, digits=2):
     if s is None:
         return "—"
-    f = (lambda x: f"{x:.0f}") if integer else (lambda x: f"{x:.2f}")
+    f = (lambda x: f"{x:.0f}") if integer else (lambda x: f"{x:.{digits}f}")
     if s["min"] == s["max"]:
         return f"{f(s['median'])}"
     return f"{f(s['median'])} ({f(s['min'])}–{f(s['max'])})"
+
+
+def short_error(err, limit=500):
+    """A failed run's reason for the tables: the manager's own 'Stopped at:' line where it
+    printed one, cut to `limit` characters (latest.json keeps the whole text)."""
+    m = re.search(r"Stopped at: (.*?)(?:\(remote command error\)|To finish by hand|['\"],|$)", err)
+    head = err.split(" | ", 1)[0].split(": [", 1)[0]
+    text = f"{head} — stopped at: {m.group(1).strip()}" if m else err
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def runs_text(meta):
+    """'3' or, when scenarios ran different numbers of times, 'kill9 3, binlog1g 1'."""
+    per = meta.get("runs_per_scenario") or {}
+    if not per:
+        return str(meta.get("runs", "?"))
+    if len(set(per.values())) == 1:
+        return str(next(iter(per.values())))
+    return ", ".join(f"{k} {v}" for k, v in per.items())
 
 
 def ratio(a, b):
@@ -919,23 +1164,49 @@ def report(args):
     outdir = Path(args.results)
     outdir.mkdir(parents=True, exist_ok=True)
     runs = []
-    for p in sorted((work / "runs").glob("*/result.json")):
-        r = json.loads(p.read_text())
-        if "scenario" in r:
-            r.pop("poll_changes", None)
-            runs.append(r)
+    for w in [work] + [Path(x).resolve() for x in args.more_work or []]:
+        for p in sorted((w / "runs").glob("*/result.json")):
+            r = json.loads(p.read_text())
+            if "scenario" in r:
+                r.pop("poll_changes", None)
+                r["work"] = str(w)
+                if r.get("server") and not r["server"].startswith(("MariaDB ", "MySQL ")):
+                    r["server"] = server_name(r["server"])  # runs recorded before server_name
+                runs.append(r)
     idle_res = {}
     for tool in TOOLS:
         p = work / "runs" / f"idle-{tool}" / "result.json"
         if p.exists():
             idle_res[tool] = json.loads(p.read_text())
     meta = json.loads((work / "meta.json").read_text()) if (work / "meta.json").exists() else {}
+    if args.more_work:
+        # one report over several run.sh invocations of the same build: say so, and which ran what
+        parts = [meta]
+        for x in args.more_work:
+            mp = Path(x).resolve() / "meta.json"
+            parts.append(json.loads(mp.read_text()) if mp.exists() else {})
+        seen = {r["scenario"] for r in runs}
+        meta = dict(meta)
+        meta["scenarios"] = [sc for m in parts for sc in m.get("scenarios", []) if sc in seen]
+        meta["scenarios"] = list(dict.fromkeys(meta["scenarios"]))
+        meta["runs_per_scenario"] = {sc: sum(1 for r in runs if r["scenario"] == sc and r["tool"] == "ha")
+                                     for sc in meta["scenarios"]}
+        commits = {m.get("ha_commit") for m in parts}
+        if len(commits) > 1:
+            raise SystemExit(f"the work dirs hold runs of different ha-manager commits: {commits}")
+        meta["notes"] = ("runs from " + str(len(parts)) + " invocations of run.sh with the same build: "
+                         + "; ".join(f"started {m.get('started', '?')}: "
+                                     + ", ".join(sc for sc in m.get("scenarios", [])
+                                                 if any(r["scenario"] == sc and r["work"] == str(w)
+                                                        for r in runs))
+                                     for m, w in zip(parts, [work] + [Path(x).resolve() for x in args.more_work]))
+                         + (". " + meta["notes"] if meta.get("notes") else ""))
     fixes = json.loads((mha_lib(work) / "FIXES.json").read_text()) if (mha_lib(work) / "FIXES.json").exists() else []
     scen_order = [s for s in meta.get("scenarios", list(SCENARIOS)) if s in SCENARIOS]
 
     summary = {}
     for sc in scen_order:
-        metrics = METRICS_SWITCH if sc == "switch" else METRICS_FAIL
+        metrics = METRICS_SWITCH if sc == "switch" else METRICS_FAIL + METRICS_MEM
         summary[sc] = {"description": SCENARIOS[sc][1], "lab_mode": SCENARIOS[sc][0], "tools": {}}
         for tool in TOOLS:
             rs = [r for r in runs if r["scenario"] == sc and r["tool"] == tool]
@@ -944,12 +1215,21 @@ def report(args):
                      "unavailable": any(r.get("unavailable") for r in rs),
                      "errors": sorted({r["error"] for r in rs if r.get("error") and not r.get("unavailable")})}
             for key, _ in metrics:
-                entry[key] = agg([r.get(key) for r in ok])
+                # memory is measured in failed runs too (a failed run's peak still happened)
+                entry[key] = agg([r.get(key) for r in (rs if key in MEM_KEYS else ok)])
             if sc != "switch":
                 rec = [r["t_repointed"] - r["t_detect"] for r in ok
                        if r.get("t_repointed") is not None and r.get("t_detect") is not None]
                 entry["t_recover"] = agg(rec)
+            entry["servers"] = sorted({r["server"] for r in rs if r.get("server")})
             summary[sc]["tools"][tool] = entry
+        scr = [r for r in runs if r["scenario"] == sc]
+        summary[sc]["servers"] = sorted({r["server"] for r in scr if r.get("server")})
+        summary[sc]["settings"] = sorted({json.dumps({k: v for k, v in r["settings"].items() if v is not None},
+                                                     sort_keys=True)
+                                          for r in scr if r.get("settings")})
+        summary[sc]["facts"] = {k: agg([r.get(k) for r in scr]) for k, _, _ in FACTS
+                                if any(r.get(k) is not None for r in scr)}
         summary[sc]["ratio_ha_over_mha"] = {
             key: ratio(summary[sc]["tools"]["ha"].get(key), summary[sc]["tools"]["mha"].get(key))
             for key, _ in metrics + ([("t_recover", "")] if sc != "switch" else [])}
@@ -961,7 +1241,7 @@ def report(args):
     md.append(f"Run {meta.get('started', '?')} on `{meta.get('host', '?')}`; "
               f"ha-manager `{meta.get('ha_version', '?')}` (commit `{meta.get('ha_commit', '?')}`) vs "
               f"MHA `{meta.get('mha_version', '0.58')}`; ping_interval={meta.get('ping_interval', '?')} s; "
-              f"runs per scenario and tool: {meta.get('runs', '?')}, alternating the tools. "
+              f"runs per scenario and tool: {runs_text(meta)}, alternating the tools. "
               f"Values: median (min–max) in seconds; ratio = ha-manager median / MHA median.")
     walls = [r["wall_s"] for r in runs if r.get("wall_s") is not None]
     waits = [r["lock_wait_s"] for r in runs if r.get("lock_wait_s") is not None]
@@ -973,20 +1253,73 @@ def report(args):
         md.append("")
         md.append(f"Note: {meta['notes']}")
     md.append("")
+    md.append("Summary (medians; ha-manager / MHA 0.58; “failed” = no successful run, see the scenario):")
+    md.append("")
+    md.append("| scenario | server | lab | fault → dead (s) | fault → all repointed (s) "
+              "| acked rows lost | manager peak RSS (MiB) | successful runs |")
+    md.append("|---|---|---|---|---|---|---|---|")
+
+    def pair(sc, key, digits):
+        cells = []
+        for tool in TOOLS:
+            e = summary[sc]["tools"][tool]
+            if e["unavailable"]:
+                cells.append("n/a")
+            elif not e["runs"]:
+                cells.append("not run")
+            elif not e["ok"]:
+                cells.append("failed")
+            elif e.get(key) is None:
+                cells.append("—")
+            else:
+                cells.append(f"{e[key]['median']:.{digits}f}")
+        return " / ".join(cells)
+
+    def pair_mem(sc):
+        cells = []
+        for tool in TOOLS:
+            e = summary[sc]["tools"][tool]
+            v = e.get("peak_rss_mib")
+            cells.append("n/a" if e["unavailable"] else "—" if v is None else
+                         f"{v['median']:.1f}" + ("" if e["ok"] else " (failed run)"))
+        return " / ".join(cells)
+
+    for sc in scen_order:
+        s = summary[sc]
+        first = "t_writable" if sc == "switch" else "t_detect"
+        oks = " / ".join(f"{s['tools'][t]['ok']}/{s['tools'][t]['runs']}" for t in TOOLS)
+        md.append(f"| {sc}{' (write gap, → first insert)' if sc == 'switch' else ''} "
+                  f"| {', '.join(s['servers']) or '?'} | {s['lab_mode']} "
+                  f"| {pair(sc, 'write_gap' if sc == 'switch' else first, 2)} "
+                  f"| {pair(sc, 't_repointed', 2)} | {pair(sc, 'lost', 0)} "
+                  f"| {pair_mem(sc)} | {oks} |")
+    md.append("")
+    settings = sorted({x for sc in scen_order for x in summary[sc]["settings"]})
+    if settings:
+        md.append("Settings read on db2 at the start of every run (the lab sets none of them: server "
+                  "defaults): " + " | ".join(
+                      ", ".join(f"{k}={v}" for k, v in json.loads(x).items()) for x in settings) + ".")
+        md.append("")
     for sc in scen_order:
         s = summary[sc]
         metrics = METRICS_SWITCH if sc == "switch" else METRICS_FAIL
-        md.append(f"**{sc}** — {s['description']} (lab: {s['lab_mode']})")
+        md.append(f"**{sc}** — {s['description']} (lab: {s['lab_mode']}; server: "
+                  f"{', '.join(s['servers']) or '?'})")
         md.append("")
+        if s.get("facts"):
+            md.append("Made by the runs: " + "; ".join(
+                f"{label} {fmt_stat(s['facts'][k], digits=d)}" for k, label, d in FACTS if k in s["facts"]) + ".")
+            md.append("")
         md.append("| metric | ha-manager | MHA 0.58 | ratio |")
         md.append("|---|---|---|---|")
         ha, mh = s["tools"]["ha"], s["tools"]["mha"]
         for key, label in metrics + ([("t_recover", "death declared → all slaves replicate (s)")]
-                                      if sc != "switch" else []):
+                                      + METRICS_MEM if sc != "switch" else []):
             integer = key == "lost"
+            digits = 1 if key.endswith("_mib") else 2
             r = s["ratio_ha_over_mha"].get(key)
-            cell_ha = "not available in this build" if ha["unavailable"] else fmt_stat(ha.get(key), integer)
-            cell_mh = fmt_stat(mh.get(key), integer)
+            cell_ha = "not available in this build" if ha["unavailable"] else fmt_stat(ha.get(key), integer, digits)
+            cell_mh = fmt_stat(mh.get(key), integer, digits)
             md.append(f"| {label} | {cell_ha} | {cell_mh} | {'—' if r is None else f'{r:.2f}'} |")
         ok_ha = "—" if ha["unavailable"] else f"{ha['ok']}/{ha['runs']}"
         md.append(f"| successful runs | {ok_ha} | {mh['ok']}/{mh['runs']} | |")
@@ -997,7 +1330,7 @@ def report(args):
                          "does not list `--master-state alive`)")
         for tool, e in (("ha", ha), ("mha", mh)):
             for err in e["errors"]:
-                notes.append(f"- {TOOLS[tool]}, failed run: {err}")
+                notes.append(f"- {TOOLS[tool]}, failed run: {short_error(err)}")
         if notes:
             md.extend(notes)
             md.append("")
@@ -1090,9 +1423,17 @@ def chart(summary, scen_order, path, meta):
             if e["unavailable"]:
                 ax.text(0.02 * xmax, y, "not available in this build", va="center", fontsize=9, color="#555")
                 continue
-            if not e["ok"]:
-                ax.text(0.02 * xmax, y, "no successful run", va="center", fontsize=9, color="#a00")
+            if not e["runs"]:
+                ax.text(0.02 * xmax, y, "not run", va="center", fontsize=9, color="#555")
                 continue
+            if not e["ok"]:
+                why = short_error(e["errors"][0]) if e["errors"] else "no successful run"
+                why = why.split("stopped at: ", 1)[-1]
+                ax.text(0.02 * xmax, y, "failed: " + (why if len(why) <= 110 else "…" + why[-109:]),
+                        va="center", fontsize=7.5, color="#a00")
+                continue
+            mem = e.get("peak_rss_mib")
+            mem_txt = f", peak RSS {mem['median']:.0f} MiB" if mem else ""
             if sc == "switch":
                 g = e["write_gap"]["median"]
                 g0 = e["gap_start"]["median"] if e.get("gap_start") else 0.0
@@ -1127,7 +1468,7 @@ def chart(summary, scen_order, path, meta):
                             label="first insert on new master" if "w" not in seen else None)
                     seen.add("w")
                 ax.text(max(rp, w or 0) + 0.01 * xmax, y,
-                        f"dead at {d:.2f}s, all repointed at {rp:.2f}s", va="center", fontsize=8)
+                        f"dead at {d:.2f}s, all repointed at {rp:.2f}s{mem_txt}", va="center", fontsize=8)
         ax.set_ylim(-0.6, 1.6)
         ax.set_yticks([0, 1])
         ax.set_yticklabels(labels)
@@ -1144,7 +1485,7 @@ def chart(summary, scen_order, path, meta):
                 lbls.append(ll)
     fig.legend(handles, lbls, loc="lower center", fontsize=8, ncol=3)
     fig.suptitle(f"ha-manager vs MHA 0.58 on the lab (ping_interval={meta.get('ping_interval', '?')} s, "
-                 f"medians of {meta.get('runs', '?')} runs each)", fontsize=10, x=0.01, ha="left")
+                 f"medians; runs per tool: {runs_text(meta)})", fontsize=10, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     fig.savefig(path, dpi=110)
 
@@ -1172,6 +1513,8 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--results", required=True)
     p.add_argument("--readme", help="also put the tables into this README, between the markers")
+    p.add_argument("--more-work", action="append",
+                   help="also the runs in this work dir (another run.sh invocation of the same build)")
     args = ap.parse_args()
     # SIGTERM (timeout, Ctrl-C of run.sh) → normal exit path, so `finally` cleans up.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

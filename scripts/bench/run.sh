@@ -6,14 +6,17 @@
 #
 #   --runs N            runs per scenario and tool (default 5); the tools alternate run by run
 #   --ping-interval S   ping_interval for both tools (1 or 3, default 1)
-#   --scenarios LIST    comma-separated, from: kill9,linkdown,lag-gtid,lag-filepos,switch (default: all)
+#   --scenarios LIST    comma-separated, from: kill9,linkdown,lag-gtid,lag-filepos,switch,
+#                       binlog1g,relaylog-filepos,bigtx,sqlstop-filepos (default: all);
+#                       NAME:N runs that scenario N times instead of --runs
 #   --idle-seconds S    window for the resource measurement while monitoring (default 60; 0 = skip)
 #   --work DIR          scratch: logs, per-run JSON, MHA's patched modules (default /var/tmp/ha-bench)
 #   --results DIR       where latest.md / latest.json / latest.png go (default scripts/bench/results)
 #   --no-build          use the existing release binary (HA_MANAGER_BIN or $CARGO_TARGET_DIR/release)
 #
 # Every run rebuilds the lab (scripts/lab/up.sh, ~3 s) and holds `flock /run/ha-lab.lock` only
-# for that run (at most 5 minutes), so other users of the lab can run in between.
+# for that run (at most 5 minutes; 9 for binlog1g and relaylog-filepos, which write ~1 GB and
+# ~500 MB first), so other users of the lab can run in between.
 # Needs root, Debian 12 (apt: mha4mysql-manager, mha4mysql-node), python3 with pip (PyMySQL,
 # matplotlib), cargo. Traffic stays on loopback and the lab's 198.18.0.0/24.
 set -euo pipefail
@@ -25,7 +28,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 runs=5
 ping=1
-scenarios=kill9,linkdown,lag-gtid,lag-filepos,switch
+ALL_SCENARIOS=kill9,linkdown,lag-gtid,lag-filepos,switch,binlog1g,relaylog-filepos,bigtx,sqlstop-filepos
+scenarios=$ALL_SCENARIOS
 idle=60
 work=/var/tmp/ha-bench
 results=$HERE/results
@@ -50,10 +54,20 @@ done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "--runs must be a positive integer" >&2; exit 2; }
 [[ $ping == 1 || $ping == 3 ]] || { echo "--ping-interval must be 1 or 3" >&2; exit 2; }
 [[ $idle =~ ^[0-9]+$ ]] || { echo "--idle-seconds must be a whole number" >&2; exit 2; }
-IFS=, read -r -a scen <<<"$scenarios"
-for s in "${scen[@]}"; do
-	case "$s" in kill9 | linkdown | lag-gtid | lag-filepos | switch) ;; *) echo "unknown scenario '$s'" >&2; exit 2 ;; esac
+IFS=, read -r -a items <<<"$scenarios"
+scen=()
+declare -A nruns=()
+for item in "${items[@]}"; do
+	s=${item%%:*}
+	n=$runs
+	[[ $item == *:* ]] && n=${item#*:}
+	[[ ,$ALL_SCENARIOS, == *",$s,"* ]] || { echo "unknown scenario '$s' (known: $ALL_SCENARIOS)" >&2; exit 2; }
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "runs of '$s' must be a positive integer (got '$n')" >&2; exit 2; }
+	scen+=("$s")
+	nruns[$s]=$n
 done
+runs_json=$(for s in "${scen[@]}"; do printf '"%s": %d, ' "$s" "${nruns[$s]}"; done)
+scen_csv=$(IFS=,; echo "${scen[*]}")
 ((EUID == 0)) || { echo "run.sh must run as root (the lab needs it)" >&2; exit 1; }
 
 say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -64,6 +78,11 @@ if ! command -v masterha_manager >/dev/null || ! command -v apply_diff_relay_log
 	DEBIAN_FRONTEND=noninteractive apt-get install -y mha4mysql-manager mha4mysql-node >/dev/null
 fi
 PY=${PYTHON:-python3}
+# A python3 ahead of the system's on PATH (pyenv) may lack the modules Debian's python3 has.
+if [[ -z ${PYTHON:-} ]] && ! "$PY" -c 'import pymysql, matplotlib' 2>/dev/null &&
+	/usr/bin/python3 -c 'import pymysql, matplotlib' 2>/dev/null; then
+	PY=/usr/bin/python3
+fi
 if ! "$PY" -c 'import pymysql, matplotlib' 2>/dev/null; then
 	say "installing PyMySQL and matplotlib from PyPI"
 	"$PY" -m pip install --quiet pymysql matplotlib
@@ -117,8 +136,9 @@ meta = {
     "host": socket.gethostname(),
     "cpus": out("nproc"),
     "runs": $runs,
+    "runs_per_scenario": {${runs_json%, }},
     "ping_interval": $ping,
-    "scenarios": "$scenarios".split(","),
+    "scenarios": "$scen_csv".split(","),
     "idle_seconds": $idle,
     "ha_version": out("$HA_MANAGER_BIN", "--version"),
     "ha_commit": out("git", "-C", "$REPO", "log", "-1", "--format=%h", "--", "src", "Cargo.toml", "Cargo.lock"),
@@ -131,18 +151,26 @@ json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 
 # ------------------------------------------------------------------ runs
-locked() { # one lab session: exclusive, bounded
-	BENCH_QUEUED_AT=$(date +%s.%N) flock "$LOCK" timeout -k 10 300 "$PY" "$BENCH" "$@"
+locked() { # one lab session: exclusive, bounded (RUN_LIMIT seconds)
+	BENCH_QUEUED_AT=$(date +%s.%N) flock "$LOCK" timeout -k 10 "${RUN_LIMIT:-300}" "$PY" "$BENCH" "$@"
 }
 t_start=$(date +%s)
 for s in "${scen[@]}"; do
-	for ((i = 1; i <= runs; i++)); do
+	for ((i = 1; i <= nruns[$s]; i++)); do
 		# alternate: odd runs ha-manager first, even runs MHA first
 		if ((i % 2)); then order=(ha mha); else order=(mha ha); fi
 		for tool in "${order[@]}"; do
-			say "$s run $i/$runs: $tool"
-			locked run-one --tool "$tool" --scenario "$s" --run "$i" --ping-interval "$ping" --work "$work" ||
-				say "$s run $i $tool: the run itself failed (exit $?); see $work/runs"
+			say "$s run $i/${nruns[$s]}: $tool"
+			case "$s" in binlog1g | relaylog-filepos) RUN_LIMIT=540 ;; *) RUN_LIMIT=300 ;; esac
+			rc=0
+			RUN_LIMIT=$RUN_LIMIT locked run-one --tool "$tool" --scenario "$s" --run "$i" --ping-interval "$ping" --work "$work" || rc=$?
+			res=$work/runs/$s-$(printf %02d "$i")-$tool/result.json
+			if [[ ! -s $res ]]; then # killed before it could write one: recorded as a failed run
+				mkdir -p "${res%/*}"
+				printf '{"tool": "%s", "scenario": "%s", "run": %d, "ok": false, "error": "the run ended without a result (exit %d; %d s limit)"}\n' \
+					"$tool" "$s" "$i" "$rc" "$RUN_LIMIT" >"$res"
+			fi
+			((rc == 0)) || say "$s run $i $tool: the run itself failed (exit $rc); see $work/runs"
 		done
 	done
 done
