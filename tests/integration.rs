@@ -30,6 +30,8 @@ mod lab_switch;
 
 #[path = "integration/lab_biglogs.rs"]
 mod lab_biglogs;
+#[path = "integration/lab_bigtx.rs"]
+mod lab_bigtx;
 
 #[path = "integration/lab_daemon.rs"]
 mod lab_daemon;

@@ -39,7 +39,10 @@ pub(crate) async fn run(
     for (index, spec) in config.servers.iter().cloned().enumerate() {
         let (remote, connector, limit) = (remote.clone(), connector.clone(), limit.clone());
         let settings = (
-            config.settings.client_bindir.clone(),
+            (
+                config.settings.client_bindir.clone(),
+                config.settings.client_libdir.clone(),
+            ),
             config.settings.command_timeout,
             config.settings.mysql_timeout,
         );
@@ -100,7 +103,7 @@ async fn check_host(
     spec: &ServerSpec,
     remote: &dyn Remote,
     connector: &dyn Connector,
-    (bindir, timeout, mysql_timeout): (Option<String>, Duration, Duration),
+    ((bindir, libdir), timeout, mysql_timeout): ((Option<String>, Option<String>), Duration, Duration),
 ) -> HostResult {
     let mut result = HostResult {
         server: spec.label(),
@@ -118,6 +121,7 @@ async fn check_host(
         spec,
         timeout,
         bindir: bindir.as_deref(),
+        libdir: libdir.as_deref(),
     };
 
     // Login.

@@ -1186,11 +1186,11 @@ mod tests {
     fn not_yet_acted_on_reports_set_keys() {
         let cfg = ini_ok(
             "[server default]\nshutdown_script=/bin/fence\nclient_libdir=/opt/lib\nping_interval=2\n\
-             [server1]\nhostname=h\nignore_fail=1\ndisable_log_bin=1\n",
+             handle_raw_binlog=0\n[server1]\nhostname=h\nignore_fail=1\ndisable_log_bin=1\n",
         );
         assert_eq!(
             keys::not_yet_acted_on(&cfg),
-            ["disable_log_bin", "client_libdir"]
+            ["disable_log_bin", "handle_raw_binlog"]
         );
         assert!(keys::not_yet_acted_on(&ini_ok("[server1]\nhostname=h\n")).is_empty());
     }

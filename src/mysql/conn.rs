@@ -309,6 +309,22 @@ impl Db for MysqlDb {
         self.exec("setting relay_log_purge", &[statement]).await
     }
 
+    async fn max_allowed_packet(&self) -> Result<u64, DbError> {
+        let value: Option<u64> = self
+            .call("reading max_allowed_packet", self.timeout, |c| {
+                Box::pin(c.query_first(sql::MAX_ALLOWED_PACKET))
+            })
+            .await?;
+        Ok(value.unwrap_or(0))
+    }
+
+    async fn set_max_allowed_packet(&self, bytes: u64) -> Result<(), DbError> {
+        // A number of our own: no quoting needed.
+        let statement = format!("SET GLOBAL max_allowed_packet = {bytes}");
+        self.exec("setting max_allowed_packet", &[statement.as_str()])
+            .await
+    }
+
     async fn set_gtid_slave_pos(&self, pos: &MariaGtidPos) -> Result<(), DbError> {
         // The text is our own rendering of parsed numbers: digits, '-' and ','.
         let statement = sql::set_gtid_slave_pos(pos);

@@ -32,6 +32,8 @@ pub(crate) struct FakeServer {
     /// `start_replica` leaves the SQL thread stopped on this error (errno,
     /// message), as a real one that meets a conflicting row.
     pub sql_error_on_start: Option<(u32, String)>,
+    /// The global `max_allowed_packet` (16 MiB, the servers' default).
+    pub max_allowed_packet: u64,
 }
 
 /// A cloneable description of a `DbError` to inject.
@@ -88,6 +90,7 @@ impl FakeCluster {
                 exempt_users: Vec::new(),
                 wait_times_out: false,
                 sql_error_on_start: None,
+                max_allowed_packet: 16 << 20,
             },
         );
     }
@@ -270,6 +273,21 @@ impl Db for FakeDb {
     async fn set_read_only(&self, on: bool) -> Result<(), DbError> {
         self.call("set_read_only", on.to_string())?;
         self.change(|f| f.read_only = on);
+        Ok(())
+    }
+
+    async fn max_allowed_packet(&self) -> Result<u64, DbError> {
+        self.call("max_allowed_packet", String::new())?;
+        let mut value = 0;
+        self.cluster
+            .with(&self.addr, |s| value = s.max_allowed_packet);
+        Ok(value)
+    }
+
+    async fn set_max_allowed_packet(&self, bytes: u64) -> Result<(), DbError> {
+        self.call("set_max_allowed_packet", bytes.to_string())?;
+        self.cluster
+            .with(&self.addr, |s| s.max_allowed_packet = bytes);
         Ok(())
     }
 

@@ -86,6 +86,10 @@ pub(crate) trait Db: Send + Sync {
     /// `read_only` (and `super_read_only` where the server has it).
     async fn set_read_only(&self, on: bool) -> Result<(), DbError>;
     async fn set_relay_log_purge(&self, on: bool) -> Result<(), DbError>;
+    /// The server's global `max_allowed_packet`, in bytes.
+    async fn max_allowed_packet(&self) -> Result<u64, DbError>;
+    /// Sets the global `max_allowed_packet` (sessions opened after take it).
+    async fn set_max_allowed_packet(&self, bytes: u64) -> Result<(), DbError>;
     /// MariaDB `SET GLOBAL gtid_slave_pos` (replication must be stopped).
     async fn set_gtid_slave_pos(&self, pos: &MariaGtidPos) -> Result<(), DbError>;
     /// Waits server-side, at most `limit`; `Ok(false)` when the limit passed first.

@@ -216,6 +216,9 @@ pub(crate) fn wait_for_pos(flavor: Flavor, version: Version) -> &'static str {
 }
 
 /// MariaDB: waits until `gtid_slave_pos` reaches a position; bound: (pos, timeout seconds).
+/// The global `max_allowed_packet` (raised for an apply, then put back).
+pub(crate) const MAX_ALLOWED_PACKET: &str = "SELECT @@GLOBAL.max_allowed_packet";
+
 pub(crate) const MARIA_GTID_WAIT: &str = "SELECT MASTER_GTID_WAIT(?, ?)";
 
 /// MySQL: waits until a GTID set is executed; bound: (set, timeout seconds).

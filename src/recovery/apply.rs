@@ -545,6 +545,56 @@ async fn watch_progress(db: &dyn Db, stall: Duration, first: Duration) -> String
     }
 }
 
+/// The `max_allowed_packet` an apply runs with: the server's maximum (1 GiB),
+/// so that a transaction of any size the master took can be replayed.
+pub(crate) const APPLY_PACKET: u64 = 1 << 30;
+
+/// Raises the server's global `max_allowed_packet` to [`APPLY_PACKET`] (the
+/// apply's client connects after this, so its session takes it); returns the
+/// value to put back, `None` when nothing was changed. A failure is a
+/// warning: a small transaction applies anyway, a big one then fails loudly.
+async fn raise_packet_limit(db: &dyn Db, host: &str) -> Option<u64> {
+    match db.max_allowed_packet().await {
+        Ok(now) if now >= APPLY_PACKET => None,
+        Ok(now) => match db.set_max_allowed_packet(APPLY_PACKET).await {
+            Ok(()) => Some(now),
+            Err(e) => {
+                tracing::warn!(
+                    "{host}: could not raise max_allowed_packet for the apply ({e}); a \
+                     transaction larger than {now} bytes will fail"
+                );
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!("{host}: could not read max_allowed_packet ({e})");
+            None
+        }
+    }
+}
+
+/// Puts back the `max_allowed_packet` [`raise_packet_limit`] changed.
+async fn restore_packet_limit(db: &dyn Db, host: &str, old: Option<u64>) {
+    if let Some(old) = old {
+        if let Err(e) = db.set_max_allowed_packet(old).await {
+            tracing::warn!(
+                "{host}: could not put max_allowed_packet back to {old} after the apply ({e}); \
+                 set it by hand: SET GLOBAL max_allowed_packet = {old}"
+            );
+        }
+    }
+}
+
+/// The error of an apply whose client failed, naming what was applied.
+fn apply_failed(host: &str, what: &str, e: crate::transport::node::NodeError) -> ApplyError {
+    let op = match what {
+        "relay-diff" => "applying the relay-log diff failed",
+        "binlog-tail" => "applying the dead master's binlog failed",
+        _ => "applying a binlog failed",
+    };
+    ApplyError::Step(StepError::remote(host, op, e))
+}
+
 enum ApplyError {
     Step(StepError),
     Db(&'static str, DbError),
@@ -624,26 +674,24 @@ async fn apply_with(
             // (MySQL 9.7 in the lab: 30 000 one-row transactions in 200 s).
             node.timeout = APPLY_LIMIT;
         }
+        // A big transaction decodes to one statement larger than the
+        // server's default max_allowed_packet: raised for the apply (as MHA
+        // does), put back after it.
+        let packet = raise_packet_limit(db, &host).await;
         let apply = node.apply_binlog(&name, &kept_path, kept_size, tools);
         let result = if watched {
             let first = first_move_bound(stall, kept_size);
             tokio::select! {
-                r = apply => r,
+                r = apply => r.map_err(|e| apply_failed(&host, what, e)),
                 stuck = watch_progress(db, stall, first) => {
-                    return Err(ApplyError::Step(StepError::timeout(&host, stuck, stall)));
+                    Err(ApplyError::Step(StepError::timeout(&host, stuck, stall)))
                 }
             }
         } else {
-            apply.await
+            apply.await.map_err(|e| apply_failed(&host, what, e))
         };
-        result.map_err(|e| {
-            let op = match what {
-                "relay-diff" => "applying the relay-log diff failed",
-                "binlog-tail" => "applying the dead master's binlog failed",
-                _ => "applying a binlog failed",
-            };
-            ApplyError::Step(StepError::remote(&host, op, e))
-        })?;
+        restore_packet_limit(db, &host, packet).await;
+        result?;
     }
     if let GtidFacts::MariaDb { slave_pos, .. } = &facts.gtid {
         let after = db.facts().await.map_err(read)?;

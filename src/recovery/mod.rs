@@ -51,6 +51,7 @@ impl Kit {
             spec,
             timeout: self.config.settings.command_timeout,
             bindir: self.config.settings.client_bindir.as_deref(),
+            libdir: self.config.settings.client_libdir.as_deref(),
         }
     }
 

@@ -65,6 +65,8 @@ pub(crate) struct Node<'a> {
     pub spec: &'a ServerSpec,
     pub timeout: Duration,
     pub bindir: Option<&'a str>,
+    /// `client_libdir`: the client tools run with it as `LD_LIBRARY_PATH`.
+    pub libdir: Option<&'a str>,
 }
 
 fn words(items: &[&str]) -> Vec<String> {
@@ -103,6 +105,19 @@ impl Node<'_> {
         }
     }
 
+    /// The argv of a client tool: as given, or under `env LD_LIBRARY_PATH=`
+    /// `client_libdir` when set (argv words, never a shell string).
+    pub(crate) fn tool_argv(&self, argv: Vec<String>) -> Vec<String> {
+        match self.libdir {
+            Some(dir) => {
+                let mut with = vec!["env".to_owned(), format!("LD_LIBRARY_PATH={dir}")];
+                with.extend(argv);
+                with
+            }
+            None => argv,
+        }
+    }
+
     /// `(path, version line)` of the first of `names` that runs (`client_bindir` first).
     pub(crate) async fn find_tool(&self, names: &[&str]) -> Option<(String, String)> {
         let mut candidates = Vec::new();
@@ -115,7 +130,7 @@ impl Node<'_> {
         }
         candidates.extend(names.iter().map(|n| (*n).to_owned()));
         for path in candidates {
-            let argv = vec![path.clone(), "--version".into()];
+            let argv = self.tool_argv(vec![path.clone(), "--version".into()]);
             if let Ok(out) = self.remote.run(&self.spec.ssh, &argv, self.timeout).await {
                 if out.success() {
                     let version = out
@@ -287,13 +302,16 @@ impl Node<'_> {
             // SQL text is larger than the events it comes from (row events
             // become base64): allow for it.
             let timeout = transfer_timeout(self.timeout, size.saturating_mul(3));
-            let decode = vec![tools.binlog.clone(), file.clone()];
-            let run = vec![
+            let decode = self.tool_argv(vec![tools.binlog.clone(), file.clone()]);
+            let run = self.tool_argv(vec![
                 tools.client.clone(),
                 format!("--defaults-extra-file={cnf}"),
                 "--binary-mode".into(),
                 "--batch".into(),
-            ];
+                // The client's own limit too: a big transaction is one
+                // statement of its size (the server's is raised for the apply).
+                "--max-allowed-packet=1073741824".into(),
+            ]);
             let (mut write_end, mut read_end) = tokio::io::duplex(1 << 16);
             let decoding = async {
                 let out = self
@@ -456,5 +474,30 @@ mod tests {
         let text = client_defaults(&s);
         assert!(text.contains(r#"password="p\"a\\ss#;w""#), "{text}");
         assert!(text.contains("protocol=TCP"));
+    }
+
+    #[tokio::test]
+    async fn client_libdir_runs_the_tools_with_it_as_ld_library_path() {
+        let remote = crate::transport::fake::remote(true, false);
+        let s = spec(2);
+        let mut node = Node {
+            remote: &remote,
+            spec: &s,
+            timeout: Duration::from_secs(1),
+            bindir: Some("/opt/mysql/bin"),
+            libdir: Some("/opt/mysql/lib"),
+        };
+        let (path, _) = node.find_tool(&["mysqlbinlog"]).await.expect("found");
+        assert_eq!(path, "/opt/mysql/bin/mysqlbinlog");
+        node.libdir = None;
+        node.find_tool(&["mysql"]).await.expect("found");
+        let calls = remote.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            [
+                "198.18.0.12 env LD_LIBRARY_PATH=/opt/mysql/lib /opt/mysql/bin/mysqlbinlog --version",
+                "198.18.0.12 /opt/mysql/bin/mysql --version",
+            ]
+        );
     }
 }
