@@ -103,7 +103,11 @@ async fn check_host(
     spec: &ServerSpec,
     remote: &dyn Remote,
     connector: &dyn Connector,
-    ((bindir, libdir), timeout, mysql_timeout): ((Option<String>, Option<String>), Duration, Duration),
+    ((bindir, libdir), timeout, mysql_timeout): (
+        (Option<String>, Option<String>),
+        Duration,
+        Duration,
+    ),
 ) -> HostResult {
     let mut result = HostResult {
         server: spec.label(),

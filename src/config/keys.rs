@@ -197,8 +197,7 @@ pub(crate) const KEYS: &[KeyInfo] = &[
 
 /// Parameters ha-manager recognises and validates but does not act on yet. Later work
 /// implements them; until then the CLI can warn when one is set (see [`not_yet_acted_on`]).
-pub(crate) const NOT_YET_ACTED_ON: &[&str] =
-    &["disable_log_bin", "handle_raw_binlog"];
+pub(crate) const NOT_YET_ACTED_ON: &[&str] = &["disable_log_bin", "handle_raw_binlog"];
 
 /// The description of `name`, if it is a parameter (names are case-sensitive, as in MHA).
 pub(crate) fn lookup(name: &str) -> Option<&'static KeyInfo> {
