@@ -227,7 +227,7 @@ mod tests {
     fn config() -> Config {
         resolve_str(
             "app1.cnf",
-            "[server default]\nclient_libdir=/opt/mysql/lib\n[server1]\nhostname=198.18.0.11\n\
+            "[server default]\ndisable_log_bin=1\n[server1]\nhostname=198.18.0.11\n\
              [server2]\nhostname=198.18.0.12\ncandidate_master=1\n[server3]\nhostname=198.18.0.13\n",
             false,
             None,
@@ -272,7 +272,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("not yet acted on by this version: client_libdir"),
+            text.contains("not yet acted on by this version: disable_log_bin"),
             "{text}"
         );
     }

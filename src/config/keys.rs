@@ -168,7 +168,7 @@ pub(crate) const KEYS: &[KeyInfo] = &[
     k("report_script", AppOnly, "(none)", "hook that sends the failover report", Mha, Argv),
     k("init_conf_load_script", AppOnly, "(none)", "command whose name=value output overrides [server default]", Mha, Argv),
     k("client_bindir", AppOnly, "(none)", "directory of mysql/mysqlbinlog on the database hosts", Mha, AbsPath),
-    k("client_libdir", AppOnly, "(none)", "MySQL client library directory on the database hosts", Mha, AbsPath),
+    k("client_libdir", AppOnly, "(none)", "MySQL client library directory on the database hosts (the client tools run with it as `LD_LIBRARY_PATH`)", Mha, AbsPath),
     k("use_gtid_auto_pos", Any, "1", "with GTID on everywhere, repoint slaves by GTID auto-position", Mha, Bool),
     k("ssl_mode", Any, "disabled", "TLS to the MySQL servers: disabled, preferred, required, verify_ca or verify_identity", Ours, Enum(SSL_MODES)),
     k("ssl_ca", Any, "(none)", "PEM file of the CA that signed the servers' certificates (verify_ca, verify_identity)", Ours, AbsPath),
