@@ -633,3 +633,46 @@ async fn a_candidate_whose_sql_thread_fails_while_catching_up_is_passed_over_fas
         .count();
     assert_eq!(repoints, 1, "only the catch-up's: {:?}", cluster.log());
 }
+
+/// `skip_reset_slave=1` on the candidate (a dual master's standby): it is
+/// repointed at the latest slave (db3) only to catch up, then put back on its
+/// own source, the dead master, stopped — the settings it keeps to rejoin.
+#[tokio::test]
+async fn skip_reset_slave_puts_the_catch_up_repoint_back_on_the_old_master() {
+    let (ctx, cluster) = setup("", remote(false, false));
+    for (n, read) in [(2, "mysql-bin.000010:900"), (3, "mysql-bin.000010:1000")] {
+        let mut facts = slave_facts(n, 1, read);
+        if let Some(r) = facts.replica.as_mut() {
+            r.using_gtid = Some(MariaUsingGtid::SlavePos);
+        }
+        cluster.add(&format!("198.18.0.1{n}:3306"), facts);
+    }
+    let mut ctx = ctx;
+    let mut config = (*ctx.kit.config).clone();
+    config.servers[1].skip_reset_slave = true;
+    ctx.kit.config = std::sync::Arc::new(config);
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Complete(summary) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        summary.new_master.as_deref(),
+        Some("198.18.0.12(198.18.0.12:3306)")
+    );
+    let repoints: Vec<String> = cluster
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("198.18.0.12:3306: change_master"))
+        .collect();
+    assert_eq!(repoints.len(), 2, "{repoints:?}");
+    assert!(repoints[0].contains("198.18.0.13:3306"), "{repoints:?}");
+    assert!(repoints[1].contains("198.18.0.11:3306"), "{repoints:?}");
+    assert!(
+        !cluster
+            .log()
+            .iter()
+            .any(|l| l.starts_with("198.18.0.12:3306: reset_replica_all")),
+        "{:?}",
+        cluster.log()
+    );
+}

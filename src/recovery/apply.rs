@@ -258,6 +258,17 @@ pub(crate) async fn catch_up_by_gtid(
         .ok_or_else(|| StepError::state(source.label(), "the latest slave has no GTID position"))?;
     let db = kit.connect(target).await?;
     let result = async {
+        // With skip_reset_slave=1 the new master keeps its replication
+        // settings (dual master: from the old master, to rejoin it later):
+        // the repoint for the catch-up is put back once it is done.
+        let own_source = if target.skip_reset_slave {
+            db.facts()
+                .await?
+                .replica
+                .map(|r| (r.master_host, r.master_port))
+        } else {
+            None
+        };
         db.stop_replica().await?;
         db.change_master(&ChangeMaster {
             host: source.mysql_addr().to_owned(),
@@ -269,6 +280,15 @@ pub(crate) async fn catch_up_by_gtid(
         db.start_replica().await?;
         let waited = wait_watching(&*db, &wait, APPLY_WAIT).await?;
         db.stop_replica().await?;
+        if let (Waited::Reached, Some((host, port))) = (&waited, own_source) {
+            db.change_master(&ChangeMaster {
+                host,
+                port,
+                credentials: credentials(target),
+                from: gtid_from(source_facts.flavor),
+            })
+            .await?;
+        }
         Ok::<Waited, DbError>(waited)
     }
     .await;
