@@ -236,7 +236,25 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
     cleanup::cleanup(ctx, &new_spec).await;
     ctx.kit.log.facts(|f| f.finished = true);
     let log = ctx.log(Phase::Cleanup);
-    if summary.replicas.iter().all(ReplicaResult::is_ok) {
+    // A slave marked ignore_fail=1 that could not be recovered is left
+    // behind with a warning (MHA): it does not make the failover partial.
+    let ignored: Vec<&ReplicaResult> = summary
+        .replicas
+        .iter()
+        .filter(|r| !r.is_ok() && ignores_failure(&checked.topology, r))
+        .collect();
+    for r in &ignored {
+        log.warn(
+            Some(&r.host),
+            "not recovered, and left behind as ignore_fail=1 says: not counted as a failure of \
+             this failover; repoint it by hand once it is repaired",
+        );
+    }
+    if summary
+        .replicas
+        .iter()
+        .all(|r| r.is_ok() || ignores_failure(&checked.topology, r))
+    {
         log.ok(
             None,
             &format!(
@@ -252,6 +270,13 @@ pub(crate) async fn run(ctx: &Ctx, dead: DeadMaster) -> Outcome {
         );
         Outcome::Partial(summary)
     }
+}
+
+/// Whether `r` is the result of a slave configured `ignore_fail=1`.
+fn ignores_failure(topology: &crate::topology::snapshot::Topology, r: &ReplicaResult) -> bool {
+    topology
+        .ids()
+        .any(|i| topology.label(i) == r.host && topology.spec(i).ignore_fail)
 }
 
 /// The journal's record of the death evidence.

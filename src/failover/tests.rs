@@ -676,3 +676,37 @@ async fn skip_reset_slave_puts_the_catch_up_repoint_back_on_the_old_master() {
         cluster.log()
     );
 }
+
+/// MHA's `ignore_fail`: a slave so marked that dies while it is being
+/// repointed is left behind with a warning; the failover is complete (exit
+/// 0), and the report says why the slave was not recovered and that it was
+/// not counted.
+#[tokio::test]
+async fn an_ignore_fail_slave_dying_mid_recovery_is_left_behind_and_the_failover_completes() {
+    let (mut ctx, cluster) = setup("", remote(false, false));
+    let mut config = (*ctx.kit.config).clone();
+    config.servers[2].ignore_fail = true;
+    ctx.kit.config = std::sync::Arc::new(config);
+    cluster.with("198.18.0.13:3306", |s| {
+        s.failing.insert("change_master".into(), FakeError::Timeout);
+    });
+    let outcome = run(&ctx, dead()).await;
+    let Outcome::Complete(summary) = outcome else {
+        panic!("expected a complete failover: {outcome:?}")
+    };
+    let lost: Vec<_> = summary
+        .replicas
+        .iter()
+        .filter(|r| r.result.is_err())
+        .collect();
+    assert_eq!(lost.len(), 1, "{:?}", summary.replicas);
+    assert!(lost[0].host.contains("198.18.0.13"));
+    let report = crate::render::report::render(&ctx.kit.log.journal());
+    assert!(
+        report
+            .body
+            .contains("ignore_fail=1: left behind, not counted"),
+        "{}",
+        report.body
+    );
+}

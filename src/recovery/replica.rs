@@ -26,6 +26,13 @@ impl ReplicaResult {
             has_latest_relay_log,
             result: match &self.result {
                 Ok(_) => SlaveResult::Ok,
+                Err(e) if spec.ignore_fail => SlaveResult::Lost {
+                    reason: format!(
+                        "{} (ignore_fail=1: left behind, not counted as a failure)",
+                        e.detail()
+                    ),
+                    kind: Some(e.kind()),
+                },
                 Err(e) => SlaveResult::Lost {
                     reason: e.detail(),
                     kind: Some(e.kind()),
