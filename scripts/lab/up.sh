@@ -146,7 +146,7 @@ fi
 
 # ------------------------------------------------------------ lab dir (private tmpfs)
 mkdir -p "$LAB_DIR"
-mount -t tmpfs -o mode=0755,size=64m ha-lab "$LAB_DIR"
+mount -t tmpfs -o mode=0755,size=256m ha-lab "$LAB_DIR"
 mount --make-private "$LAB_DIR"
 echo "ha-manager lab; created by $0 at $(date -Is)" >"$LAB_DIR/$LAB_MARKER"
 mkdir -p "$LAB_DIR/manager"
