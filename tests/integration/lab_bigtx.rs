@@ -37,7 +37,9 @@ fn t_large_trx_only_in_the_dead_masters_binlog_is_applied_once_gtid() {
         )
     } else {
         // MariaDB's sequence engine.
-        format!("INSERT INTO test.bigtx SELECT seq, REPEAT('y', 1000) FROM test.seq_1_to_{BIG_ROWS}")
+        format!(
+            "INSERT INTO test.bigtx SELECT seq, REPEAT('y', 1000) FROM test.seq_1_to_{BIG_ROWS}"
+        )
     };
     sql("db1", &big);
     fault("kill-mysqld", "db1");
