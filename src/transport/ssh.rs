@@ -207,69 +207,10 @@ impl Remote for SshRemote {
         input: Vec<u8>,
         timeout: Duration,
     ) -> Result<Output, RemoteError> {
-        let name = describe(target);
-        let program = argv.first().cloned().unwrap_or_default();
-        let slot = self.slot(&name).await;
-        let work = async {
-            let session = self.session(&slot, target).await?;
-            let _permit = slot
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| RemoteError::Session {
-                    target: name.clone(),
-                    reason: "transport is shutting down".into(),
-                })?;
-            let failed = |e: openssh::Error| RemoteError::Session {
-                target: name.clone(),
-                reason: connect_reason(&e),
-            };
-            let mut cmd = session.command(program.as_str());
-            cmd.args(&argv[1.min(argv.len())..]);
-            if input.is_empty() {
-                return cmd.output().await.map_err(failed);
-            }
-            cmd.stdin(openssh::Stdio::piped())
-                .stdout(openssh::Stdio::piped())
-                .stderr(openssh::Stdio::piped());
-            let mut child = cmd.spawn().await.map_err(failed)?;
-            if let Some(mut stdin) = child.stdin().take() {
-                // Feed stdin while the remote side drains its output, or a large
-                // answer could block both ends.
-                let writer = tokio::spawn(async move {
-                    use tokio::io::AsyncWriteExt;
-                    let _ = stdin.write_all(&input).await;
-                    let _ = stdin.shutdown().await;
-                });
-                let out = child.wait_with_output().await.map_err(failed);
-                let _ = writer.await;
-                out
-            } else {
-                child.wait_with_output().await.map_err(failed)
-            }
-        };
-        let result = match tokio::time::timeout(timeout, work).await {
-            Err(_) => Err(RemoteError::Timeout {
-                target: name.clone(),
-                program,
-                after: timeout,
-            }),
-            Ok(r) => r,
-        };
-        match result {
-            Ok(out) => Ok(Output {
-                code: out.status.code(),
-                stdout: out.stdout,
-                stderr: out.stderr,
-            }),
-            Err(e) => {
-                // A broken or hung session is not reused: the next call reconnects.
-                if !matches!(e, RemoteError::Connect { .. } | RemoteError::Options { .. }) {
-                    slot.session.lock().await.take();
-                }
-                Err(e)
-            }
-        }
+        // One implementation: the input is a source like any other (empty:
+        // the command reads end of file at once).
+        self.stream(target, argv, Stream::From(&mut input.as_slice()), timeout)
+            .await
     }
 
     async fn run_to(
