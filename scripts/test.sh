@@ -28,16 +28,9 @@ for server in $servers; do
 	# Lab tests share one cluster and change it: one at a time.
 	skip=()
 	if [[ $server == mysql-8.4 ]]; then
-		# Seen failing on MySQL 9.7 (issue 12, open): after a kill -9 of the master under the
-		# writer, STOP REPLICA on a slave gave no answer within mysql_timeout (5 s; now 65 s on
-		# MySQL, not yet proven to be enough): lab_topologies::t_mm_manager, lab_topologies::t_4tier
-		# (--skip matches a prefix: its _manager and _subm_dead variants too),
-		# lab_resume::killed_in_the_start_hook_the_failover_is_finished_by_switch_gtid.
 		# The gigabyte-log tests (lab_biglogs, ~1 GB in each host's tmpfs) run on MariaDB only,
 		# to keep the suite's time and memory down. Everything else runs on both.
-		for t in lab_topologies::t_mm_manager lab_topologies::t_4tier \
-			lab_resume::killed_in_the_start_hook_the_failover_is_finished_by_switch_gtid \
-			lab_biglogs::; do
+		for t in lab_biglogs::; do
 			skip+=(--skip "$t")
 		done
 	fi

@@ -32,6 +32,8 @@ mod lab_switch;
 mod lab_biglogs;
 #[path = "integration/lab_bigtx.rs"]
 mod lab_bigtx;
+#[path = "integration/lab_cut_trx.rs"]
+mod lab_cut_trx;
 
 #[path = "integration/lab_daemon.rs"]
 mod lab_daemon;

@@ -9,6 +9,8 @@
 #   thaw-mysqld HOST      SIGCONT mariadbd
 #   link-down HOST        take the host's link down (isolated from everyone)
 #   link-up HOST          bring it back
+#   throttle HOST KBIT    limit what the host sends to KBIT kbit/s (tc tbf on its eth0)
+#   unthrottle HOST       remove that limit
 #   cut-manager HOST      silently drop the host's traffic to the manager (198.18.0.1) only
 #   heal-manager HOST     undo cut-manager
 #   stop-sshd HOST        stop the host's sshd listener (open sessions stay)
@@ -107,6 +109,17 @@ link-down | link-up)
 	want=${action#link-}
 	wait_until 5 "$h: link $veth to be $want" grep -qx "$want" "/sys/class/net/$veth/operstate"
 	log "$h: link $veth $want"
+	;;
+throttle)
+	rate=${1:?throttle needs a rate in kbit/s}
+	[[ $rate =~ ^[0-9]+$ ]] || die "throttle: rate must be a number of kbit/s, got '$rate'"
+	ip netns exec "$(host_netns "$i")" tc qdisc replace dev eth0 root tbf rate "${rate}kbit" burst 16kb latency 2s ||
+		die "$h: cannot add the tbf qdisc"
+	log "$h: sends at most ${rate} kbit/s"
+	;;
+unthrottle)
+	ip netns exec "$(host_netns "$i")" tc qdisc del dev eth0 root 2>/dev/null || true
+	log "$h: no send limit"
 	;;
 cut-manager)
 	out=$(ip -n "$(host_netns "$i")" route add blackhole "$LAB_MANAGER_IP/32" 2>&1) ||

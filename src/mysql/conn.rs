@@ -15,9 +15,10 @@ use super::sql::{self, ReplicaCmd};
 use super::{ChangeMaster, Connector, Db, Process, WaitTarget};
 use crate::config::model::{SslMode, TlsSpec};
 use crate::config::ServerSpec;
+use crate::topology::applied;
 use crate::topology::gtid::MariaGtidPos;
 use crate::topology::semisync::SemiSync;
-use crate::topology::status::{Columns, Flavor, ServerFacts, Version};
+use crate::topology::status::{Columns, Flavor, IoState, ServerFacts, Version};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type DriverResult<T> = Result<T, mysql_async::Error>;
@@ -68,6 +69,7 @@ impl Connector for MysqlConnector {
         let (flavor, version) = flavor_and_version(version_text.as_deref().unwrap_or(""))?;
         Ok(Box::new(MysqlDb {
             conn: Mutex::new(Some(conn)),
+            label: spec.label(),
             timeout,
             flavor,
             version,
@@ -124,6 +126,8 @@ fn stop_limit(flavor: Flavor, cmd: ReplicaCmd, timeout: Duration) -> Duration {
 /// One connection. `None` once a call timed out or failed at the I/O level.
 struct MysqlDb {
     conn: Mutex<Option<Conn>>,
+    /// The server, as logs name it.
+    label: String,
     timeout: Duration,
     flavor: Flavor,
     version: Version,
@@ -184,6 +188,54 @@ impl MysqlDb {
             Err(DbError::Server { .. }) => Ok(HashMap::new()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Before a MySQL `STOP REPLICA`: stops the IO thread, and kills the SQL
+    /// thread if it waits inside a transaction its relay log can never
+    /// complete ([`applied::stuck_sql_thread`]), which the stop would
+    /// otherwise wait 60 s for.
+    async fn kill_stuck_sql_thread(&self) -> Result<(), DbError> {
+        let facts = self.facts().await?;
+        let Some(r) = facts.replica.as_ref().filter(|r| r.sql_running) else {
+            return Ok(());
+        };
+        if r.exec == r.read {
+            return Ok(());
+        }
+        if r.io != IoState::No {
+            self.replica("stopping the IO thread", ReplicaCmd::StopIo)
+                .await?;
+        }
+        let facts = self.facts().await?;
+        let Some(r) = facts.replica.as_ref().filter(|r| r.sql_running) else {
+            return Ok(());
+        };
+        let threads = self.processlist().await?;
+        let system = || {
+            threads
+                .iter()
+                .filter(|p| p.user.eq_ignore_ascii_case("system user"))
+                .map(|p| (p.id, p.command.as_str(), p.state.as_deref().unwrap_or("")))
+        };
+        let state = applied::applied(
+            r,
+            &facts.gtid,
+            applied::sql_activity(system().map(|(_, c, s)| (c, s))),
+        );
+        if let Some(id) = applied::stuck_sql_thread(&state, system()) {
+            tracing::warn!(
+                "{}: its SQL thread waits inside a transaction that its relay log ends in \
+                 (executed {} of {} received); STOP REPLICA would wait 60 s for it: killing \
+                 the SQL thread (thread {id}) instead; the transaction is rolled back and \
+                 applied whole from the binlogs",
+                self.label,
+                r.exec,
+                r.read
+            );
+            self.exec("killing the stuck SQL thread", &[&format!("KILL {id}")])
+                .await?;
+        }
+        Ok(())
     }
 
     async fn replica(&self, what: &'static str, cmd: ReplicaCmd) -> Result<(), DbError> {
@@ -271,6 +323,9 @@ impl Db for MysqlDb {
     }
 
     async fn stop_replica(&self) -> Result<(), DbError> {
+        if self.flavor == Flavor::MySql {
+            self.kill_stuck_sql_thread().await?;
+        }
         self.replica("stopping replication", ReplicaCmd::Stop).await
     }
 

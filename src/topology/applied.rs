@@ -119,6 +119,28 @@ pub(crate) fn applied(r: &ReplicaStatus, gtid: &GtidFacts, sql: SqlActivity) -> 
     ApplyState::Applying
 }
 
+/// The SQL thread a stop has to kill rather than ask: MySQL's `STOP REPLICA`
+/// lets a multi-threaded applier's coordinator finish the transaction it is
+/// in, waiting up to 60 s for it. When the slave is [`ApplyState::Partial`]
+/// that transaction can never finish (the rest of it is only in the dead
+/// master's binlog), so the stop would just wait out the 60 s. A `KILL` of
+/// the coordinator is accepted at once: the worker rolls the incomplete
+/// transaction back and the failover applies it whole from the binlog.
+/// `rows` are the `system user` threads as (id, command, state); the one to
+/// kill is the thread that has read all relay log. `None` when the slave is
+/// not partial or no such thread is listed.
+pub(crate) fn stuck_sql_thread<'a>(
+    state: &ApplyState,
+    rows: impl IntoIterator<Item = (u64, &'a str, &'a str)>,
+) -> Option<u64> {
+    if *state != ApplyState::Partial {
+        return None;
+    }
+    rows.into_iter()
+        .find(|(_, _, s)| s.to_ascii_lowercase().contains("has read all relay log"))
+        .map(|(id, _, _)| id)
+}
+
 #[cfg(test)]
 #[path = "applied/tests.rs"]
 mod tests;

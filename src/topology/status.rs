@@ -391,8 +391,11 @@ impl ReplicaStatus {
             seconds_behind: row.number(&["Seconds_Behind_Master", "Seconds_Behind_Source"])?,
             last_io_errno: row.number(&["Last_IO_Errno"])?.unwrap_or(0),
             last_io_error: row.text(&["Last_IO_Error"]),
-            last_sql_errno: row.number(&["Last_SQL_Errno"])?.unwrap_or(0),
-            last_sql_error: row.text(&["Last_SQL_Error"]),
+            last_sql_errno: sql_errno(row.number(&["Last_SQL_Errno"])?.unwrap_or(0)),
+            last_sql_error: match row.number(&["Last_SQL_Errno"])?.unwrap_or(0) {
+                MTA_STOPPED_IN_GROUP => String::new(),
+                _ => row.text(&["Last_SQL_Error"]),
+            },
             filters: ReplFilters {
                 do_db: row.text(&["Replicate_Do_DB"]),
                 ignore_db: row.text(&["Replicate_Ignore_DB"]),
@@ -415,6 +418,23 @@ impl ReplicaStatus {
 }
 
 /// `Yes`/`No` and `1`/`0`.
+/// MySQL's `ER_MTA_INCONSISTENT_DATA`: what a multi-threaded applier stopped
+/// or killed inside a transaction reports when no worker failed (a worker's
+/// own error stays the reported one). Its data is not in error: the
+/// incomplete transaction was rolled back and a start redoes it. It is read
+/// as a plain stop, so a slave whose SQL thread ha-manager itself killed
+/// ([`super::applied::stuck_sql_thread`]) is started again, not taken for
+/// one that failed.
+const MTA_STOPPED_IN_GROUP: u32 = 1756;
+
+fn sql_errno(errno: u32) -> u32 {
+    if errno == MTA_STOPPED_IN_GROUP {
+        0
+    } else {
+        errno
+    }
+}
+
 fn parse_yes_no(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "yes" | "1" | "on" => Some(true),

@@ -275,6 +275,11 @@ pub(crate) fn fault(action: &str, host: &str) {
     lab_script("fault.sh", &[action, host]);
 }
 
+/// A fault that takes an argument (`throttle db1 4000`).
+pub(crate) fn fault_with(action: &str, host: &str, arg: &str) {
+    lab_script("fault.sh", &[action, host, arg]);
+}
+
 /// Runs SQL on a lab host (`db2` or `198.18.0.12`) through its local socket.
 pub(crate) fn sql(host: &str, statement: &str) -> String {
     lab_script("sql.sh", &[&lab_name(host), statement])

@@ -106,3 +106,34 @@ fn sql_activity_from_states() {
         assert_eq!(sql_activity(rows), want, "{name}");
     }
 }
+
+#[test]
+fn only_a_partial_slave_has_a_stuck_sql_thread_to_kill() {
+    let threads = [
+        (
+            14u64,
+            "Query",
+            "Replica has read all relay log; waiting for more updates",
+        ),
+        (15, "Query", "Waiting for an event from Coordinator"),
+        (101, "Connect", "Waiting for source to send event"),
+    ];
+    type Threads<'a> = &'a [(u64, &'a str, &'a str)];
+    #[rustfmt::skip]
+    let cases: Vec<(&str, ApplyState, Threads<'_>, Option<u64>)> = vec![
+        ("partial: the coordinator that read all relay log", ApplyState::Partial, &threads, Some(14)),
+        ("partial, MySQL 5.7 wording", ApplyState::Partial,
+            &[(9, "Connect", "Slave has read all relay log; waiting for more updates")], Some(9)),
+        ("partial, but no such thread listed", ApplyState::Partial, &threads[1..], None),
+        ("done: a stop answers at once", ApplyState::Done, &threads, None),
+        ("applying: a stop lets it finish its transaction", ApplyState::Applying, &threads, None),
+        ("stopped: nothing to kill", ApplyState::Stopped, &threads, None),
+    ];
+    for (name, state, rows, want) in cases {
+        assert_eq!(
+            stuck_sql_thread(&state, rows.iter().copied()),
+            want,
+            "{name}"
+        );
+    }
+}

@@ -288,3 +288,32 @@ fn no_panic_on_odd_rows() {
         assert!(ReplicaStatus::from_columns(&cols).is_err());
     }
 }
+
+#[test]
+fn a_multi_threaded_applier_killed_inside_a_transaction_reads_as_stopped() {
+    let text = include_str!("../../../tests/fixtures/replica_status/mysql-9.7-gtid.tsv");
+    let killed = |errno: &str| {
+        let mut out = String::new();
+        for line in text.lines() {
+            let line = match line.split_once('\t') {
+                Some(("Replica_SQL_Running", _)) => "Replica_SQL_Running\tNo".to_owned(),
+                Some(("Last_SQL_Errno", _)) => format!("Last_SQL_Errno\t{errno}"),
+                Some(("Last_SQL_Error", _)) => "Last_SQL_Error\t... The replica coordinator \
+                     and worker threads are stopped, possibly leaving data in inconsistent state."
+                    .to_owned(),
+                _ => line.to_owned(),
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        parse(&columns_from_tsv(&out))
+    };
+    // ER_MTA_INCONSISTENT_DATA: the stop (or KILL) of the coordinator itself.
+    let r = killed("1756");
+    assert!(!r.sql_running);
+    assert_eq!((r.last_sql_errno, r.last_sql_error.as_str()), (0, ""));
+    // Any other error stays an error.
+    let r = killed("1062");
+    assert_eq!(r.last_sql_errno, 1062);
+    assert!(r.last_sql_error.contains("coordinator"));
+}
