@@ -67,6 +67,39 @@ pub(super) async fn catch_up(
                     return Ok(CaughtUp::default());
                 }
             }
+            // Replicating from a latest slave with errant GTIDs would copy
+            // them to the new master, and from it to every slave: what the
+            // election kept it from promoting for. Its relay logs hold only
+            // the dead master's events: the difference comes from there.
+            if let Some(errant) =
+                crate::topology::errant::of_slave(topo, checked.master, latest.latest)
+            {
+                match from_relay_logs(ctx, latest, new_master).await {
+                    Ok(_) => {
+                        log.ok(
+                            Some(&new_label),
+                            &format!(
+                                "caught up from the relay logs of {}, not by replicating from \
+                                 it: its {} errant GTID(s) ({errant}) stay off the new master",
+                                latest_spec.label(),
+                                errant.count()
+                            ),
+                        );
+                        return Ok(CaughtUp::default());
+                    }
+                    Err(CatchUpError::Step(e)) => log.warn(
+                        Some(&new_label),
+                        &format!(
+                            "could not catch up from the relay logs of {} ({e}): catching up \
+                             by GTID replication from it, which copies its {} errant GTID(s) \
+                             ({errant}) to the new master",
+                            latest_spec.label(),
+                            errant.count()
+                        ),
+                    ),
+                    Err(other) => return Err(other),
+                }
+            }
             apply::catch_up_by_gtid(&ctx.kit, new_spec, latest_spec, latest.latest_facts()).await?;
             log.ok(
                 Some(&new_label),
@@ -74,43 +107,56 @@ pub(super) async fn catch_up(
             );
             Ok(CaughtUp::default())
         }
-        ReplMode::FilePos => {
-            let target = latest
-                .exec_of(new_master)
-                .ok_or_else(|| StepError::state(&new_label, "has no replication position"))?;
-            // Copied once for every server behind: from where the earliest needs.
-            let earliest = latest
-                .slaves
-                .iter()
-                .filter(|&&i| latest.behind(i))
-                .filter_map(|&i| latest.exec_of(i))
-                .chain(std::iter::once(target.clone()))
-                .min();
-            let relay = fetch::fetch_relay_logs(
-                &ctx.kit,
-                latest_spec,
-                latest.latest_facts(),
-                earliest.as_ref(),
-            )
-            .await?;
-            let (diff, file) = fetch::cut_relay_diff(&ctx.kit, &relay, &target, new_spec).await?;
-            let tools = apply::tools(&ctx.kit, new_spec).await?;
-            let applied = apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", &file).await?;
-            log.ok(
-                Some(&new_label),
-                &format!(
-                    "relay-log difference ({} events, {} to {}): {}",
-                    diff.events,
-                    diff.from,
-                    diff.to,
-                    applied.summary()
-                ),
-            );
-            Ok(CaughtUp {
-                relay_logs: Some(relay),
-            })
-        }
+        ReplMode::FilePos => from_relay_logs(ctx, latest, new_master).await,
     }
+}
+
+/// Applies on the new master the difference of the latest slave's relay
+/// logs from the new master's position (copied once, from where the
+/// earliest slave behind needs, so phase 4 can reuse them).
+async fn from_relay_logs(
+    ctx: &Ctx,
+    latest: &Latest,
+    new_master: ServerId,
+) -> Result<CaughtUp, CatchUpError> {
+    let log = ctx.log(Phase::MasterRecovery);
+    let topo = &latest.current;
+    let new_spec = &topo.node(new_master).spec;
+    let new_label = new_spec.label();
+    let latest_spec = &topo.node(latest.latest).spec;
+    let target = latest
+        .exec_of(new_master)
+        .ok_or_else(|| StepError::state(&new_label, "has no replication position"))?;
+    let earliest = latest
+        .slaves
+        .iter()
+        .filter(|&&i| latest.behind(i))
+        .filter_map(|&i| latest.exec_of(i))
+        .chain(std::iter::once(target.clone()))
+        .min();
+    let relay = fetch::fetch_relay_logs(
+        &ctx.kit,
+        latest_spec,
+        latest.latest_facts(),
+        earliest.as_ref(),
+    )
+    .await?;
+    let (diff, file) = fetch::cut_relay_diff(&ctx.kit, &relay, &target, new_spec).await?;
+    let tools = apply::tools(&ctx.kit, new_spec).await?;
+    let applied = apply::apply_on(&ctx.kit, new_spec, &tools, "relay-diff", &file).await?;
+    log.ok(
+        Some(&new_label),
+        &format!(
+            "relay-log difference ({} events, {} to {}): {}",
+            diff.events,
+            diff.from,
+            diff.to,
+            applied.summary()
+        ),
+    );
+    Ok(CaughtUp {
+        relay_logs: Some(relay),
+    })
 }
 
 /// Does a server (`mine`) have every transaction `other` has, by GTID?

@@ -64,6 +64,9 @@ fn failover_passes_over_an_errant_candidate_and_loses_no_row() {
     let conf = conf.to_string_lossy().into_owned();
     let writer = start_writer();
     let gtid = lab_errant_write("db3", "CREATE TABLE test.local_fix (id INT PRIMARY KEY)");
+    // db3 is the latest slave: the new master db2 must catch up from it,
+    // without taking its errant transaction along.
+    lag(&writer, &["db2"], 50);
     fault("kill-mysqld", "db1");
     let run = ha_manager(&["switch", "--conf", &conf, "--master-state", "dead", "--yes"]);
     assert_eq!(run.code, 0, "{}", run.all());
@@ -103,6 +106,21 @@ fn failover_passes_over_an_errant_candidate_and_loses_no_row() {
             && l.contains(&gtid)),
         "{}",
         run.all()
+    );
+    assert!(
+        run.stderr
+            .contains("caught up from the relay logs of 198.18.0.13"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        sql(
+            "db2",
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'local_fix'"
+        )
+        .trim(),
+        "0",
+        "db3's errant transaction did not reach the new master"
     );
     assert_no_loss(&acks, HOSTS[1], &[HOSTS[2]]);
     assert!(slave_status("db3").contains("Master_Host: 198.18.0.12"));
