@@ -101,6 +101,11 @@ fn field<'a>(status: &'a str, name: &str) -> &'a str {
 /// MASTER kept db3's `MASTER_SSL=0` and its IO thread was refused (error 1045).
 /// Last, that a CHANGE MASTER without TLS options keeps the replica's own
 /// (what ha-manager relies on without `repl_ssl`), on this server.
+///
+/// The host's client part shows that its TLS lines (`ssl-mode=VERIFY_IDENTITY`
+/// on MySQL, `ssl=1`/`ssl-verify-server-cert=1` on MariaDB, `ssl-ca`) are
+/// accepted and verify; it cannot fail on the old code here, as both servers'
+/// clients use TLS by themselves when the server offers it.
 #[test]
 #[ignore = "needs the lab: run scripts/test.sh"]
 fn failover_keeps_replication_over_tls_with_a_require_ssl_account() {
