@@ -308,6 +308,12 @@ pub(crate) struct DiffBuilder<'o> {
     duplicates: usize,
     /// The first event taken must start a transaction.
     require_group_start: bool,
+    /// A resent transaction is being skipped: its events without a position
+    /// (MariaDB 11.4+, see [`Self::data`]) are skipped with it.
+    skipping_group: bool,
+    /// The master reconnected while the open transaction had events without
+    /// a position: what comes next must start a transaction.
+    resend_unknown: bool,
 }
 
 impl<'o> DiffBuilder<'o> {
@@ -333,6 +339,8 @@ impl<'o> DiffBuilder<'o> {
             dropped: Vec::new(),
             duplicates: 0,
             require_group_start: false,
+            skipping_group: false,
+            resend_unknown: false,
         }
     }
 
@@ -383,9 +391,39 @@ impl<'o> DiffBuilder<'o> {
         if !event.checksum_ok(alg) {
             return Err(bad_checksum(file, event));
         }
+        let role = role(event, alg, qph);
+        let starts = matches!(
+            role,
+            Role::MariadbGtid { .. } | Role::MysqlGtid | Role::Begin
+        );
+        if self.dedupe.is_some() {
+            // Events without a position (MariaDB 11.4+ writes end_log_pos 0
+            // inside a transaction) cannot be told apart from a resend by
+            // position: they go with their transaction's start, which can.
+            if std::mem::take(&mut self.resend_unknown) && !starts {
+                return Err(BinlogError::PositionlessResend {
+                    file: file.to_string(),
+                    offset: event.offset,
+                });
+            }
+            if pos.is_none() && self.skipping_group {
+                self.duplicates += 1;
+                return Ok(());
+            }
+            let resent = pos
+                .as_ref()
+                .zip(self.dedupe.as_ref())
+                .is_some_and(|(p, d)| *p <= d.high);
+            if starts && resent && self.pending.iter().any(|p| p.pos.is_none()) {
+                // The master sends the open transaction again from its start:
+                // its first copy is left out and this one taken whole.
+                self.drop_pending(DropReason::Interrupted)?;
+            }
+        }
         if let (Some(dedupe), Some(p)) = (&mut self.dedupe, &pos) {
             if *p <= self.from {
                 self.duplicates += 1;
+                self.skipping_group = starts || self.skipping_group;
                 return Ok(());
             }
             if *p <= dedupe.high {
@@ -396,6 +434,7 @@ impl<'o> DiffBuilder<'o> {
                 match same {
                     Some(true) => {
                         self.duplicates += 1;
+                        self.skipping_group = starts || self.skipping_group;
                         return Ok(());
                     }
                     None if event.type_code() == types::MARIADB_ANNOTATE_ROWS => {
@@ -412,7 +451,9 @@ impl<'o> DiffBuilder<'o> {
                 }
             }
         }
-        let role = role(event, alg, qph);
+        if pos.is_some() {
+            self.skipping_group = false;
+        }
         if std::mem::take(&mut self.require_group_start)
             && !matches!(
                 role,
@@ -451,6 +492,14 @@ impl<'o> DiffBuilder<'o> {
             Effect::Unknown => self.flush(),
         }
         Ok(())
+    }
+
+    /// The master's stream started again (its fake rotate at a new
+    /// connection). If the open transaction has events without a
+    /// position, the master must send it again from its start: a resend
+    /// from inside it could not be told from new events.
+    pub(crate) fn reconnected(&mut self) {
+        self.resend_unknown = self.pending.iter().any(|p| p.pos.is_none());
     }
 
     fn flush(&mut self) {

@@ -543,8 +543,11 @@ impl<R: Read> Iterator for Events<R> {
             );
         }
         // end_log_pos is 32 bits: compare modulo 2^32 (files over 4 GiB wrap).
+        // 0 is "not filled in": MariaDB 11.4 and later write it in the events
+        // inside a transaction (`binlog_legacy_event_pos=OFF`, the default);
+        // their position is their offset all the same.
         let expected_end = (offset as u32).wrapping_add(header.event_length);
-        if self.strict_positions && header.log_pos != expected_end {
+        if self.strict_positions && header.log_pos != expected_end && header.log_pos != 0 {
             return self.fail(
                 offset,
                 format!(

@@ -29,6 +29,9 @@ pub(crate) mod relay;
 pub(crate) mod tail;
 
 #[cfg(test)]
+#[path = "mariadb118_tests.rs"]
+mod mariadb118_tests;
+#[cfg(test)]
 mod tests;
 
 use thiserror::Error;
@@ -207,6 +210,8 @@ pub(crate) enum BinlogError {
     NoMasterFormatDescription { file: String, offset: u64 },
     #[error("{file} offset {offset}: the relay logs do not say which master binlog file this point is in (the relay logs before it were purged)")]
     UnknownMasterFile { file: String, offset: u64 },
+    #[error("{file} offset {offset}: after a reconnection the master resent part of a transaction whose events carry no position (MariaDB 11.4+ with binlog_legacy_event_pos=OFF): what was received twice cannot be told; recover this slave from the binlogs, or set binlog_legacy_event_pos=ON on the master")]
+    PositionlessResend { file: String, offset: u64 },
     #[error("the relay logs hold two different events ending at master position {pos} (the second in {file} at offset {offset}); was the master's binlog reset?")]
     Conflict {
         pos: BinlogPos,

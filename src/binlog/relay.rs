@@ -456,7 +456,12 @@ fn copy_from_cut<L: LogSource>(
                             }
                         }
                     },
-                    Kind::MasterRotate { .. } => {
+                    Kind::MasterRotate { real_end } => {
+                        // A fake rotate (no real end): the master's stream to this
+                        // slave started again (a reconnection).
+                        if real_end.is_none() {
+                            builder.reconnected();
+                        }
                         if let Some((gap_file, gap_offset, resume_at)) = resume.take() {
                             let resumes_at = step.pos.as_ref();
                             if resumes_at.is_none_or(|p| *p > resume_at) {
@@ -705,6 +710,20 @@ impl<'a, L: LogSource> Walker<'a, L> {
                     ))
                 }
                 _ => {
+                    // MariaDB 11.4 and later leave `end_log_pos` 0 in the events
+                    // inside a transaction (`binlog_legacy_event_pos=OFF`, the
+                    // default): only the GTID and the commit carry it. Where such
+                    // an event ends on the master is not known (the master may
+                    // have left events out of the stream, e.g. annotations), so
+                    // it gets no position.
+                    if h.log_pos == 0 {
+                        return Ok(Step {
+                            file_index: self.index,
+                            event,
+                            kind: Kind::Data,
+                            pos: None,
+                        });
+                    }
                     self.advance(h.log_pos);
                     Kind::Data
                 }
