@@ -2,7 +2,8 @@
 # Installs the Debian packages the lab and the tests need (idempotent; root only).
 set -euo pipefail
 # debootstrap builds the lab's MariaDB 11.8 and MySQL roots (scripts/lab/roots.sh).
-pkgs=(mariadb-server mariadb-client openssh-server openssh-client iproute2 procps util-linux psmisc debootstrap)
+# openssl makes the certificates of `up.sh --tls` (scripts/lab/tls.sh).
+pkgs=(mariadb-server mariadb-client openssh-server openssh-client iproute2 procps util-linux psmisc debootstrap openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,9 @@
 #!/bin/bash
 # up.sh - build the ha-manager test lab: N MariaDB/MySQL "hosts" (net+mount namespaces, own sshd), db2..dbN replicating from db1.
 #
-# Usage: up.sh [--hosts N] [--mode gtid|filepos] [--server mariadb-10.11|mariadb-11.8|mysql-8.4] [--topology star|dual-master|tiers] [--dir DIR] [--keep-on-failure]
+# Usage: up.sh [--hosts N] [--mode gtid|filepos] [--server mariadb-10.11|mariadb-11.8|mysql-8.4] [--topology star|dual-master|tiers] [--tls] [--dir DIR] [--keep-on-failure]
 #   --topology: star (default) db2..dbN <- db1; dual-master: also db1 <- db2 (db2 read_only, the standby master); tiers: db3 <- db2 <- db1, the others <- db1
+#   --tls: a lab CA (tls.sh) and a certificate per host in my.cnf (ssl_ca/ssl_cert/ssl_key); repl REQUIRE SSL; replicas use MASTER_SSL=1 and verify
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -10,7 +11,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/lib.sh"
 
 usage() {
-	sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -18,6 +19,9 @@ hosts=3
 mode=gtid
 topology=star
 keep_on_failure=0
+tls=0
+# Where up.sh --tls installs the TLS files inside every host (its /etc/mysql, see below).
+TLS_HOST_DIR=/etc/mysql/tls
 while (($#)); do
 	case "$1" in
 	--hosts) hosts=${2:?--hosts needs a value}; shift 2 ;;
@@ -31,6 +35,7 @@ while (($#)); do
 	--dir) lab_set_dir "${2:?--dir needs a value}"; shift 2 ;;
 	--dir=*) lab_set_dir "${1#*=}"; shift ;;
 	--keep-on-failure) keep_on_failure=1; shift ;;
+	--tls) tls=1; shift ;;
 	-h | --help) usage ;;
 	*) echo "up.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -264,6 +269,15 @@ max_heap_table_size = 16M
 character_set_server = utf8mb4
 collation_server = utf8mb4_general_ci
 EOF
+	if ((tls)); then
+		cat <<EOF
+
+# up.sh --tls: the lab CA's certificate for this host (SAN IP $ip)
+ssl_ca = $TLS_HOST_DIR/ca.pem
+ssl_cert = $TLS_HOST_DIR/server-cert.pem
+ssl_key = $TLS_HOST_DIR/server-key.pem
+EOF
+	fi
 }
 
 # MySQL takes the MariaDB my.cnf above with its own names for a few settings: renamed
@@ -355,12 +369,24 @@ hostname "db${I}"
 	for ((i = 1; i <= hosts; i++)); do printf '%s\tdb%d\n' "$(host_ip "$i")" "$i"; done
 } >"$LAB_DIR/hosts"
 chmod 0644 "$LAB_DIR/hosts"
+if ((tls)); then
+	bash "$HERE/tls.sh" --dir "$LAB_DIR" --hosts "$hosts" || die "tls.sh failed (see above)"
+fi
 for ((i = 1; i <= hosts; i++)); do
 	d=$(host_dir "$i")
 	mkdir -p "$d/etc-mysql"
 	write_mycnf "$i" | mycnf_for_server >"$d/etc-mysql/my.cnf"
 	chmod 0755 "$d/etc-mysql"
 	chmod 0644 "$d/etc-mysql/my.cnf"
+	if ((tls)); then
+		mkdir -p "$d/etc-mysql/tls"
+		cp "$LAB_DIR/tls/ca.pem" "$d/etc-mysql/tls/ca.pem"
+		cp "$LAB_DIR/tls/db$i.pem" "$d/etc-mysql/tls/server-cert.pem"
+		cp "$LAB_DIR/tls/db$i.key" "$d/etc-mysql/tls/server-key.pem"
+		chmod 0755 "$d/etc-mysql/tls"
+		chmod 0644 "$d/etc-mysql/tls/ca.pem" "$d/etc-mysql/tls/server-cert.pem"
+		chmod 0600 "$d/etc-mysql/tls/server-key.pem"
+	fi
 	ssh-keygen -q -t ed25519 -N '' -C "db$i" -f "$d/ssh_host_ed25519_key"
 	printf '%s %s\n' "$(host_ip "$i")" "$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" >>"$LAB_DIR/known_hosts"
 	# inside the hosts, also by name (db1, ...), as /etc/hosts there resolves them
@@ -402,6 +428,11 @@ for ((i = 1; i <= hosts; i++)); do
 	I=$i D=$d LAB_DIR=$LAB_DIR LAB_DATA_SIZE=${LAB_DATA_SIZE:-2g} LAB_TMP_SIZE=${LAB_TMP_SIZE:-1g} \
 		hostexec_i "$i" sh -c "$ns_setup_script" ||
 		die "db$i: setting up private mounts in its mount namespace failed"
+	if ((tls)); then
+		# The server reads its key as the host's own mysql user (a root has its own uid for it).
+		hostexec_i "$i" chown mysql "$TLS_HOST_DIR/server-key.pem" ||
+			die "db$i: chown mysql $TLS_HOST_DIR/server-key.pem failed"
+	fi
 done
 log "mount namespaces ready"
 
@@ -456,10 +487,12 @@ for ((i = 1; i <= hosts; i++)); do
 done
 
 # Created on db1 after its binlog was reset and before the slaves start, so they replicate.
+repl_require=""
+((tls)) && repl_require=" REQUIRE SSL"
 host_sql 1 "
 CREATE USER 'hauser'@'198.18.0.%' IDENTIFIED BY 'hapass';
 GRANT ALL PRIVILEGES ON *.* TO 'hauser'@'198.18.0.%' WITH GRANT OPTION;
-CREATE USER 'repl'@'198.18.0.%' IDENTIFIED BY 'replpass';
+CREATE USER 'repl'@'198.18.0.%' IDENTIFIED BY 'replpass'$repl_require;
 GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'198.18.0.%';
 -- The application's account: no SUPER, so read_only applies to it (a freeze is real).
 CREATE USER 'app'@'198.18.0.%' IDENTIFIED BY 'apppass';
@@ -471,7 +504,12 @@ CREATE TABLE test.t (id BIGINT PRIMARY KEY, v VARCHAR(64));
 # CHANGE MASTER of a slave to host SRC, from FILE:POS in file/position mode; GTID=own makes a
 # MariaDB slave start from its own binlog's GTIDs (current_pos: the dual-master db1).
 change_master_to() { # SRC FILE POS [own]
-	local src=$1 file=$2 pos=$3 own=${4:-} use_gtid
+	local src=$1 file=$2 pos=$3 own=${4:-} use_gtid ssl="" word=MASTER
+	lab_is_mysql && word=SOURCE
+	if ((tls)); then
+		# Over TLS, checking the source's certificate against the lab CA and its IP.
+		ssl="${word}_SSL=1, ${word}_SSL_CA='$TLS_HOST_DIR/ca.pem', ${word}_SSL_VERIFY_SERVER_CERT=1, "
+	fi
 	if lab_is_mysql; then
 		# caching_sha2_password (MySQL's default) over plain TCP needs the source's RSA key.
 		if [[ $mode == gtid ]]; then
@@ -480,7 +518,7 @@ change_master_to() { # SRC FILE POS [own]
 			use_gtid="SOURCE_AUTO_POSITION=0, SOURCE_LOG_FILE='$file', SOURCE_LOG_POS=$pos"
 		fi
 		echo "CHANGE REPLICATION SOURCE TO SOURCE_HOST='$(host_ip "$src")', SOURCE_PORT=3306, SOURCE_USER='repl',
-		SOURCE_PASSWORD='replpass', SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1, $use_gtid; START REPLICA;"
+		SOURCE_PASSWORD='replpass', SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1, $ssl$use_gtid; START REPLICA;"
 	else
 		if [[ $mode == gtid && -n $own ]]; then
 			use_gtid="MASTER_USE_GTID=current_pos"
@@ -490,7 +528,7 @@ change_master_to() { # SRC FILE POS [own]
 			use_gtid="MASTER_USE_GTID=no, MASTER_LOG_FILE='$file', MASTER_LOG_POS=$pos"
 		fi
 		echo "CHANGE MASTER TO MASTER_HOST='$(host_ip "$src")', MASTER_PORT=3306, MASTER_USER='repl',
-		MASTER_PASSWORD='replpass', MASTER_CONNECT_RETRY=1, $use_gtid; START SLAVE;"
+		MASTER_PASSWORD='replpass', MASTER_CONNECT_RETRY=1, $ssl$use_gtid; START SLAVE;"
 	fi
 }
 if lab_is_mysql; then pos_wait=SOURCE_POS_WAIT; else pos_wait=MASTER_POS_WAIT; fi
@@ -532,7 +570,7 @@ if [[ $topology == dual-master ]]; then
 	wait_until 30 "db1 replication from db2 (IO+SQL threads running)" slave_ok 1 ||
 		die "db1: replication from db2 did not start"
 fi
-log "replication running: $topology topology ($mode, $LAB_SERVER)"
+log "replication running: $topology topology ($mode, $LAB_SERVER$( ((tls)) && echo ", TLS"))"
 
 # ------------------------------------------------------------ manager config and env
 {
@@ -563,6 +601,11 @@ EOF
 	printf 'LAB_MODE=%s\n' "$mode"
 	printf 'LAB_TOPOLOGY=%s\n' "$topology"
 	printf 'LAB_SERVER=%s\n' "$LAB_SERVER"
+	printf 'LAB_TLS=%d\n' "$tls"
+	if ((tls)); then
+		printf 'LAB_TLS_CA_HOSTS=%q\n' "$TLS_HOST_DIR/ca.pem"
+		printf 'LAB_TLS_CA=%q\n' "$LAB_DIR/tls/ca.pem"
+	fi
 	printf 'LAB_ROOT=%q\n' "$LAB_ROOT"
 	printf 'LAB_MANAGER_IP=%s\n' "$LAB_MANAGER_IP"
 	printf 'LAB_CONF=%q\n' "$LAB_DIR/app1.cnf"
@@ -582,7 +625,7 @@ built=1
 log "lab is up"
 cat <<EOF
 
-ha-manager lab ($LAB_SERVER, $mode mode, $topology, $hosts host$( ((hosts == 1)) || echo s)) in $LAB_DIR, up in $(lab_elapsed)s
+ha-manager lab ($LAB_SERVER, $mode mode, $topology, $hosts host$( ((hosts == 1)) || echo s)$( ((tls)) && echo ", TLS")) in $LAB_DIR, up in $(lab_elapsed)s
   manager (root netns): $LAB_MANAGER_IP on bridge $LAB_BRIDGE
 EOF
 for ((i = 1; i <= hosts; i++)); do

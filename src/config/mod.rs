@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 pub(crate) use error::ConfigError;
 pub(crate) use model::{
-    AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, LogLevel, Origin, PingType, Secret,
-    ServerId, ServerSpec, SshSpec,
+    AppSettings, Config, ConfigNote, HookCommand, HostKeyCheck, LogLevel, Origin, PingType,
+    ReplTls, Secret, ServerId, ServerSpec, SshSpec,
 };
 pub(crate) use raw::RawFile;
 pub(crate) use secrets::SecretSource;

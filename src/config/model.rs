@@ -213,6 +213,23 @@ pub(crate) struct ServerSpec {
     pub use_gtid_auto_pos: bool,
     /// TLS of the manager's MySQL connections to this server.
     pub tls: TlsSpec,
+    /// `repl_ssl=1`: TLS of this server's own replication link, written into
+    /// every CHANGE MASTER that repoints it. `None`: its TLS settings are left as
+    /// they are.
+    pub repl_tls: Option<ReplTls>,
+}
+
+/// `repl_ssl_ca`, `repl_ssl_cert`, `repl_ssl_key`, `repl_ssl_verify_server_cert`
+/// of one server (with `repl_ssl=1`). The paths are on that server's host: they
+/// are handed to the server in CHANGE MASTER, never opened by the manager.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ReplTls {
+    pub ca: Option<String>,
+    /// Client certificate and its key (both or neither).
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    /// `None`: not given, the replica keeps its own setting.
+    pub verify_server_cert: Option<bool>,
 }
 
 /// `ssl_mode`, as the MySQL client's `--ssl-mode`.

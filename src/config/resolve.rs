@@ -23,6 +23,8 @@ use super::secrets::{SecretLookup, Secrets};
 use super::value;
 use super::words;
 
+mod repl_tls;
+
 /// MHA's default `master_binlog_dir`.
 /// `manager_workdir` when none is set: private to the manager (created root-owned 0700),
 /// not MHA's world-writable `/var/tmp`, where anyone could plant or remove the lock,
@@ -332,6 +334,7 @@ fn server(
         master_binlog_dir,
         use_gtid_auto_pos: boolean(get("use_gtid_auto_pos"), true)?,
         tls: tls(&get)?,
+        repl_tls: repl_tls::repl_tls(&get)?,
     })
 }
 

@@ -109,7 +109,7 @@ async fn fence_alive_mysqld(ctx: &Ctx, master: &crate::config::ServerSpec) {
     let label = master.label();
     let host = Some(label.as_str());
     let node = ctx.kit.node(master);
-    let Some((client, _)) = node.find_tool(&["mariadb", "mysql"]).await else {
+    let Some((client, client_version)) = node.find_tool(&["mariadb", "mysql"]).await else {
         log.warn(
             host,
             "fencing: no mariadb/mysql client on the host; its mysqld (if it runs) was not set \
@@ -119,7 +119,7 @@ async fn fence_alive_mysqld(ctx: &Ctx, master: &crate::config::ServerSpec) {
     };
     let dir = master.remote_workdir.trim_end_matches('/');
     let cnf = format!("{dir}/ha-manager-fence.cnf");
-    let defaults = crate::transport::node::client_defaults(master).into_bytes();
+    let defaults = crate::transport::node::client_defaults(master, &client_version).into_bytes();
     if let Err(e) = node.upload_private(&cnf, defaults).await {
         log.warn(
             host,

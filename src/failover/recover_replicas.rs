@@ -224,6 +224,7 @@ async fn recover_one(
         source: new_spec,
         from,
         credentials: credentials(spec),
+        tls: spec.repl_tls.clone(),
         stop_first: true,
         keep_relay_logs: !facts.relay_log_purge,
         start_check: START_CHECK,

@@ -353,6 +353,7 @@ impl Db for MysqlDb {
             to.credentials
                 .as_ref()
                 .map(|(u, p)| (u.as_str(), p.expose())),
+            to.tls.as_ref(),
             &to.from,
         );
         self.exec("changing the replication source", &[&statement])

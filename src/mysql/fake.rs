@@ -250,7 +250,10 @@ impl Db for FakeDb {
     async fn change_master(&self, to: &ChangeMaster) -> Result<(), DbError> {
         self.call(
             "change_master",
-            format!("{}:{} {:?}", to.host, to.port, to.from),
+            match &to.tls {
+                None => format!("{}:{} {:?}", to.host, to.port, to.from),
+                Some(tls) => format!("{}:{} {:?} {tls:?}", to.host, to.port, to.from),
+            },
         )?;
         self.change(|f| {
             // A former master gets a (stopped) replica status, as on a real server.

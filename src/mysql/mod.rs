@@ -21,7 +21,7 @@ pub(crate) use conn::MysqlConnector;
 pub(crate) use error::DbError;
 pub(crate) use sql::ReplicateFrom;
 
-use crate::config::Secret;
+use crate::config::{ReplTls, Secret};
 use crate::topology::gtid::{GtidSet, MariaGtidPos};
 use crate::topology::position::BinlogPos;
 
@@ -32,6 +32,8 @@ pub(crate) struct ChangeMaster {
     pub port: u16,
     /// `None` keeps the credentials the replica already has (MHA without `repl_password`).
     pub credentials: Option<(String, Secret)>,
+    /// `repl_ssl=1` of the replica: TLS options to write; `None` keeps its own.
+    pub tls: Option<ReplTls>,
     pub from: ReplicateFrom,
 }
 

@@ -3,6 +3,7 @@
 //! No other module builds SQL. Values that come from configuration are sent
 //! as bound parameters, never spliced into statement text.
 
+use crate::config::ReplTls;
 use crate::topology::position::BinlogPos;
 use crate::topology::status::{Flavor, Version};
 
@@ -154,12 +155,22 @@ pub(crate) enum ReplicateFrom {
 }
 
 /// `CHANGE MASTER TO` / `CHANGE REPLICATION SOURCE TO`, with quoted literals.
+///
+/// `tls` (`repl_ssl=1`) adds `MASTER_SSL=1` and the TLS options given. Without
+/// it no TLS option is written, and the replica keeps the ones it has: MySQL
+/// ("options that you do not specify retain their value", CHANGE REPLICATION
+/// SOURCE TO) and MariaDB (CHANGE MASTER TO: an option not given keeps its old
+/// value) both keep every unspecified `*_SSL*` option; only the binlog and relay
+/// log coordinates are reset by a new host or port. The lab test
+/// `lab_tls::failover_keeps_replication_over_tls_with_a_require_ssl_account`
+/// checks this on MariaDB 10.11 and MySQL 9.7.
 pub(crate) fn change_master(
     flavor: Flavor,
     version: Version,
     host: &str,
     port: u16,
     credentials: Option<(&str, &str)>,
+    tls: Option<&ReplTls>,
     from: &ReplicateFrom,
 ) -> String {
     let modern = flavor == Flavor::MySql && version >= v(8, 0, 23);
@@ -183,6 +194,20 @@ pub(crate) fn change_master(
     if flavor == Flavor::MySql && version >= v(8, 0, 0) {
         let word = if modern { "SOURCE" } else { "MASTER" };
         sql.push_str(&format!(", GET_{word}_PUBLIC_KEY=1"));
+    }
+    if let Some(tls) = tls {
+        sql.push_str(&format!(", {key}_SSL=1"));
+        for (option, path) in [("CA", &tls.ca), ("CERT", &tls.cert), ("KEY", &tls.key)] {
+            if let Some(path) = path {
+                sql.push_str(&format!(", {key}_SSL_{option}={}", quote(path)));
+            }
+        }
+        if let Some(verify) = tls.verify_server_cert {
+            sql.push_str(&format!(
+                ", {key}_SSL_VERIFY_SERVER_CERT={}",
+                u8::from(verify)
+            ));
+        }
     }
     let demote = flavor == Flavor::MariaDb && version >= v(10, 10, 0);
     match (from, flavor) {
@@ -311,7 +336,15 @@ mod tests {
         ];
         for (flavor, version, from, want) in cases {
             assert_eq!(
-                change_master(flavor, version, "h", 3306, Some(("repl", "p'w")), &from),
+                change_master(
+                    flavor,
+                    version,
+                    "h",
+                    3306,
+                    Some(("repl", "p'w")),
+                    None,
+                    &from
+                ),
                 want
             );
         }
@@ -325,9 +358,84 @@ mod tests {
             "h",
             3306,
             None,
+            None,
             &ReplicateFrom::MariaSlavePos,
         );
         assert_eq!(sql, "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos");
+    }
+
+    #[test]
+    fn change_master_with_repl_ssl_per_dialect() {
+        let full = ReplTls {
+            ca: Some("/etc/mysql/tls/ca.pem".into()),
+            cert: Some("/etc/mysql/tls/db2.pem".into()),
+            key: Some("/etc/mysql/tls/db2.key".into()),
+            verify_server_cert: Some(true),
+        };
+        let ssl_only = ReplTls::default();
+        let no_verify = ReplTls {
+            ca: Some("/ca's.pem".into()),
+            verify_server_cert: Some(false),
+            ..ReplTls::default()
+        };
+        let pos = ReplicateFrom::Position(BinlogPos::new("mysql-bin.000003", 1234));
+        let cases = [
+            (
+                Flavor::MariaDb,
+                v(10, 11, 6),
+                &full,
+                ReplicateFrom::MariaSlavePos,
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.pem', MASTER_SSL_CERT='/etc/mysql/tls/db2.pem', MASTER_SSL_KEY='/etc/mysql/tls/db2.key', MASTER_SSL_VERIFY_SERVER_CERT=1, MASTER_USE_GTID=slave_pos",
+            ),
+            (
+                Flavor::MariaDb,
+                v(11, 8, 3),
+                &ssl_only,
+                pos.clone(),
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, MASTER_SSL=1, MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=1234, MASTER_USE_GTID=no",
+            ),
+            (
+                Flavor::MySql,
+                v(8, 4, 0),
+                &full,
+                ReplicateFrom::MySqlAutoPosition,
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h', SOURCE_PORT=3306, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1, SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/tls/ca.pem', SOURCE_SSL_CERT='/etc/mysql/tls/db2.pem', SOURCE_SSL_KEY='/etc/mysql/tls/db2.key', SOURCE_SSL_VERIFY_SERVER_CERT=1, SOURCE_AUTO_POSITION=1",
+            ),
+            (
+                Flavor::MySql,
+                v(8, 0, 22),
+                &no_verify,
+                ReplicateFrom::MySqlAutoPosition,
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, GET_MASTER_PUBLIC_KEY=1, MASTER_SSL=1, MASTER_SSL_CA='/ca\\'s.pem', MASTER_SSL_VERIFY_SERVER_CERT=0, MASTER_AUTO_POSITION=1",
+            ),
+            (
+                Flavor::MySql,
+                v(5, 7, 44),
+                &ssl_only,
+                pos,
+                "CHANGE MASTER TO MASTER_HOST='h', MASTER_PORT=3306, MASTER_CONNECT_RETRY=1, MASTER_SSL=1, MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=1234, MASTER_AUTO_POSITION=0",
+            ),
+        ];
+        for (flavor, version, tls, from, want) in cases {
+            assert_eq!(
+                change_master(flavor, version, "h", 3306, None, Some(tls), &from),
+                want,
+                "{flavor:?} {version:?}"
+            );
+        }
+        // Without repl_ssl: no TLS word at all (the replica keeps its own settings).
+        for (flavor, version) in [(Flavor::MariaDb, v(10, 11, 6)), (Flavor::MySql, v(8, 4, 0))] {
+            let sql = change_master(
+                flavor,
+                version,
+                "h",
+                3306,
+                Some(("repl", "p")),
+                None,
+                &ReplicateFrom::MySqlAutoPosition,
+            );
+            assert!(!sql.contains("SSL"), "{sql}");
+        }
     }
 
     #[test]
@@ -346,6 +454,7 @@ mod tests {
                 version,
                 "h",
                 3306,
+                None,
                 None,
                 &ReplicateFrom::MariaCurrentPos,
             )

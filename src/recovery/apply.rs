@@ -274,6 +274,7 @@ pub(crate) async fn catch_up_by_gtid(
             host: source.mysql_addr().to_owned(),
             port: source.port,
             credentials: credentials(target),
+            tls: target.repl_tls.clone(),
             from: gtid_from(source_facts.flavor),
         })
         .await?;
@@ -285,6 +286,7 @@ pub(crate) async fn catch_up_by_gtid(
                 host,
                 port,
                 credentials: credentials(target),
+                tls: target.repl_tls.clone(),
                 from: gtid_from(source_facts.flavor),
             })
             .await?;

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::StepError;
-use crate::config::{Secret, ServerSpec};
+use crate::config::{ReplTls, Secret, ServerSpec};
 use crate::mysql::{ChangeMaster, Db, ReplicateFrom};
 use crate::topology::status::{Flavor, IoState};
 
@@ -20,6 +20,8 @@ pub(crate) struct Repoint<'a> {
     pub from: ReplicateFrom,
     /// The replication user and password to write; `None` keeps the current ones.
     pub credentials: Option<(String, Secret)>,
+    /// The replica's `repl_ssl` options (`None`: its own TLS settings stay).
+    pub tls: Option<ReplTls>,
     /// `STOP SLAVE` first (a former master has no replication to stop, and
     /// MariaDB refuses `STOP SLAVE` then).
     pub stop_first: bool,
@@ -80,6 +82,7 @@ pub(crate) async fn repoint(
         host: to.source.mysql_addr().to_owned(),
         port: to.source.port,
         credentials: to.credentials,
+        tls: to.tls,
         from: to.from,
     })
     .await

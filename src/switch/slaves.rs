@@ -12,7 +12,7 @@ use super::conns::Conns;
 use super::freeze::{Frozen, Lock};
 use super::promote::Promoted;
 use super::{check, Checked, Ctx};
-use crate::config::Secret;
+use crate::config::{ReplTls, Secret};
 use crate::mysql::{Db, ReplicateFrom};
 use crate::recovery::repoint::{self, credentials, gtid_from, Repoint, Running};
 use crate::recovery::{journal_replicas, ReplicaResult, StepError};
@@ -108,6 +108,7 @@ async fn switch_one(
             let to = Switched {
                 stop_first: true,
                 credentials: credentials(spec),
+                tls: spec.repl_tls.clone(),
                 from,
                 keep_relay_logs,
             };
@@ -134,6 +135,7 @@ fn record(ctx: &Ctx, host: String, result: Result<String, StepError>) -> Replica
 struct Switched {
     stop_first: bool,
     credentials: Option<(String, Secret)>,
+    tls: Option<ReplTls>,
     from: ReplicateFrom,
     keep_relay_logs: bool,
 }
@@ -153,6 +155,7 @@ async fn repoint_to_new(
         source: new_spec,
         from: to.from,
         credentials: to.credentials,
+        tls: to.tls,
         stop_first: to.stop_first,
         keep_relay_logs: to.keep_relay_logs,
         start_check: START_CHECK,
@@ -232,6 +235,7 @@ async fn orig_master(
                 // A master has no replication to stop (MariaDB refuses STOP SLAVE then).
                 stop_first: facts.is_some_and(|f| f.replica.is_some()),
                 credentials: Some((user, password)),
+                tls: spec.repl_tls.clone(),
                 from,
                 keep_relay_logs: facts.is_some_and(|f| !f.relay_log_purge),
             };

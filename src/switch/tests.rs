@@ -272,6 +272,28 @@ fn ctx(cluster: &FakeCluster, config: Arc<Config>, options: Options) -> Ctx {
     }
 }
 
+/// `repl_ssl=1`: every CHANGE MASTER of the switch (the slaves and the old
+/// master made a slave) carries the TLS options; without it, none does (above).
+#[tokio::test]
+async fn a_switch_writes_repl_ssl_into_every_change_master() {
+    let c = gtid_cluster();
+    let options = Options {
+        orig_master_is_new_slave: true,
+        ..Options::default()
+    };
+    let conf =
+        config("repl_ssl=1\nrepl_ssl_ca=/etc/mysql/tls/ca.pem\nrepl_ssl_verify_server_cert=1");
+    let ctx = ctx(&c, conf, options);
+    let outcome = run(&ctx, None).await;
+    assert!(matches!(outcome, Outcome::Complete(_)), "{outcome:?}");
+    let tls = r#"ReplTls { ca: Some("/etc/mysql/tls/ca.pem"), cert: None, key: None, verify_server_cert: Some(true) }"#;
+    let log = changes(&c);
+    for (host, from) in [(S3, "MariaSlavePos"), (M, "MariaCurrentPos")] {
+        let want = format!("{host}: change_master 198.18.0.12:3306 {from} {tls}");
+        assert!(log.contains(&want), "{want} not in {log:#?}");
+    }
+}
+
 /// The changing calls, in order (reads left out).
 fn changes(cluster: &FakeCluster) -> Vec<String> {
     cluster

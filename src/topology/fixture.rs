@@ -77,6 +77,7 @@ pub(crate) fn spec(n: usize) -> ServerSpec {
         master_binlog_dir: vec!["/var/lib/mysql".to_string(), "/var/log/mysql".to_string()],
         use_gtid_auto_pos: true,
         tls: crate::config::model::TlsSpec::default(),
+        repl_tls: None,
     }
 }
 
@@ -134,6 +135,8 @@ pub(crate) fn replica_status(master: usize, read: &str, exec: &str) -> ReplicaSt
         using_gtid: Some(MariaUsingGtid::No),
         gtid_io_pos: Some(MariaGtidPos::default()),
         auto_position: None,
+        ssl_allowed: None,
+        ssl_verify_server_cert: None,
         retrieved_gtid_set: None,
         executed_gtid_set: None,
     }

@@ -92,6 +92,11 @@ pub(crate) struct ReplicaStatus {
     pub retrieved_gtid_set: Option<GtidSet>,
     /// MySQL only.
     pub executed_gtid_set: Option<GtidSet>,
+    /// `Master_SSL_Allowed` / `Source_SSL_Allowed`: the link is set to use TLS
+    /// (MySQL's `Ignored`, a replica built without TLS, reads as `false`).
+    pub ssl_allowed: Option<bool>,
+    /// `Master_SSL_Verify_Server_Cert` / `Source_SSL_Verify_Server_Cert`.
+    pub ssl_verify_server_cert: Option<bool>,
 }
 
 /// GTID state of a server.
@@ -413,6 +418,16 @@ impl ReplicaStatus {
             auto_position: row.parsed(&["Auto_Position"], parse_yes_no, "0 or 1")?,
             retrieved_gtid_set: row.gtid(&["Retrieved_Gtid_Set"], GtidSet::parse)?,
             executed_gtid_set: row.gtid(&["Executed_Gtid_Set"], GtidSet::parse)?,
+            // Informational (check-repl's repl_ssl warning): a value not
+            // understood reads as unknown rather than failing the whole row.
+            ssl_allowed: match row.text(&["Master_SSL_Allowed", "Source_SSL_Allowed"]) {
+                v if v.trim().eq_ignore_ascii_case("ignored") => Some(false),
+                v => parse_yes_no(&v),
+            },
+            ssl_verify_server_cert: parse_yes_no(&row.text(&[
+                "Master_SSL_Verify_Server_Cert",
+                "Source_SSL_Verify_Server_Cert",
+            ])),
         })
     }
 }

@@ -185,6 +185,7 @@ const ALL: &[Check] = &[
     checks::slave_log_bin,
     checks::log_slave_updates,
     checks::repl_grants,
+    checks::repl_tls,
     checks::promotable_slave,
 ];
 

@@ -3,6 +3,7 @@
 //! Commands are always argv: each argument is escaped for the remote shell by
 //! the transport, so no configuration value is ever interpreted by a shell.
 
+mod client_tls;
 #[cfg(test)]
 pub(crate) mod fake;
 pub(crate) mod node;

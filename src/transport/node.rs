@@ -57,6 +57,8 @@ fn exit_text(code: Option<i32>) -> String {
 pub(crate) struct Tools {
     pub binlog: String,
     pub client: String,
+    /// The client's `--version` line (MySQL's or MariaDB's option words).
+    pub client_version: String,
 }
 
 /// A host reached through `Remote`, with the bounds to use.
@@ -159,12 +161,15 @@ impl Node<'_> {
             .await
             .ok_or_else(|| missing("mariadb-binlog/mysqlbinlog"))?
             .0;
-        let client = self
+        let (client, client_version) = self
             .find_tool(&["mariadb", "mysql"])
             .await
-            .ok_or_else(|| missing("mariadb/mysql client"))?
-            .0;
-        Ok(Tools { binlog, client })
+            .ok_or_else(|| missing("mariadb/mysql client"))?;
+        Ok(Tools {
+            binlog,
+            client,
+            client_version,
+        })
     }
 
     /// Is `dir` a readable directory?
@@ -297,8 +302,11 @@ impl Node<'_> {
         let cnf = format!("{dir}/{name}.cnf");
         self.upload_file(&file, binlog, size).await?;
         let result = async {
-            self.upload_private(&cnf, client_defaults(self.spec).into_bytes())
-                .await?;
+            self.upload_private(
+                &cnf,
+                client_defaults(self.spec, &tools.client_version).into_bytes(),
+            )
+            .await?;
             // SQL text is larger than the events it comes from (row events
             // become base64): allow for it.
             let timeout = transfer_timeout(self.timeout, size.saturating_mul(3));
@@ -424,18 +432,21 @@ impl<T: AsyncRead + Unpin> AsyncRead for Progress<T> {
     }
 }
 
-/// A `[client]` option file for the admin account (values double-quoted and escaped).
-pub(crate) fn client_defaults(spec: &ServerSpec) -> String {
+/// A `[client]` option file for the admin account (values double-quoted and
+/// escaped), with TLS lines when the account needs TLS, in the words of the
+/// client whose `--version` line is `client_version`.
+pub(crate) fn client_defaults(spec: &ServerSpec, client_version: &str) -> String {
     format!(
-        "[client]\nuser={}\npassword={}\nhost={}\nport={}\nprotocol=TCP\nconnect-timeout=10\n",
+        "[client]\nuser={}\npassword={}\nhost={}\nport={}\nprotocol=TCP\nconnect-timeout=10\n{}",
         option_value(&spec.user),
         option_value(Secret::expose(&spec.password)),
         option_value(spec.mysql_addr()),
-        spec.port
+        spec.port,
+        super::client_tls::client_tls_lines(spec, client_version),
     )
 }
 
-fn option_value(value: &str) -> String {
+pub(super) fn option_value(value: &str) -> String {
     let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
     format!("\"{escaped}\"")
 }
@@ -471,7 +482,7 @@ mod tests {
         let mut s = spec(2);
         s.user = "ha".into();
         s.password = Secret::new(r#"p"a\ss#;w"#);
-        let text = client_defaults(&s);
+        let text = client_defaults(&s, "mysql  Ver 9.7.0 for Linux on x86_64");
         assert!(text.contains(r#"password="p\"a\\ss#;w""#), "{text}");
         assert!(text.contains("protocol=TCP"));
     }

@@ -237,6 +237,28 @@ pub(crate) fn rebuild_lab_topology(mode: &str, hosts: u32, topology: &str) {
     DIRTY.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// A fresh 3-host lab brought up with `up.sh --tls` (the lab CA's certificates
+/// on every server, the repl account `REQUIRE SSL`, replicas over TLS checking
+/// their source); counts as changed, like [`rebuild_lab`], so the next test
+/// gets a lab on server defaults again.
+pub(crate) fn rebuild_lab_tls(mode: &str) {
+    let server = lab_server();
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/lab/up.sh"))
+        .args([
+            "--hosts", "3", "--mode", mode, "--server", &server, "--tls", "--dir",
+        ])
+        .arg(lab_dir())
+        .output()
+        .expect("run up.sh");
+    DIRTY.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        out.status.success(),
+        "up.sh --tls: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub(crate) fn lab_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -201,6 +201,38 @@ fn minimal_row_defaults_optional_columns() {
     assert_eq!(r.filters, ReplFilters::default());
     assert_eq!((r.using_gtid, r.auto_position), (None, None));
     assert_eq!((r.last_io_errno, r.last_sql_errno), (0, 0));
+    assert_eq!((r.ssl_allowed, r.ssl_verify_server_cert), (None, None));
+}
+
+/// `Master_SSL_Allowed`/`Source_SSL_Allowed` as the captured servers show them:
+/// MariaDB 10.11 plain by default, MariaDB 11.8 TLS and verification by default,
+/// MySQL 9.7 TLS by default without verification.
+#[test]
+fn replication_tls_columns() {
+    let cases = [
+        (row!("mariadb-10.11-gtid.tsv"), Some(false), Some(false)),
+        (row!("mariadb-11.8-gtid.tsv"), Some(true), Some(true)),
+        (
+            row!("mysql-8.4-show-replica-status.tsv"),
+            Some(false),
+            Some(false),
+        ),
+        (row!("mysql-9.7-gtid.tsv"), Some(true), Some(false)),
+    ];
+    for (cols, allowed, verify) in cases {
+        let r = parse(&cols);
+        assert_eq!((r.ssl_allowed, r.ssl_verify_server_cert), (allowed, verify));
+    }
+    for (value, want) in [
+        ("Yes", Some(true)),
+        ("No", Some(false)),
+        ("Ignored", Some(false)),
+        ("what", None),
+    ] {
+        let mut cols = minimal();
+        cols.push(("Source_SSL_Allowed", Some(value)));
+        assert_eq!(parse(&columns(&cols)).ssl_allowed, want, "{value}");
+    }
 }
 
 #[test]

@@ -369,6 +369,52 @@ pub(super) fn repl_grants(ctx: &Ctx<'_>) -> Vec<Problem> {
         .collect()
 }
 
+/// `repl_ssl=1` says a slave's link to its master uses TLS: a slave whose
+/// replica status says otherwise (`Master_SSL_Allowed: No`, or
+/// `Master_SSL_Verify_Server_Cert: No` where `repl_ssl_verify_server_cert=1`)
+/// is named. ha-manager writes the TLS options only when it repoints a slave
+/// (failover, switch), so until then the DBA sets them.
+pub(super) fn repl_tls(ctx: &Ctx<'_>) -> Vec<Problem> {
+    ctx.managed()
+        .filter_map(|(i, n, r)| {
+            let tls = n.spec.repl_tls.as_ref()?;
+            let what = if r.ssl_allowed == Some(false) {
+                "replicates from its master without TLS (Master_SSL_Allowed: No) although \
+                 repl_ssl=1 says it should use TLS"
+            } else if tls.verify_server_cert == Some(true)
+                && r.ssl_verify_server_cert == Some(false)
+            {
+                "does not verify its master's certificate (Master_SSL_Verify_Server_Cert: No) \
+                 although repl_ssl_verify_server_cert=1 says it should"
+            } else {
+                return None;
+            };
+            let mut options = vec!["MASTER_SSL=1".to_string()];
+            for (word, path) in [("CA", &tls.ca), ("CERT", &tls.cert), ("KEY", &tls.key)] {
+                if let Some(path) = path {
+                    options.push(format!("MASTER_SSL_{word}='{path}'"));
+                }
+            }
+            if let Some(verify) = tls.verify_server_cert {
+                options.push(format!(
+                    "MASTER_SSL_VERIFY_SERVER_CERT={}",
+                    u8::from(verify)
+                ));
+            }
+            Some(Problem::warning(
+                ctx.label(i),
+                what,
+                format!(
+                    "On it: STOP SLAVE; CHANGE MASTER TO {}; START SLAVE (SOURCE_ words and \
+                     REPLICA on MySQL 8.0.23+); a failover or switch writes these itself. Or \
+                     set repl_ssl=0 for it if plain replication is intended",
+                    options.join(", ")
+                ),
+            ))
+        })
+        .collect()
+}
+
 pub(super) fn promotable_slave(ctx: &Ctx<'_>) -> Vec<Problem> {
     let Some(master) = ctx.master else {
         return Vec::new();

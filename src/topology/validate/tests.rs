@@ -46,6 +46,44 @@ fn run(nodes: Vec<Node>, rules: Rules) -> (Discovery, Vec<Problem>) {
     check(&topology(nodes), &rules)
 }
 
+/// `repl_ssl=1` with a CA.
+fn repl_ssl(x: &mut crate::config::ServerSpec) {
+    x.repl_tls = Some(crate::config::ReplTls {
+        ca: Some("/etc/mysql/tls/ca.pem".into()),
+        ..Default::default()
+    });
+}
+
+/// `repl_ssl=1`, `repl_ssl_verify_server_cert=1`.
+fn repl_ssl_verify(x: &mut crate::config::ServerSpec) {
+    x.repl_tls = Some(crate::config::ReplTls {
+        verify_server_cert: Some(true),
+        ..Default::default()
+    });
+}
+
+#[test]
+fn the_repl_ssl_warning_gives_the_statement_with_the_configured_options() {
+    let (_, problems) = run(
+        vec![
+            master(1),
+            s(2).with_spec(repl_ssl)
+                .with_replica(|r| r.ssl_allowed = Some(false)),
+        ],
+        Rules::default(),
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].fix.contains(
+            "STOP SLAVE; CHANGE MASTER TO MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/tls/ca.pem'; \
+             START SLAVE"
+        ),
+        "{}",
+        problems[0]
+    );
+    assert!(is_healthy(&problems), "a warning, not an error");
+}
+
 #[test]
 fn healthy_topology_has_no_problems() {
     let (disc, problems) = run(vec![master(1), s(2), s(3)], Rules::default());
@@ -139,6 +177,16 @@ fn validation_table() {
             vec![]),
         ("configured repl_user is named", vec![master(1), s(2).with_grant(Some(false)).with_spec(|x| x.repl_user = Some("mha_repl".into()))], d,
             vec![(&[2], E, "'mha_repl' lacks")]),
+        ("repl_ssl=1 but the link is plain", vec![master(1), s(2).with_spec(repl_ssl).with_replica(|r| r.ssl_allowed = Some(false)), s(3).with_spec(repl_ssl).with_replica(|r| r.ssl_allowed = Some(true))], d,
+            vec![(&[2], W, "replicates from its master without TLS (Master_SSL_Allowed: No)")]),
+        ("repl_ssl_verify_server_cert=1 but the slave does not verify", vec![master(1), s(2).with_spec(repl_ssl_verify).with_replica(|r| { r.ssl_allowed = Some(true); r.ssl_verify_server_cert = Some(false) })], d,
+            vec![(&[2], W, "does not verify its master's certificate")]),
+        ("repl_ssl=1, TLS and verification on: fine", vec![master(1), s(2).with_spec(repl_ssl_verify).with_replica(|r| { r.ssl_allowed = Some(true); r.ssl_verify_server_cert = Some(true) })], d,
+            vec![]),
+        ("a plain link without repl_ssl is fine", vec![master(1), s(2).with_replica(|r| r.ssl_allowed = Some(false))], d,
+            vec![]),
+        ("repl_ssl=1 on a server that does not say (no column)", vec![master(1), s(2).with_spec(repl_ssl_verify)], d,
+            vec![]),
         ("no promotable slave", vec![master(1), s(2).with_spec(|x| x.no_master = true), s(3).with_spec(|x| x.no_master = true)], d,
             vec![(&[1], E, "no slave can become master")]),
         ("only slave is binlog-less", vec![master(1), s(2).with_facts(|f| f.log_bin = false)], d,
