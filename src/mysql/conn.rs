@@ -141,12 +141,16 @@ impl MysqlDb {
         F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, DriverResult<T>>,
     {
         let mut guard = self.conn.lock().await;
-        let conn = guard
-            .as_mut()
+        // Taken out for the call and put back only when it completes: a call
+        // abandoned half-way (its future dropped, e.g. the losing branch of a
+        // select) drops the connection with it, whose next answer would
+        // otherwise be the abandoned query's.
+        let mut conn = guard
+            .take()
             .ok_or_else(|| DbError::Io("connection was dropped after an earlier failure".into()))?;
-        let result = bounded(limit, what, f(conn)).await;
-        if matches!(result, Err(DbError::Timeout { .. } | DbError::Io(_))) {
-            *guard = None;
+        let result = bounded(limit, what, f(&mut conn)).await;
+        if !matches!(result, Err(DbError::Timeout { .. } | DbError::Io(_))) {
+            *guard = Some(conn);
         }
         result
     }

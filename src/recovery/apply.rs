@@ -700,18 +700,29 @@ async fn apply_with(
         // server's default max_allowed_packet: raised for the apply (as MHA
         // does), put back after it.
         let packet = raise_packet_limit(db, &host).await;
+        // The watcher reads on a connection of its own: when the apply ends
+        // first, its read in flight is abandoned with it, and that
+        // connection goes, not the one the steps below use.
+        let watcher = if watched {
+            Some(kit.connect(spec).await.map_err(ApplyError::Step)?)
+        } else {
+            None
+        };
         let apply = node.apply_binlog(&name, &kept_path, kept_size, tools);
-        let result = if watched {
+        let result = if let Some(watcher) = &watcher {
             let first = first_move_bound(stall, kept_size);
             tokio::select! {
                 r = apply => r.map_err(|e| apply_failed(&host, what, e)),
-                stuck = watch_progress(db, stall, first) => {
+                stuck = watch_progress(watcher.as_ref(), stall, first) => {
                     Err(ApplyError::Step(StepError::timeout(&host, stuck, stall)))
                 }
             }
         } else {
             apply.await.map_err(|e| apply_failed(&host, what, e))
         };
+        if let Some(watcher) = watcher {
+            watcher.close().await;
+        }
         restore_packet_limit(db, &host, packet).await;
         result?;
     }
