@@ -21,6 +21,7 @@ cargo test --quiet --all-targets
 exec 9>/run/ha-lab.lock
 flock 9
 trap 'bash scripts/lab/down.sh --dir "$HA_LAB_DIR" >/dev/null 2>&1 || true' EXIT
+failed=()
 for server in $servers; do
 	t0=$(date +%s)
 	# A missing root is built here (about a minute), outside the timed lab run.
@@ -43,7 +44,16 @@ for server in $servers; do
 			lab_tls:: lab_servers:: lab_resume:: lab_cut_trx:: lab_bigtx::
 			lab_auto::kill9 lab_auto::candidate_without_ssh)
 	fi
-	cargo test --quiet --test integration -- --ignored --test-threads=1 "${skip[@]}" "${only[@]}"
-	echo "== lab on $server passed in $(($(date +%s) - t1))s"
+	# A failing server does not stop the others: every server's result is known at the end.
+	if cargo test --quiet --test integration -- --ignored --test-threads=1 "${skip[@]}" "${only[@]}"; then
+		echo "== lab on $server passed in $(($(date +%s) - t1))s"
+	else
+		echo "== lab on $server FAILED after $(($(date +%s) - t1))s"
+		failed+=("$server")
+	fi
 done
+if ((${#failed[@]})); then
+	echo "== the lab failed on: ${failed[*]} (after $(( $(date +%s) - start ))s)"
+	exit 1
+fi
 echo "== all tests passed in $(( $(date +%s) - start ))s"
