@@ -33,6 +33,16 @@ fn relay_logs() -> Vec<LogFile> {
         .collect()
 }
 
+/// Where each transaction of `binlog` ends: the end of its commit (XID).
+fn commit_ends(binlog: &LogFile) -> Vec<u64> {
+    Events::new(&binlog.name, &binlog.bytes)
+        .expect("magic")
+        .filter_map(Result::ok)
+        .filter(|e| e.type_code() == types::XID)
+        .map(|e| e.end())
+        .collect()
+}
+
 #[test]
 fn the_fixture_has_events_with_end_log_pos_zero() {
     let master = file("mysql-bin.000002");
@@ -62,13 +72,7 @@ fn a_binlog_with_end_log_pos_zero_reads_whole_with_strict_positions() {
 #[test]
 fn the_tail_from_a_transaction_boundary_has_every_later_transaction() {
     let master = file("mysql-bin.000002");
-    // The end of the first transaction's commit (the first XID).
-    let xids: Vec<u64> = Events::new(&master.name, &master.bytes)
-        .expect("magic")
-        .filter_map(Result::ok)
-        .filter(|e| e.type_code() == types::XID)
-        .map(|e| e.end())
-        .collect();
+    let xids = commit_ends(&master);
     assert!(xids.len() > 30);
     let start = BinlogPos::new("mysql-bin.000002", xids[0]);
     let tail = binlog_tail(std::slice::from_ref(&master), &start).expect("tail");
@@ -127,13 +131,7 @@ fn relay_events_without_end_log_pos_get_no_position_and_the_others_the_masters()
 
 #[test]
 fn a_relay_diff_from_a_boundary_is_cut_without_a_position_conflict() {
-    let master = file("mysql-bin.000002");
-    let xids: Vec<u64> = Events::new(&master.name, &master.bytes)
-        .expect("magic")
-        .filter_map(Result::ok)
-        .filter(|e| e.type_code() == types::XID)
-        .map(|e| e.end())
-        .collect();
+    let xids = commit_ends(&file("mysql-bin.000002"));
     let logs = relay_logs();
     let target = BinlogPos::new("mysql-bin.000002", xids[4]);
     let cut = find_master_pos(&logs, &target).expect("the position is in the relay logs");

@@ -215,18 +215,13 @@ impl MysqlDb {
             return Ok(());
         };
         let threads = self.processlist().await?;
-        let system = || {
-            threads
-                .iter()
-                .filter(|p| p.user.eq_ignore_ascii_case("system user"))
-                .map(|p| (p.id, p.command.as_str(), p.state.as_deref().unwrap_or("")))
-        };
+        let system = super::replication_threads(&threads);
         let state = applied::applied(
             r,
             &facts.gtid,
-            applied::sql_activity(system().map(|(_, c, s)| (c, s))),
+            applied::sql_activity(system.clone().map(|(_, c, s)| (c, s))),
         );
-        if let Some(id) = applied::stuck_sql_thread(&state, system()) {
+        if let Some(id) = applied::stuck_sql_thread(&state, system) {
             tracing::warn!(
                 "{}: its SQL thread waits inside a transaction that its relay log ends in \
                  (executed {} of {} received); STOP REPLICA would wait 60 s for it: killing \
@@ -236,8 +231,7 @@ impl MysqlDb {
                 r.exec,
                 r.read
             );
-            self.exec("killing the stuck SQL thread", &[&format!("KILL {id}")])
-                .await?;
+            self.kill_connection(id).await?;
         }
         Ok(())
     }

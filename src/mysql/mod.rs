@@ -61,6 +61,18 @@ pub(crate) struct Process {
     pub info: Option<String>,
 }
 
+/// The replication threads in a process list (`system user`), as
+/// (id, command, state): what the applied-ness rules in
+/// [`crate::topology::applied`] read.
+pub(crate) fn replication_threads(
+    processes: &[Process],
+) -> impl Iterator<Item = (u64, &str, &str)> + Clone {
+    processes
+        .iter()
+        .filter(|p| p.user.eq_ignore_ascii_case("system user"))
+        .map(|p| (p.id, p.command.as_str(), p.state.as_deref().unwrap_or("")))
+}
+
 /// One open connection to one server.
 #[async_trait]
 pub(crate) trait Db: Send + Sync {

@@ -142,9 +142,7 @@ async fn wait_applied_on(
 async fn sql_activity_of(db: &dyn Db) -> Result<SqlActivity, DbError> {
     let rows = db.processlist().await?;
     Ok(applied::sql_activity(
-        rows.iter()
-            .filter(|p| p.user.eq_ignore_ascii_case("system user"))
-            .map(|p| (p.command.as_str(), p.state.as_deref().unwrap_or(""))),
+        crate::mysql::replication_threads(&rows).map(|(_, command, state)| (command, state)),
     ))
 }
 

@@ -358,6 +358,7 @@ impl ReplicaStatus {
     /// empty or `None`. A missing required column is an error naming it.
     pub(crate) fn from_columns(columns: &Columns) -> Result<ReplicaStatus, StatusError> {
         let row = Row(columns);
+        let (last_sql_errno, last_sql_error) = sql_error(&row)?;
         Ok(ReplicaStatus {
             master_host: row.required_text(&["Master_Host", "Source_Host"])?,
             master_port: row.required_number(&["Master_Port", "Source_Port"])?,
@@ -396,11 +397,8 @@ impl ReplicaStatus {
             seconds_behind: row.number(&["Seconds_Behind_Master", "Seconds_Behind_Source"])?,
             last_io_errno: row.number(&["Last_IO_Errno"])?.unwrap_or(0),
             last_io_error: row.text(&["Last_IO_Error"]),
-            last_sql_errno: sql_errno(row.number(&["Last_SQL_Errno"])?.unwrap_or(0)),
-            last_sql_error: match row.number(&["Last_SQL_Errno"])?.unwrap_or(0) {
-                MTA_STOPPED_IN_GROUP => String::new(),
-                _ => row.text(&["Last_SQL_Error"]),
-            },
+            last_sql_errno,
+            last_sql_error,
             filters: ReplFilters {
                 do_db: row.text(&["Replicate_Do_DB"]),
                 ignore_db: row.text(&["Replicate_Ignore_DB"]),
@@ -432,7 +430,6 @@ impl ReplicaStatus {
     }
 }
 
-/// `Yes`/`No` and `1`/`0`.
 /// MySQL's `ER_MTA_INCONSISTENT_DATA`: what a multi-threaded applier stopped
 /// or killed inside a transaction reports when no worker failed (a worker's
 /// own error stays the reported one). Its data is not in error: the
@@ -442,14 +439,17 @@ impl ReplicaStatus {
 /// one that failed.
 const MTA_STOPPED_IN_GROUP: u32 = 1756;
 
-fn sql_errno(errno: u32) -> u32 {
-    if errno == MTA_STOPPED_IN_GROUP {
-        0
+/// The SQL thread's last error, (errno, text); [`MTA_STOPPED_IN_GROUP`] reads as none.
+fn sql_error(row: &Row<'_>) -> Result<(u32, String), StatusError> {
+    let errno: u32 = row.number(&["Last_SQL_Errno"])?.unwrap_or(0);
+    Ok(if errno == MTA_STOPPED_IN_GROUP {
+        (0, String::new())
     } else {
-        errno
-    }
+        (errno, row.text(&["Last_SQL_Error"]))
+    })
 }
 
+/// `Yes`/`No` and `1`/`0`.
 fn parse_yes_no(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "yes" | "1" | "on" => Some(true),
